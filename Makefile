@@ -1,0 +1,99 @@
+# explainer -- build, test, install.
+# `make` builds build/explainer (the host) and build/explainer_core.so (the Lua module).
+
+PREFIX  ?= /usr/local
+DESTDIR ?=
+LUA     ?= lua5.4
+LUA_PKG ?= lua5.4
+
+CC      ?= cc
+OPT     ?= -O2 -g
+SAN     ?=
+WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
+LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PKG))
+LUA_LIBS   := $(shell pkg-config --libs $(LUA_PKG))
+CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
+CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
+CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC $(SAN) $(LUA_CFLAGS) $(CURL_CFLAGS)
+LDFLAGS += $(SAN)
+
+BUILD   ?= build
+OBJDIR  := $(BUILD)/obj
+VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
+CFLAGS  += -DEXPLAINER_VERSION='"$(VERSION)"'
+
+# Every src/*.c but the host's main.c goes into the core: new files need no edit here.
+CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+CORE_OBJ := $(CORE_SRC:src/%.c=$(OBJDIR)/%.o)
+HEADERS  := $(wildcard src/*.h)
+
+# C-level tests: tests/c/test_*.c, each linked with the core objects.
+CTEST_SRC := $(wildcard tests/c/test_*.c)
+CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
+
+.PHONY: all deps test test-c test-lua test-asan install uninstall clean bench fuzz
+
+all: $(BUILD)/explainer $(BUILD)/explainer_core.so
+
+$(OBJDIR)/%.o: src/%.c $(HEADERS) | $(OBJDIR)
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(OBJDIR):
+	mkdir -p $@ $(BUILD)/tests
+
+# -Wl,-E exports the Lua API from the host so that C modules (lfs, cjson) load into it.
+$(BUILD)/explainer: $(OBJDIR)/main.o $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) $(CURL_LIBS) -lm
+
+# The module takes the Lua API from whichever interpreter loads it: no -llua here.
+$(BUILD)/explainer_core.so: $(CORE_OBJ)
+	$(CC) $(LDFLAGS) -shared -o $@ $^ $(CURL_LIBS) -lm
+
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ) | $(OBJDIR)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) $(CURL_LIBS) -lm
+
+deps:
+	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+	$$SUDO apt-get update && \
+	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
+	  build-essential pkg-config lua5.4 liblua5.4-dev lua-filesystem lua-cjson lua-busted \
+	  libcurl4-openssl-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
+	  fonts-dejavu-core ghostscript
+
+test: all $(CTEST_BIN)
+	@BUILD=$(BUILD) LUA=$(LUA) bash tests/run
+
+test-c: $(CTEST_BIN)
+	@BUILD=$(BUILD) ONLY=c bash tests/run
+
+# The whole suite with the C code under AddressSanitizer and UBSan, in its own build tree.
+test-asan:
+	$(MAKE) BUILD=build/asan CC=clang OPT='-O1 -g -fno-omit-frame-pointer' \
+	  SAN='-fsanitize=address,undefined -fno-sanitize-recover=undefined' test-asan-run
+
+test-asan-run: all $(CTEST_BIN)
+	@BUILD=$(BUILD) LUA=$(LUA) SANITIZED=1 bash tests/run
+
+LUADIR  := $(DESTDIR)$(PREFIX)/share/lua/5.4
+CMODDIR := $(DESTDIR)$(PREFIX)/lib/lua/5.4
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(LUADIR)/explainer/recipes $(CMODDIR) \
+	  $(DESTDIR)$(PREFIX)/share/explainer/scripts
+	install -m 755 $(BUILD)/explainer $(DESTDIR)$(PREFIX)/bin/explainer
+	install -m 755 $(BUILD)/explainer_core.so $(CMODDIR)/explainer_core.so
+	install -m 644 lua/explainer/*.lua $(LUADIR)/explainer/
+	if ls lua/explainer/recipes/*.lua >/dev/null 2>&1; then \
+	  install -m 644 lua/explainer/recipes/*.lua $(LUADIR)/explainer/recipes/; fi
+	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/explainer/scripts/
+
+uninstall:
+	rm -rf $(DESTDIR)$(PREFIX)/bin/explainer $(CMODDIR)/explainer_core.so \
+	  $(LUADIR)/explainer $(DESTDIR)$(PREFIX)/share/explainer
+
+clean:
+	rm -rf $(BUILD)
+
+# Benchmarks and fuzzing live beside their inputs.
+-include bench/bench.mk
+-include fuzz/fuzz.mk

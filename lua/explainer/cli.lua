@@ -1,0 +1,318 @@
+--- The command line of `explainer` (the host calls `main(arg)`).
+-- @module explainer.cli
+
+local explainer = require "explainer"
+local core = explainer.core
+
+local M = {}
+
+local USAGE = [[
+usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
+       explainer parse FILE.txt [--json]
+       explainer narration FILE.txt [--json]
+       explainer --help | --version
+
+Runs the workflow SCRIPT.lua (a Lua file returning a table with
+process_scene(scene, output_dir)) over every scene of each FILE.
+
+options:
+  --scenes LIST          only these scenes, e.g. 1,3,5 or 2-6
+  --no-skip              process scenes even when their output exists
+  --output-dir DIR       base folder of the outputs (default: output)
+  --output-filename NAME the file whose presence means "done" (default: final.png)
+  --abort-on-error       stop at the first failed scene
+  --quiet                no progress output
+
+exit status: 0 all scenes done or skipped, 1 a scene failed,
+             2 bad usage or an unusable input file
+]]
+
+local function stderr(fmt, ...)
+  io.stderr:write(fmt:format(...), "\n")
+end
+
+local UsageError = {}
+
+local function usage_error(msg)
+  error(setmetatable({ message = msg }, UsageError), 0)
+end
+
+--- "1,3,5" or "2-4,7" -> {1,3,5} / {2,3,4,7}.
+function M.parse_scene_list(spec)
+  local list = {}
+  for item in (spec .. ","):gmatch("([^,]*),") do
+    item = item:match("^%s*(.-)%s*$")
+    local a, b = item:match("^(%d+)%-(%d+)$")
+    if a then
+      a, b = tonumber(a), tonumber(b)
+      if b < a or b - a > 100000 then usage_error("--scenes: bad range '" .. item .. "'") end
+      for n = a, b do list[#list + 1] = n end
+    elseif item:match("^%d+$") then
+      list[#list + 1] = tonumber(item)
+    else
+      usage_error("--scenes: expected numbers like 1,3,5 or 2-4, got '" .. spec .. "'")
+    end
+  end
+  return list
+end
+
+-- Flags of a workflow run: name -> {option key, takes a value, convert}.
+local RUN_FLAGS = {
+  ["--scenes"] = { "scene_numbers", true, M.parse_scene_list },
+  ["--no-skip"] = { "skip_existing", false, function() return false end },
+  ["--output-dir"] = { "output_base_dir", true },
+  ["--output-filename"] = { "output_filename", true },
+  ["--abort-on-error"] = { "continue_on_error", false, function() return false end },
+  ["--quiet"] = { "progress", false, function() return "quiet" end },
+}
+M.RUN_FLAGS = RUN_FLAGS
+
+--- Split argv into positionals and flag overrides.
+function M.parse_args(args, flags)
+  local positional, overrides = {}, {}
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      for j = i + 1, #args do positional[#positional + 1] = args[j] end
+      break
+    elseif a:sub(1, 2) == "--" or (a:sub(1, 1) == "-" and #a > 1) then
+      local name, value = a:match("^(%-%-[^=]+)=(.*)$")
+      name = name or a
+      local spec = flags[name]
+      if not spec then usage_error("unknown option '" .. name .. "'") end
+      if spec[2] then
+        if value == nil then
+          i = i + 1
+          value = args[i]
+          if value == nil then usage_error(name .. " needs a value") end
+        end
+        overrides[spec[1]] = spec[3] and spec[3](value, name) or value
+      else
+        if value ~= nil then usage_error(name .. " takes no value") end
+        overrides[spec[1]] = spec[3] and spec[3]() or true
+      end
+    else
+      positional[#positional + 1] = a
+    end
+    i = i + 1
+  end
+  return positional, overrides
+end
+
+-- ---------------------------------------------------------------- JSON
+
+local cjson = require "cjson"
+local null = cjson.null
+-- lua-cjson 2.1.0 encodes every empty table as {}; lists marked with this
+-- placeholder become [] after encoding. Its control characters are escaped
+-- by the encoder, so no value of a script can look like it.
+local EMPTY_LIST = "\1explainer:empty-list\1"
+local EMPTY_LIST_JSON = cjson.encode(EMPTY_LIST)
+
+local function list(t)
+  if #t == 0 then return EMPTY_LIST end
+  return t
+end
+
+local SCENE_KEYS = { "scene_number", "title", "duration", "line", "no_narration",
+  "narration", "layout", "initial_prompt", "iterations", "final_prompt",
+  "animation_prompt", "prompt", "fields" }
+local DOC_KEYS = { "name", "path", "title", "declared_scenes", "style", "format",
+  "audience", "total_duration", "scenes", "warnings" }
+
+local function json_scene(scene)
+  local t = {}
+  for _, k in ipairs(SCENE_KEYS) do
+    local v = scene[k]
+    if v == nil then v = null end
+    t[k] = v
+  end
+  t.iterations = list(scene.iterations)
+  return t
+end
+
+--- The document as JSON text, with null for absent values.
+function M.document_json(doc)
+  local t = {}
+  for _, k in ipairs(DOC_KEYS) do
+    local v = doc[k]
+    if v == nil then v = null end
+    t[k] = v
+  end
+  local scenes = {}
+  for i, scene in ipairs(doc.scenes) do scenes[i] = json_scene(scene) end
+  t.scenes = list(scenes)
+  t.warnings = list(doc.warnings)
+  return M.encode(t)
+end
+
+function M.encode(value)
+  local text = cjson.encode(value)
+  if text:find(EMPTY_LIST_JSON, 1, true) then
+    text = text:gsub(EMPTY_LIST_JSON:gsub("%p", "%%%0"), "[]")
+  end
+  return text
+end
+M.EMPTY_LIST = EMPTY_LIST
+
+-- ---------------------------------------------------------------- commands
+
+local function load_document(path)
+  local doc, err = explainer.parse(path)
+  if not doc then
+    stderr("explainer: %s", err)
+    return nil
+  end
+  return doc
+end
+
+local function print_warnings(doc)
+  for _, w in ipairs(doc.warnings) do
+    stderr("%s:%d: warning: %s", doc.path or doc.name, w.line, w.message)
+  end
+end
+
+local function words(text)
+  local n = 0
+  for _ in (text or ""):gmatch("%S+") do n = n + 1 end
+  return n
+end
+
+local function fmt_seconds(s)
+  if s == math.floor(s) then return ("%d s"):format(s) end
+  return ("%.1f s"):format(s)
+end
+
+local function cmd_parse(args)
+  local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })
+  if #positional ~= 1 then usage_error("parse takes one FILE") end
+  local doc = load_document(positional[1])
+  if not doc then return 2 end
+  if o.json then
+    io.stdout:write(M.document_json(doc), "\n")
+    return 0
+  end
+  local out = {}
+  out[#out + 1] = ("%s: %s"):format(doc.path, doc.title or "(untitled)")
+  out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
+    doc.declared_scenes and (" (%d declared)"):format(doc.declared_scenes) or "",
+    fmt_seconds(doc.total_duration),
+    doc.format and (", " .. doc.format) or "",
+    doc.audience and (", for " .. doc.audience) or "")
+  if doc.style then out[#out + 1] = "  style: " .. doc.style end
+  for _, s in ipairs(doc.scenes) do
+    local notes = {}
+    if s.no_narration then notes[#notes + 1] = "no narration"
+    elseif s.narration then notes[#notes + 1] = words(s.narration) .. " words narrated"
+    else notes[#notes + 1] = "no narration text" end
+    if s.initial_prompt then
+      notes[#notes + 1] = "image prompt" .. (#s.iterations > 0
+        and (" + %d iterations"):format(#s.iterations) or "")
+    end
+    if s.final_prompt then notes[#notes + 1] = "final prompt" end
+    if s.animation_prompt then notes[#notes + 1] = "animation" end
+    out[#out + 1] = ("  Scene %d: %s (%s) - %s  [line %d]"):format(s.scene_number,
+      s.title, fmt_seconds(s.duration), table.concat(notes, ", "), s.line)
+  end
+  io.stdout:write(table.concat(out, "\n"), "\n")
+  print_warnings(doc)
+  return 0
+end
+
+local function cmd_narration(args)
+  local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })
+  if #positional ~= 1 then usage_error("narration takes one FILE") end
+  local doc = load_document(positional[1])
+  if not doc then return 2 end
+  if o.json then
+    local items = {}
+    for _, s in ipairs(doc.scenes) do
+      items[#items + 1] = { scene_number = s.scene_number, title = s.title,
+        narration = s.narration == nil and null or s.narration }
+    end
+    io.stdout:write(M.encode(list(items)), "\n")
+    return 0
+  end
+  for _, s in ipairs(doc.scenes) do
+    if s.narration then
+      io.stdout:write(("Scene %d: %s\n"):format(s.scene_number, s.narration))
+    end
+  end
+  return 0
+end
+
+--- Load a workflow script: a Lua file that returns a table with process_scene.
+-- @treturn table|nil the workflow, or nil and a message
+function M.load_workflow(path)
+  local chunk, err = loadfile(path)
+  if not chunk then
+    local f = io.open(path, "r")
+    if not f then return nil, path .. ": cannot open workflow script" end
+    f:close()
+    return nil, err
+  end
+  local ok, workflow = pcall(chunk)
+  if not ok then return nil, path .. ": " .. tostring(workflow) end
+  if type(workflow) ~= "table" or type(workflow.process_scene) ~= "function" then
+    return nil, path .. ": must return a table with a process_scene function"
+  end
+  return workflow
+end
+
+local function cmd_run(args)
+  local positional, overrides = M.parse_args(args, RUN_FLAGS)
+  if #positional < 2 then usage_error("expected SCRIPT.lua and at least one FILE.txt") end
+  local workflow, err = M.load_workflow(positional[1])
+  if not workflow then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local status = 0
+  for i = 2, #positional do
+    local opts = {}
+    for key in pairs(explainer.OPTION_TYPES) do opts[key] = workflow[key] end
+    for key, value in pairs(overrides) do opts[key] = value end
+    opts.explainer_path = positional[i]
+    local ok, stats, run_err = pcall(explainer.orchestrate_workflow, opts)
+    if not ok then
+      stderr("explainer: %s", tostring(stats))
+      status = math.max(status, 2)
+    elseif not stats then
+      stderr("explainer: %s", run_err)
+      status = math.max(status, 2)
+    elseif stats.failed > 0 then
+      status = math.max(status, 1)
+    end
+  end
+  return status
+end
+
+--- Entry point: returns the exit status.
+function M.main(args)
+  local cmd = args[1]
+  local rest = table.move(args, 2, #args, 1, {})
+  local ok, status = pcall(function()
+    if cmd == nil or cmd == "--help" or cmd == "-h" or cmd == "help" then
+      io.stdout:write(USAGE)
+      return cmd == nil and 2 or 0
+    elseif cmd == "--version" or cmd == "-V" then
+      io.stdout:write("explainer ", explainer._VERSION, "\n")
+      return 0
+    elseif cmd == "parse" then
+      return cmd_parse(rest)
+    elseif cmd == "narration" then
+      return cmd_narration(rest)
+    else
+      return cmd_run(args)
+    end
+  end)
+  if ok then return status end
+  if getmetatable(status) == UsageError then
+    stderr("explainer: %s (see explainer --help)", status.message)
+    return 2
+  end
+  error(status, 0)
+end
+
+return M

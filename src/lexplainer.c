@@ -1,0 +1,510 @@
+/*
+ * lexplainer.c -- the Lua binding: converts between the C core's structs and
+ * Lua tables. Loaded as `explainer_core` (build/explainer_core.so, or preloaded
+ * by the host). Recoverable failures return nil, message; wrong arguments raise.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+
+#include "lexplainer.h"
+#include "orchestrate.h"
+#include "parse.h"
+
+#define DOCUMENT_MT "explainer.Document"
+
+/* Provided by lexec.c (process spawning and HTTP); optional at link time. */
+__attribute__((weak)) void ex_lua_register_exec(lua_State *L);
+
+/* ---- document -> tables -------------------------------------------------- */
+
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+    if (value) {
+        lua_pushstring(L, value);
+        lua_setfield(L, -2, key);
+    }
+}
+
+static void push_scene(lua_State *L, const ex_scene *s)
+{
+    lua_createtable(L, 0, 16);
+    lua_pushinteger(L, s->number);
+    lua_setfield(L, -2, "scene_number");
+    set_string(L, "title", s->title);
+    lua_pushnumber(L, s->duration);
+    lua_setfield(L, -2, "duration");
+    lua_pushinteger(L, s->line);
+    lua_setfield(L, -2, "line");
+    lua_pushboolean(L, s->no_narration);
+    lua_setfield(L, -2, "no_narration");
+    set_string(L, "narration", s->narration);
+    set_string(L, "layout", s->layout);
+    set_string(L, "initial_prompt", s->initial_prompt);
+    lua_createtable(L, (int)s->n_iterations, 0);
+    for (size_t i = 0; i < s->n_iterations; i++) {
+        lua_pushstring(L, s->iterations[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "iterations");
+    set_string(L, "final_prompt", s->final_prompt);
+    set_string(L, "animation_prompt", s->animation_prompt);
+    set_string(L, "prompt", s->prompt);
+    lua_createtable(L, 0, (int)s->n_fields);
+    for (size_t i = 0; i < s->n_fields; i++) {
+        lua_pushstring(L, s->fields[i].value ? s->fields[i].value : "");
+        lua_setfield(L, -2, s->fields[i].label);
+    }
+    lua_setfield(L, -2, "fields");
+}
+
+static void push_document(lua_State *L, const ex_document *doc)
+{
+    lua_createtable(L, 0, 12);
+    set_string(L, "name", doc->name);
+    set_string(L, "path", doc->path);
+    set_string(L, "title", doc->title);
+    if (doc->declared_scenes >= 0) {
+        lua_pushinteger(L, doc->declared_scenes);
+        lua_setfield(L, -2, "declared_scenes");
+    }
+    set_string(L, "style", doc->style);
+    set_string(L, "format", doc->format);
+    set_string(L, "audience", doc->audience);
+    lua_pushnumber(L, doc->total_duration);
+    lua_setfield(L, -2, "total_duration");
+    lua_createtable(L, (int)doc->n_scenes, 0);
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        push_scene(L, &doc->scenes[i]);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "scenes");
+    lua_createtable(L, (int)doc->n_warnings, 0);
+    for (size_t i = 0; i < doc->n_warnings; i++) {
+        lua_createtable(L, 0, 2);
+        lua_pushinteger(L, doc->warnings[i].line);
+        lua_setfield(L, -2, "line");
+        lua_pushstring(L, doc->warnings[i].message);
+        lua_setfield(L, -2, "message");
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    }
+    lua_setfield(L, -2, "warnings");
+}
+
+/* ---- the Document userdata ------------------------------------------------ */
+
+typedef struct document_box {
+    ex_document *doc;
+} document_box;
+
+static ex_document *check_document(lua_State *L, int arg)
+{
+    document_box *box = luaL_checkudata(L, arg, DOCUMENT_MT);
+    if (!box->doc)
+        luaL_argerror(L, arg, "document is closed");
+    return box->doc;
+}
+
+static document_box *new_box(lua_State *L)
+{
+    document_box *box = lua_newuserdatauv(L, sizeof *box, 0);
+    box->doc = NULL;
+    luaL_setmetatable(L, DOCUMENT_MT);
+    return box;
+}
+
+static int document_gc(lua_State *L)
+{
+    document_box *box = luaL_checkudata(L, 1, DOCUMENT_MT);
+    ex_document_free(box->doc);
+    box->doc = NULL;
+    return 0;
+}
+
+static int document_table(lua_State *L)
+{
+    push_document(L, check_document(L, 1));
+    return 1;
+}
+
+/* core.open(path) -> Document | nil, message */
+static int l_open(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    document_box *box = new_box(L);
+    char *err = NULL;
+    if (ex_parse_file(path, &box->doc, &err) != 0) {
+        luaL_pushfail(L);
+        lua_pushstring(L, err ? err : "cannot read file");
+        free(err);
+        return 2;
+    }
+    return 1;
+}
+
+/* core.open_string(text [, name [, path]]) -> Document */
+static int l_open_string(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    const char *name = luaL_optstring(L, 2, NULL);
+    const char *path = luaL_optstring(L, 3, NULL);
+    document_box *box = new_box(L);
+    box->doc = ex_parse(text, len, name, path);
+    if (!box->doc)
+        return luaL_error(L, "out of memory");
+    return 1;
+}
+
+/* core.parse(path) -> table | nil, message */
+static int l_parse(lua_State *L)
+{
+    int n = l_open(L);
+    if (n != 1)
+        return n;
+    document_box *box = lua_touserdata(L, -1);
+    push_document(L, box->doc);
+    ex_document_free(box->doc);
+    box->doc = NULL;
+    return 1;
+}
+
+/* core.parse_string(text [, name]) -> table */
+static int l_parse_string(lua_State *L)
+{
+    lua_settop(L, 2);
+    l_open_string(L);
+    document_box *box = lua_touserdata(L, -1);
+    push_document(L, box->doc);
+    ex_document_free(box->doc);
+    box->doc = NULL;
+    return 1;
+}
+
+/* ---- orchestration -------------------------------------------------------- */
+
+typedef struct run_ctx {
+    lua_State *L;
+    int fn;         /* stack index of process_scene */
+    int scenes;     /* stack index of the document table's scenes */
+    int results;    /* stack index of the results table */
+    const ex_document *doc;
+} run_ctx;
+
+static char *dup_string(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+/* The message of a Lua error value: a string, a table with .message, or
+ * whatever tostring makes of it. */
+static char *error_text(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_getfield(L, idx, "message");
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            char *s = dup_string(lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return s;
+        }
+        lua_pop(L, 1);
+    }
+    char *s = dup_string(luaL_tolstring(L, idx, NULL));
+    lua_pop(L, 1);
+    return s;
+}
+
+static void call_processor(void *ud, const ex_document *doc,
+                           const ex_scene *scene, const char *output_dir,
+                           ex_outcome *out)
+{
+    run_ctx *ctx = ud;
+    lua_State *L = ctx->L;
+    int top = lua_gettop(L);
+    lua_Integer index = (lua_Integer)(scene - doc->scenes) + 1;
+    lua_pushvalue(L, ctx->fn);
+    lua_rawgeti(L, ctx->scenes, index);
+    lua_pushstring(L, output_dir);
+    if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) {
+        out->ok = false;
+        out->error = error_text(L, -1);
+        lua_settop(L, top);
+        return;
+    }
+    int nret = lua_gettop(L) - top;
+    /* `return false/nil, "why"` fails the scene; anything else succeeds. */
+    if (nret >= 2 && !lua_toboolean(L, top + 1)) {
+        out->ok = false;
+        out->error = lua_isnil(L, top + 2) ? dup_string("failed")
+                                           : error_text(L, top + 2);
+    } else {
+        out->ok = true;
+        if (nret >= 1 && !lua_isnil(L, top + 1)) {
+            lua_pushvalue(L, top + 1);
+            lua_rawseti(L, ctx->results, scene->number);
+        }
+    }
+    lua_settop(L, top);
+}
+
+static bool opt_boolean(lua_State *L, int opts, const char *key, bool def)
+{
+    int t = lua_getfield(L, opts, key);
+    bool value = def;
+    if (t == LUA_TBOOLEAN)
+        value = lua_toboolean(L, -1);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "bad option '%s' (boolean expected, got %s)", key,
+                   luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return value;
+}
+
+/* The string stays valid while the options table holds it. */
+static const char *opt_string(lua_State *L, int opts, const char *key,
+                              const char *def)
+{
+    int t = lua_getfield(L, opts, key);
+    const char *value = def;
+    if (t == LUA_TSTRING)
+        value = lua_tostring(L, -1);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "bad option '%s' (string expected, got %s)", key,
+                   luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return value;
+}
+
+/* A list of scene numbers as a userdata-owned array (freed by the GC). */
+static long *opt_scene_numbers(lua_State *L, int opts, size_t *count)
+{
+    *count = 0;
+    int t = lua_getfield(L, opts, "scene_numbers");
+    if (t == LUA_TNIL) {
+        lua_pop(L, 1);
+        return NULL;
+    }
+    if (t != LUA_TTABLE)
+        luaL_error(L, "bad option 'scene_numbers' (table expected, got %s)",
+                   luaL_typename(L, -1));
+    size_t n = (size_t)luaL_len(L, -1);
+    long *numbers = lua_newuserdatauv(L, (n ? n : 1) * sizeof *numbers, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        int isnum;
+        lua_Integer v = lua_tointegerx(L, -1, &isnum);
+        if (!isnum)
+            luaL_error(L,
+                       "bad option 'scene_numbers' (integer expected at "
+                       "position %d, got %s)",
+                       (int)i + 1, luaL_typename(L, -1));
+        numbers[i] = (long)v;
+        lua_pop(L, 1);
+    }
+    /* Keep the array alive in the options table's slot on the stack. */
+    lua_replace(L, -2);
+    *count = n;
+    return numbers;
+}
+
+static ex_progress_mode opt_progress(lua_State *L, int opts)
+{
+    static const char *const names[] = {"auto", "plain", "json", "quiet", NULL};
+    static const ex_progress_mode modes[] = {EX_PROGRESS_AUTO, EX_PROGRESS_PLAIN,
+                                             EX_PROGRESS_JSON, EX_PROGRESS_QUIET};
+    const char *name = opt_string(L, opts, "progress", "auto");
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return modes[i];
+    luaL_error(L, "bad option 'progress' (auto, plain, json or quiet expected, got '%s')",
+               name);
+    return EX_PROGRESS_AUTO;
+}
+
+static const char *state_name(ex_scene_state state)
+{
+    switch (state) {
+    case EX_SCENE_COMPLETED: return "completed";
+    case EX_SCENE_SKIPPED: return "skipped";
+    case EX_SCENE_FAILED: return "failed";
+    default: return "pending";
+    }
+}
+
+static void push_stats(lua_State *L, const ex_stats *stats, int results)
+{
+    lua_createtable(L, 0, 9);
+    lua_pushinteger(L, (lua_Integer)stats->total);
+    lua_setfield(L, -2, "total");
+    lua_pushinteger(L, (lua_Integer)stats->completed);
+    lua_setfield(L, -2, "completed");
+    lua_pushinteger(L, (lua_Integer)stats->skipped);
+    lua_setfield(L, -2, "skipped");
+    lua_pushinteger(L, (lua_Integer)stats->failed);
+    lua_setfield(L, -2, "failed");
+    lua_pushnumber(L, stats->elapsed_time);
+    lua_setfield(L, -2, "elapsed_time");
+    lua_newtable(L); /* failures */
+    lua_newtable(L); /* scenes: one record a selected scene */
+    lua_Integer nfail = 0;
+    for (size_t i = 0; i < stats->n_records; i++) {
+        const ex_scene_record *rec = &stats->records[i];
+        lua_createtable(L, 0, 6);
+        lua_pushinteger(L, rec->scene_number);
+        lua_setfield(L, -2, "scene_number");
+        lua_pushstring(L, state_name(rec->state));
+        lua_setfield(L, -2, "state");
+        lua_pushinteger(L, rec->attempts);
+        lua_setfield(L, -2, "attempts");
+        lua_pushnumber(L, rec->seconds);
+        lua_setfield(L, -2, "seconds");
+        set_string(L, "output_dir", rec->output_dir);
+        set_string(L, "error", rec->error);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        if (rec->state == EX_SCENE_FAILED) {
+            lua_createtable(L, 0, 2);
+            lua_pushinteger(L, rec->scene_number);
+            lua_setfield(L, -2, "scene_number");
+            lua_pushstring(L, rec->error ? rec->error : "failed");
+            lua_setfield(L, -2, "error");
+            lua_rawseti(L, -3, ++nfail);
+        }
+    }
+    lua_setfield(L, -3, "scenes");
+    lua_setfield(L, -2, "failures");
+    lua_pushvalue(L, results);
+    lua_setfield(L, -2, "results");
+}
+
+/*
+ * core.run(document, document_table, process_scene, opts) -> stats | nil, message
+ * The document_table is the one given to setup(): process_scene receives its
+ * scene tables, so what a hook stores on them is seen by the processor.
+ */
+static int l_run(lua_State *L)
+{
+    const ex_document *doc = check_document(L, 1);
+    luaL_checktype(L, 2, LUA_TTABLE);
+    luaL_checktype(L, 3, LUA_TFUNCTION);
+    if (lua_isnoneornil(L, 4)) {
+        lua_settop(L, 3);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 4, LUA_TTABLE);
+    lua_settop(L, 4);
+
+    ex_run_options opts;
+    ex_run_options_init(&opts);
+    opts.skip_existing = opt_boolean(L, 4, "skip_existing", true);
+    opts.continue_on_error = opt_boolean(L, 4, "continue_on_error", true);
+    opts.output_base_dir = opt_string(L, 4, "output_base_dir", "output");
+    opts.output_filename = opt_string(L, 4, "output_filename", "final.png");
+    opts.progress = opt_progress(L, 4);
+    opts.scene_numbers = opt_scene_numbers(L, 4, &opts.n_scene_numbers); /* at 5 */
+    if (!opts.scene_numbers)
+        lua_pushnil(L);
+
+    lua_getfield(L, 2, "scenes"); /* 6 */
+    luaL_argexpected(L, lua_istable(L, -1), 2, "document table with scenes");
+    lua_newtable(L); /* 7: results */
+    run_ctx ctx = {L, 3, 6, 7, doc};
+
+    ex_stats stats;
+    char *err = NULL;
+    if (ex_orchestrate(doc, &opts, call_processor, &ctx, &stats, &err) != 0) {
+        ex_stats_free(&stats);
+        luaL_pushfail(L);
+        lua_pushstring(L, err ? err : "run refused");
+        free(err);
+        return 2;
+    }
+    push_stats(L, &stats, 7);
+    ex_stats_free(&stats);
+    return 1;
+}
+
+/* ---- small helpers ---------------------------------------------------------- */
+
+static int l_scene_output_dir(lua_State *L)
+{
+    const char *base = luaL_checkstring(L, 1);
+    const char *name = luaL_checkstring(L, 2);
+    lua_Integer n = luaL_checkinteger(L, 3);
+    char *dir = ex_scene_output_dir(base, name, (long)n);
+    if (!dir)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, dir);
+    free(dir);
+    return 1;
+}
+
+static int l_output_exists(lua_State *L)
+{
+    const char *dir = luaL_checkstring(L, 1);
+    const char *filename = luaL_optstring(L, 2, "final.png");
+    lua_pushboolean(L, ex_output_exists(dir, filename));
+    return 1;
+}
+
+static int l_mkdir_p(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    if (ex_mkdir_p(path) != 0) {
+        luaL_pushfail(L);
+        lua_pushfstring(L, "%s: %s", path, strerror(errno));
+        return 2;
+    }
+    lua_pushboolean(L, 1);
+    return 1;
+}
+
+static int l_path_stem(lua_State *L)
+{
+    char *stem = ex_path_stem(luaL_checkstring(L, 1));
+    if (!stem)
+        return luaL_error(L, "out of memory");
+    lua_pushstring(L, stem);
+    free(stem);
+    return 1;
+}
+
+static const luaL_Reg document_methods[] = {
+    {"table", document_table},
+    {NULL, NULL}};
+
+static const luaL_Reg document_meta[] = {
+    {"__gc", document_gc},
+    {"__close", document_gc},
+    {NULL, NULL}};
+
+static const luaL_Reg core_functions[] = {
+    {"parse", l_parse},
+    {"parse_string", l_parse_string},
+    {"open", l_open},
+    {"open_string", l_open_string},
+    {"run", l_run},
+    {"scene_output_dir", l_scene_output_dir},
+    {"output_exists", l_output_exists},
+    {"mkdir_p", l_mkdir_p},
+    {"path_stem", l_path_stem},
+    {NULL, NULL}};
+
+int luaopen_explainer_core(lua_State *L)
+{
+    if (luaL_newmetatable(L, DOCUMENT_MT)) {
+        luaL_setfuncs(L, document_meta, 0);
+        luaL_newlib(L, document_methods);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
+    luaL_newlib(L, core_functions);
+    lua_pushstring(L, EXPLAINER_VERSION);
+    lua_setfield(L, -2, "version");
+    if (ex_lua_register_exec)
+        ex_lua_register_exec(L);
+    return 1;
+}

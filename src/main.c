@@ -1,0 +1,138 @@
+/*
+ * main.c -- the host: a Lua state with the core preloaded and the facade on
+ * package.path, then `require("explainer.cli").main(arg)` does the rest.
+ * The Lua modules are found relative to the executable, so the binary works
+ * from any directory: <exe>/../lua in the build tree, <exe>/../share/lua/5.4
+ * once installed, or $EXPLAINER_LUA_DIR.
+ */
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+#include <lua.h>
+#include <lualib.h>
+
+#include "lexplainer.h"
+
+static char *self_dir(void)
+{
+    char *exe = realpath("/proc/self/exe", NULL);
+    if (!exe)
+        return NULL;
+    char *slash = strrchr(exe, '/');
+    if (slash)
+        *slash = '\0';
+    return exe;
+}
+
+static int has_facade(const char *dir)
+{
+    char path[PATH_MAX];
+    struct stat st;
+    int n = snprintf(path, sizeof path, "%s/explainer/init.lua", dir);
+    return n > 0 && (size_t)n < sizeof path && stat(path, &st) == 0;
+}
+
+/* Prepend the facade's directory to package.path. */
+static void add_lua_path(lua_State *L)
+{
+    const char *env = getenv("EXPLAINER_LUA_DIR");
+    char found[PATH_MAX] = "";
+    if (env && *env) {
+        snprintf(found, sizeof found, "%s", env);
+    } else {
+        char *dir = self_dir();
+        static const char *const relative[] = {"/../lua", "/../share/lua/5.4", NULL};
+        for (int i = 0; dir && relative[i]; i++) {
+            char candidate[PATH_MAX];
+            int n = snprintf(candidate, sizeof candidate, "%s%s", dir, relative[i]);
+            if (n > 0 && (size_t)n < sizeof candidate && has_facade(candidate)) {
+                snprintf(found, sizeof found, "%s", candidate);
+                break;
+            }
+        }
+        free(dir);
+    }
+    if (!*found)
+        return; /* fall back to the ordinary package.path */
+    lua_getglobal(L, "package");
+    lua_getfield(L, -1, "path");
+    lua_pushfstring(L, "%s/?.lua;%s/?/init.lua;%s", found, found,
+                    lua_tostring(L, -1));
+    lua_setfield(L, -3, "path");
+    lua_pop(L, 2);
+}
+
+static void preload_core(lua_State *L)
+{
+    luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
+    lua_pushcfunction(L, luaopen_explainer_core);
+    lua_setfield(L, -2, "explainer_core");
+    lua_pop(L, 1);
+}
+
+static int message_handler(lua_State *L)
+{
+    const char *msg = lua_tostring(L, 1);
+    if (!msg)
+        msg = luaL_tolstring(L, 1, NULL);
+    if (getenv("EXPLAINER_TRACEBACK"))
+        luaL_traceback(L, L, msg, 1);
+    else
+        lua_pushstring(L, msg);
+    return 1;
+}
+
+/* Runs in protected mode so that even an out-of-memory error is reported. */
+static int run_cli(lua_State *L)
+{
+    int argc = (int)lua_tointeger(L, 1);
+    char **argv = lua_touserdata(L, 2);
+    luaL_openlibs(L);
+    preload_core(L);
+    add_lua_path(L);
+    lua_createtable(L, argc, 1);
+    lua_pushstring(L, argv[0]);
+    lua_rawseti(L, -2, 0);
+    for (int i = 1; i < argc; i++) {
+        lua_pushstring(L, argv[i]);
+        lua_rawseti(L, -2, i);
+    }
+    lua_pushvalue(L, -1);
+    lua_setglobal(L, "arg");
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "explainer.cli");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "main");
+    lua_pushvalue(L, -3);
+    lua_call(L, 1, 1);
+    return 1;
+}
+
+int main(int argc, char **argv)
+{
+    lua_State *L = luaL_newstate();
+    if (!L) {
+        fprintf(stderr, "explainer: cannot create a Lua state (out of memory)\n");
+        return 2;
+    }
+    lua_pushcfunction(L, message_handler);
+    lua_pushcfunction(L, run_cli);
+    lua_pushinteger(L, argc);
+    lua_pushlightuserdata(L, argv);
+    int status = 2;
+    if (lua_pcall(L, 2, 1, 1) != LUA_OK) {
+        fprintf(stderr, "explainer: %s\n", lua_tostring(L, -1));
+    } else if (lua_isinteger(L, -1)) {
+        status = (int)lua_tointeger(L, -1);
+    } else {
+        status = 0;
+    }
+    fflush(stdout);
+    lua_close(L);
+    return status;
+}

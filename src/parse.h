@@ -1,0 +1,85 @@
+/*
+ * parse.h -- explainer script text -> document.
+ *
+ * Plain C, no Lua: the parser can be tested, fuzzed and benchmarked on its own.
+ * A document owns every byte it points to; ex_document_free releases it all.
+ */
+#ifndef EXPLAINER_PARSE_H
+#define EXPLAINER_PARSE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#define EX_DEFAULT_SCENE_SECONDS 6.0
+
+/* A `Label: value` field of a scene block, as written (label trimmed). */
+typedef struct ex_field {
+    char *label;
+    char *value;
+} ex_field;
+
+typedef struct ex_scene {
+    long number;             /* scene_number */
+    char *title;             /* never NULL */
+    double duration;         /* seconds; EX_DEFAULT_SCENE_SECONDS when absent */
+    long line;               /* 1-based line of the header */
+    bool no_narration;
+    char *narration;         /* NULL when absent or NO NARRATION */
+    char *layout;            /* bullet lines of Layout Design, as written */
+    char *initial_prompt;
+    char **iterations;       /* n_iterations strings, labels removed */
+    size_t n_iterations;
+    char *final_prompt;      /* NULL for a placeholder "[To be determined ...]" */
+    char *animation_prompt;
+    char *prompt;            /* the raw image-prompt block */
+    ex_field *fields;        /* every field, known or not, in file order */
+    size_t n_fields;
+} ex_scene;
+
+typedef struct ex_warning {
+    long line;
+    char *message;
+} ex_warning;
+
+typedef struct ex_document {
+    char *name;              /* file stem: "examples/sample.txt" -> "sample" */
+    char *path;              /* as given; NULL for parse_string without a path */
+    char *title;             /* NULL when there is no level-1 heading */
+    long declared_scenes;    /* -1 when absent */
+    char *style, *format, *audience;  /* NULL when absent */
+    double total_duration;   /* header value, else the sum of scene durations */
+    bool total_duration_declared;
+    ex_scene *scenes;
+    size_t n_scenes;
+    ex_warning *warnings;
+    size_t n_warnings;
+    bool has_duplicates;     /* a scene number appears twice (see warnings) */
+} ex_document;
+
+/*
+ * Parse `len` bytes of `text` (need not be NUL-terminated; may hold any bytes).
+ * `name` becomes doc->name (NULL -> "script"); `path` is copied into doc->path
+ * (may be NULL). Returns NULL only when memory runs out.
+ */
+ex_document *ex_parse(const char *text, size_t len, const char *name,
+                      const char *path);
+
+/*
+ * Read and parse a file. On success returns 0 and sets *out. On failure returns
+ * -1 and sets *errmsg to a malloc'd one-line message naming the path and the
+ * reason ("examples/x.txt: No such file or directory", "...: is a directory").
+ */
+int ex_parse_file(const char *path, ex_document **out, char **errmsg);
+
+/* The stem of a path: directory and last extension removed. malloc'd. */
+char *ex_path_stem(const char *path);
+
+/* Look up a field of a scene by label (exact match); NULL when absent. */
+const char *ex_scene_field(const ex_scene *scene, const char *label);
+
+/* Find a scene by number; NULL when absent (first match on duplicates). */
+const ex_scene *ex_document_scene(const ex_document *doc, long number);
+
+void ex_document_free(ex_document *doc);
+
+#endif
