@@ -10,14 +10,12 @@
 #include <lauxlib.h>
 #include <lua.h>
 
+#include "lexec.h"
 #include "lexplainer.h"
 #include "orchestrate.h"
 #include "parse.h"
 
 #define DOCUMENT_MT "explainer.Document"
-
-/* Provided by lexec.c (process spawning and HTTP); optional at link time. */
-__attribute__((weak)) void ex_lua_register_exec(lua_State *L);
 
 /* ---- document -> tables -------------------------------------------------- */
 
@@ -504,7 +502,6 @@ int luaopen_explainer_core(lua_State *L)
     luaL_newlib(L, core_functions);
     lua_pushstring(L, EXPLAINER_VERSION);
     lua_setfield(L, -2, "version");
-    if (ex_lua_register_exec)
-        ex_lua_register_exec(L);
+    ex_lua_register_exec(L); /* exec, http_request: lexec.c */
     return 1;
 }
