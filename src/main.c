@@ -2,7 +2,8 @@
  * main.c -- the host: a Lua state with the core preloaded and the facade on
  * package.path, then `require("explainer.cli").main(arg)` does the rest.
  * The Lua modules are found relative to the executable, so the binary works
- * from any directory: <exe>/../lua in the build tree, <exe>/../share/lua/5.4
+ * from any directory: <exe>/../lua or <exe>/../../lua in the build tree,
+ * <exe>/../share/lua/5.4
  * once installed, or $EXPLAINER_LUA_DIR.
  */
 #include <limits.h>
@@ -45,8 +46,11 @@ static void add_lua_path(lua_State *L)
     if (env && *env) {
         snprintf(found, sizeof found, "%s", env);
     } else {
+        /* The build tree (build/explainer, or build/<variant>/explainer) keeps
+         * the modules in <repo>/lua; an installed binary in <prefix>/share. */
         char *dir = self_dir();
-        static const char *const relative[] = {"/../lua", "/../share/lua/5.4", NULL};
+        static const char *const relative[] = {
+            "/../lua", "/../../lua", "/../share/lua/5.4", NULL};
         for (int i = 0; dir && relative[i]; i++) {
             char candidate[PATH_MAX];
             int n = snprintf(candidate, sizeof candidate, "%s%s", dir, relative[i]);
