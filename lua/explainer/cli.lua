@@ -90,7 +90,11 @@ function M.parse_args(args, flags)
         overrides[spec[1]] = spec[3] and spec[3](value, name) or value
       else
         if value ~= nil then usage_error(name .. " takes no value") end
-        overrides[spec[1]] = spec[3] and spec[3]() or true
+        if spec[3] then
+          overrides[spec[1]] = spec[3]()
+        else
+          overrides[spec[1]] = true
+        end
       end
     else
       positional[#positional + 1] = a
