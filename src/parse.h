@@ -82,4 +82,11 @@ const ex_scene *ex_document_scene(const ex_document *doc, long number);
 
 void ex_document_free(ex_document *doc);
 
+/*
+ * Testing aid (not for programs): make the parser's allocations fail once `n`
+ * more have succeeded, so tests can walk every out-of-memory path; n < 0 turns
+ * it off. Global and not thread-safe.
+ */
+void ex_parse_fail_alloc_after(long n);
+
 #endif
