@@ -1,0 +1,945 @@
+/*
+ * test_parse.c -- the explainer-script parser (src/parse.c) on its own: every
+ * dialect of DESIGN.md, every warning, hostile input, the file API, and every
+ * out-of-memory path. Run from the repository root (tests/run does).
+ */
+#include "check.h"
+#include "parse.h"
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#define FIXTURE(name) "tests/fixtures/" name
+
+/* ------------------------------------------------------------------ helpers */
+
+static ex_document *parse_text(const char *text)
+{
+    return ex_parse(text, strlen(text), "t", NULL);
+}
+
+static ex_document *load(const char *path)
+{
+    ex_document *doc = NULL;
+    char *err = NULL;
+    if (ex_parse_file(path, &doc, &err) != 0) {
+        printf("# cannot load %s: %s\n", path, err ? err : "(no message)");
+        free(err);
+        return NULL;
+    }
+    return doc;
+}
+
+static bool has_warning(const ex_document *doc, long line, const char *part)
+{
+    for (size_t i = 0; i < doc->n_warnings; i++)
+        if (doc->warnings[i].line == line && strstr(doc->warnings[i].message, part))
+            return true;
+    return false;
+}
+
+static void print_warnings(const ex_document *doc)
+{
+    for (size_t i = 0; i < doc->n_warnings; i++)
+        printf("#   warning line %ld: %s\n", doc->warnings[i].line, doc->warnings[i].message);
+}
+
+static bool valid_utf8_no_cr(const char *s)
+{
+    if (!s)
+        return true;
+    const unsigned char *p = (const unsigned char *)s;
+    while (*p) {
+        unsigned c = *p;
+        size_t len = c < 0x80 ? 1 : c >= 0xC2 && c <= 0xDF ? 2 : c >= 0xE0 && c <= 0xEF ? 3
+                                 : c >= 0xF0 && c <= 0xF4 ? 4 : 0;
+        if (len == 0 || c == '\r')
+            return false;
+        for (size_t i = 1; i < len; i++)
+            if ((p[i] & 0xC0) != 0x80)
+                return false;
+        if ((c == 0xE0 && p[1] < 0xA0) || (c == 0xED && p[1] > 0x9F) ||
+            (c == 0xF0 && p[1] < 0x90) || (c == 0xF4 && p[1] > 0x8F))
+            return false;
+        p += len;
+    }
+    return true;
+}
+
+/* Every string of a document is valid UTF-8 without CR, and every scene title set. */
+static bool document_is_clean(const ex_document *doc)
+{
+    const char *top[] = {doc->name, doc->path, doc->title, doc->style, doc->format, doc->audience};
+    for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+        if (!valid_utf8_no_cr(top[i]))
+            return false;
+    for (size_t i = 0; i < doc->n_warnings; i++)
+        if (!doc->warnings[i].message || !valid_utf8_no_cr(doc->warnings[i].message) ||
+            strchr(doc->warnings[i].message, '\n'))
+            return false;
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        const ex_scene *s = &doc->scenes[i];
+        const char *v[] = {s->title, s->narration, s->layout, s->initial_prompt,
+                           s->final_prompt, s->animation_prompt, s->prompt};
+        if (!s->title)
+            return false;
+        for (size_t k = 0; k < sizeof v / sizeof *v; k++)
+            if (!valid_utf8_no_cr(v[k]))
+                return false;
+        for (size_t k = 0; k < s->n_iterations; k++)
+            if (!s->iterations[k] || !valid_utf8_no_cr(s->iterations[k]))
+                return false;
+        for (size_t k = 0; k < s->n_fields; k++)
+            if (!s->fields[k].label || !s->fields[k].value ||
+                !valid_utf8_no_cr(s->fields[k].label) || !valid_utf8_no_cr(s->fields[k].value))
+                return false;
+    }
+    return true;
+}
+
+static size_t count_words(const char *s)
+{
+    size_t n = 0;
+    bool in_word = false;
+    for (; s && *s; s++) {
+        bool space = *s == ' ' || *s == '\n' || *s == '\t';
+        if (!space && !in_word)
+            n++;
+        in_word = !space;
+    }
+    return n;
+}
+
+static char *replace_all(const char *s, const char *from, const char *to)
+{
+    size_t fn = strlen(from), tn = strlen(to), count = 0;
+    for (const char *p = strstr(s, from); p; p = strstr(p + fn, from))
+        count++;
+    char *out = malloc(strlen(s) + count * tn + 1);
+    char *o = out;
+    for (const char *p; (p = strstr(s, from)); s = p + fn) {
+        memcpy(o, s, (size_t)(p - s));
+        o += p - s;
+        memcpy(o, to, tn);
+        o += tn;
+    }
+    strcpy(o, s);
+    return out;
+}
+
+static char *read_all(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = malloc((size_t)n + 1);
+    *len = fread(buf, 1, (size_t)n, f);
+    buf[*len] = '\0';
+    fclose(f);
+    return buf;
+}
+
+/* -------------------------------------------------------- the bundled sample */
+
+static void test_sample(void)
+{
+    ex_document *doc = load("examples/sample.txt");
+    CHECK(doc != NULL, "examples/sample.txt parses");
+    if (!doc)
+        return;
+    CHECK_STR(doc->name, "sample", "the sample's name is its file stem");
+    CHECK_STR(doc->path, "examples/sample.txt", "the sample keeps its path");
+    CHECK_STR(doc->title, "How a Heat Pump Works", "the sample's title drops '- 12 SCENES'");
+    CHECK(doc->declared_scenes == 12, "the sample declares 12 scenes (got %ld)", doc->declared_scenes);
+    CHECK(doc->n_scenes == 12, "the sample has 12 scenes (got %zu)", doc->n_scenes);
+    CHECK(doc->n_warnings == 0, "the sample parses without warnings (got %zu)", doc->n_warnings);
+    print_warnings(doc);
+    CHECK_STR(doc->format, "9:16 VERTICAL", "the sample's format");
+    CHECK(doc->style && strncmp(doc->style, "Clean flat-illustration", 23) == 0, "the sample's style");
+    CHECK(doc->audience != NULL, "the sample names its audience");
+    CHECK(doc->total_duration_declared && doc->total_duration == 72,
+          "the sample declares 72 seconds (got %g)", doc->total_duration);
+    CHECK(document_is_clean(doc), "every string of the sample is clean UTF-8");
+
+    size_t in_order = 0, narrated_ok = 0, complete = 0;
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        const ex_scene *s = &doc->scenes[i];
+        bool silent = i == 0 || i == 11;
+        size_t words = count_words(s->narration);
+        in_order += s->number == (long)i && s->duration == 6;
+        narrated_ok += silent ? (s->no_narration && !s->narration)
+                              : (!s->no_narration && words >= 15 && words <= 25);
+        complete += s->layout && strncmp(s->layout, "- Background:", 13) == 0 &&
+                    s->initial_prompt && s->n_iterations >= 2 && s->animation_prompt &&
+                    s->prompt && strncmp(s->prompt, "Initial:", 8) == 0 && !s->final_prompt;
+    }
+    CHECK(in_order == 12, "the sample's scenes are 0..11, 6 seconds each");
+    CHECK(narrated_ok == 12, "scenes 0 and 11 are silent; 1-10 have 15-25 words of narration");
+    CHECK(complete == 12, "every sample scene has layout, prompts, iterations, animation");
+
+    /* The footer's NARRATION SCRIPT says the same as the inline narration: hide the
+     * inline lines and the fallback must give the same text. */
+    size_t len;
+    char *text = read_all("examples/sample.txt", &len);
+    char *hidden = text ? replace_all(text, "\nNarration: ", "\nVoiceover: ") : NULL;
+    ex_document *fallback = hidden ? ex_parse(hidden, strlen(hidden), "sample", NULL) : NULL;
+    size_t same = 0;
+    for (size_t i = 0; fallback && i < fallback->n_scenes && i < doc->n_scenes; i++) {
+        const char *a = doc->scenes[i].narration, *b = fallback->scenes[i].narration;
+        same += (!a && !b) || (a && b && strcmp(a, b) == 0);
+    }
+    CHECK(fallback && fallback->n_scenes == 12 && same == 12,
+          "the sample's NARRATION SCRIPT matches its inline narration (%zu of 12)", same);
+    CHECK(fallback && ex_scene_field(&fallback->scenes[1], "Voiceover") != NULL,
+          "the hidden narration became an ordinary field");
+    ex_document_free(fallback);
+    free(hidden);
+    free(text);
+    ex_document_free(doc);
+}
+
+/* ------------------------------------------------------------------ dialects */
+
+static void test_dialects(void)
+{
+    ex_document *doc = load(FIXTURE("dialects_bold.txt"));
+    CHECK(doc != NULL, "dialects_bold.txt parses");
+    if (!doc)
+        return;
+    CHECK_STR(doc->title, "Bold Dialects", "a bold title with an en dash and 'scenes' in lower case");
+    CHECK(doc->declared_scenes == 7, "declared scenes from '– 7 scenes' (got %ld)", doc->declared_scenes);
+    CHECK(doc->n_scenes == 7, "seven scene headers give seven scenes (got %zu)", doc->n_scenes);
+    CHECK(doc->n_warnings == 0, "the dialects parse without warnings (got %zu)", doc->n_warnings);
+    print_warnings(doc);
+    CHECK_STR(doc->style, "A quoted style", "a quoted header value loses its quotes");
+    CHECK_STR(doc->format, "16:9 HORIZONTAL", "the header format");
+    CHECK_STR(doc->audience, NULL, "an audience only in the footer is not the header's");
+    CHECK(doc->total_duration_declared && doc->total_duration == 45.5,
+          "Total Duration: 45.5 from the header, not the footer's 999 (got %g)", doc->total_duration);
+    if (doc->n_scenes != 7) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK(s[0].number == 0 && s[0].no_narration && s[0].duration == 5,
+          "'## **SCENE 0: ... (5 seconds)** - NO NARRATION'");
+    CHECK_STR(s[0].title, "Cold Open", "bold header title");
+    CHECK(s[1].duration == 7.5, "(7.5 seconds) (got %g)", s[1].duration);
+    CHECK_STR(s[1].title, "Bold Everything", "'## **Scene 1: ...**' in mixed case");
+    CHECK(s[1].line == 17, "scene 1 header is on line 17 (got %ld)", s[1].line);
+    CHECK(s[2].duration == 6 && s[2].number == 2, "'## scene 2: ... (6s)' in lower case");
+    CHECK_STR(s[2].title, "Lowercase And Short", "the (6s) group leaves the title");
+    CHECK(s[3].duration == 4, "(4 sec) (got %g)", s[3].duration);
+    CHECK(s[4].duration == EX_DEFAULT_SCENE_SECONDS, "no duration group means 6 seconds");
+    CHECK_STR(s[4].title, "No Duration Given", "title without a duration group");
+    CHECK_STR(s[5].title, "Title With (Parentheses)", "a non-duration group stays in the title");
+    CHECK(s[5].duration == 8 && s[5].no_narration, "'(8 seconds) - no narration' in lower case");
+    CHECK(s[6].no_narration && s[6].duration == 6, "NO NARRATION inside the bold markers");
+    CHECK_STR(s[6].title, "Silent Bold", "title of a fully bold silent scene");
+
+    CHECK_STR(s[1].narration, "She called it \"the ultimate takeout,\" as if it were a verdict.",
+              "a quoted narration keeps its inner quotes");
+    CHECK_STR(ex_scene_field(&s[1], "Mood"), "playful", "an unknown field is kept");
+    CHECK_STR(ex_scene_field(&s[1], "Camera Notes"), "slow push-in,\n  then a hold on the final frame",
+              "an unquoted field runs over its continuation lines");
+    CHECK(s[1].n_fields == 3 && strcmp(s[1].fields[0].label, "Narration") == 0 &&
+              strcmp(s[1].fields[2].label, "Camera Notes") == 0,
+          "fields are kept in file order");
+    CHECK_STR(s[2].narration, "A narration that starts on the next line\nand continues on a third.",
+              "a quoted narration starting on the next line, over two lines");
+    CHECK_STR(s[3].narration, "Unquoted narration, trimmed.", "an unquoted narration is trimmed");
+    CHECK_STR(s[4].narration, "Four.", "narration before a Layout Design");
+    CHECK(s[4].n_fields == 2, "bullets, URLs and times never open fields (got %zu)", s[4].n_fields);
+    CHECK(s[4].layout && strstr(s[4].layout, "https://example.com/not-a-label") &&
+              strstr(s[4].layout, "Note at 10:30"),
+          "lines that are not labels stay in the open field");
+    CHECK(ex_scene_field(&s[4], "Mood") == NULL,
+          "a field under a non-scene '##' heading belongs to no scene");
+    CHECK_STR(s[0].layout, "- Background: black\n- Text: \"Cold open\" - centered",
+              "layout is the bullet lines as written");
+    CHECK(s[0].narration == NULL && s[5].narration == NULL, "silent scenes have no narration");
+    ex_document_free(doc);
+}
+
+static void test_scene_headers(void)
+{
+    ex_document *doc = parse_text(
+        "## SCENE 1: Minutes (1 minute)\n"
+        "## SCENE 2: Dotted (6 sec.)\n"
+        "## SCENE 3: Seconds Upper (3 SECONDS)\n"
+        "## SCENE 4: Not A Duration (six seconds)\n"
+        "## SCENE 5: Paren Silent (NO NARRATION)\n"
+        "## SCENE 6: Em Dash Silent \xE2\x80\x94 NO NARRATION\n"
+        "## SCENE 7: Piano Narration\n"
+        "## SCENE 8: Swapped - NO NARRATION (7 seconds)\n"
+        "## **SCENE 9**: Bold Number\n"
+        "##SCENE 10:No Space\n"
+        "## SCENE 11:\n"
+        "## SCENE 12: Huge Duration (99999999999 seconds)\n"
+        "## SCENE 13: Unclosed (6 seconds\n"
+        "## Scenes Overview\n"
+        "## SCENE 014: Leading Zero\n");
+    CHECK(doc && doc->n_scenes == 14, "fourteen header variants give fourteen scenes (got %zu)",
+          doc ? doc->n_scenes : 0);
+    if (!doc || doc->n_scenes != 14) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK(s[0].duration == 60, "(1 minute) is 60 seconds (got %g)", s[0].duration);
+    CHECK(s[1].duration == 6, "(6 sec.) (got %g)", s[1].duration);
+    CHECK(s[2].duration == 3, "(3 SECONDS) (got %g)", s[2].duration);
+    CHECK(s[3].duration == 6, "(six seconds) is not a duration");
+    CHECK_STR(s[3].title, "Not A Duration (six seconds)", "an unreadable group stays in the title");
+    CHECK(s[4].no_narration, "(NO NARRATION) in parentheses");
+    CHECK_STR(s[4].title, "Paren Silent", "title without (NO NARRATION)");
+    CHECK(s[5].no_narration, "an em dash before NO NARRATION");
+    CHECK(!s[6].no_narration, "'Piano Narration' is not NO NARRATION");
+    CHECK_STR(s[6].title, "Piano Narration", "title ending in 'no narration' letters");
+    CHECK(s[7].no_narration && s[7].duration == 7, "NO NARRATION before the duration group");
+    CHECK_STR(s[7].title, "Swapped", "title with swapped suffixes");
+    CHECK(s[8].number == 9, "'## **SCENE 9**: ...' has number 9");
+    CHECK_STR(s[8].title, "Bold Number", "title after a bold scene number");
+    CHECK(s[9].number == 10, "'##SCENE 10:' without blanks");
+    CHECK_STR(s[9].title, "No Space", "title right after the colon");
+    CHECK_STR(s[10].title, "", "an empty title is \"\", never NULL");
+    CHECK(s[11].duration == 6, "an absurd duration is not a duration (got %g)", s[11].duration);
+    CHECK_STR(s[12].title, "Unclosed (6 seconds", "an unclosed group stays in the title");
+    CHECK(s[13].number == 14, "leading zeros in a scene number");
+    CHECK(doc->n_warnings == 0, "'## Scenes Overview' is not a scene header (got %zu warnings)",
+          doc->n_warnings);
+    print_warnings(doc);
+    CHECK(!doc->total_duration_declared && doc->total_duration == 60 + 3 + 7 + 6 * 11,
+          "without a header total, the total is the sum of the scenes (got %g)",
+          doc->total_duration);
+    ex_document_free(doc);
+}
+
+static void test_header(void)
+{
+    ex_document *doc = parse_text("# Just A Title\nStyle:   spaced out   \nTotal Duration: about a minute\n"
+                                  "Total Duration: 30 seconds\n## SCENE 1: A (5 seconds)\n");
+    CHECK(doc && doc->declared_scenes == -1, "a title without ' - N SCENES' declares nothing");
+    CHECK_STR(doc ? doc->title : NULL, "Just A Title", "the whole heading is the title");
+    CHECK_STR(doc ? doc->style : NULL, "spaced out", "header values are trimmed");
+    CHECK(doc && doc->total_duration_declared && doc->total_duration == 30,
+          "a header Total Duration without a number is skipped for the next one (got %g)",
+          doc ? doc->total_duration : -1);
+    ex_document_free(doc);
+
+    doc = parse_text("Total Duration: TBD\n## SCENE 1: A (5 seconds)\n");
+    CHECK(doc && !doc->total_duration_declared && doc->total_duration == 5,
+          "a Total Duration without any number leaves the sum (got %g)",
+          doc ? doc->total_duration : -1);
+    ex_document_free(doc);
+
+    doc = parse_text("Intro text\n\n## SCENE 1: A\n\n# Appendix - 3 SCENES\nStyle: late\n"
+                     "Total Duration: 100 seconds\n");
+    CHECK(doc && doc->title == NULL && doc->declared_scenes == -1,
+          "a level-1 heading after the first scene is not the title");
+    CHECK(doc && doc->style == NULL, "header fields after the first scene are ignored");
+    CHECK(doc && !doc->total_duration_declared && doc->total_duration == 6,
+          "a Total Duration after the scenes does not count (got %g)",
+          doc ? doc->total_duration : -1);
+    ex_document_free(doc);
+
+    doc = parse_text("# First - 2 SCENES\n# Second - 9 SCENES\n## Overview\nFormat: 1:1\n"
+                     "## SCENE 1: A\n## SCENE 2: B\n");
+    CHECK_STR(doc ? doc->title : NULL, "First", "the first level-1 heading is the title");
+    CHECK_STR(doc ? doc->format : NULL, "1:1", "a '##' section before the first scene is header");
+    CHECK(doc && doc->declared_scenes == 2 && doc->n_warnings == 0,
+          "declared and found scene counts agree: no warning");
+    ex_document_free(doc);
+
+    doc = parse_text("# Behind the Scenes\n# 12 SCENES\n");
+    CHECK_STR(doc ? doc->title : NULL, "Behind the Scenes", "'Scenes' without a number is title text");
+    CHECK(doc && doc->declared_scenes == -1 && doc->n_warnings == 0, "...and declares nothing");
+    ex_document_free(doc);
+
+    doc = parse_text("# Huge - 99999999999999999999999 SCENES\n");
+    CHECK(doc && doc->declared_scenes == -1, "an overflowing declared count is not a count");
+    ex_document_free(doc);
+}
+
+/* ------------------------------------------------------------ image prompts */
+
+static void test_two_step(void)
+{
+    ex_document *doc = load(FIXTURE("two_step.txt"));
+    CHECK(doc && doc->n_scenes == 3, "two_step.txt has 3 scenes");
+    if (!doc || doc->n_scenes != 3) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK_STR(s[0].initial_prompt, "A lighthouse on a cliff at dawn, 9:16 vertical, flat vector style.",
+              "Initial Prompt: on its own line, value on the next");
+    CHECK_STR(s[0].final_prompt, NULL, "a '[To be determined ...]' final prompt is NULL");
+    CHECK(s[0].prompt && strncmp(s[0].prompt, "Initial Prompt:\n\"A lighthouse", 29) == 0 &&
+              strstr(s[0].prompt, "Final Prompt (after review):"),
+          "prompt is the raw image-prompt block with its sub-lines");
+    CHECK_STR(ex_scene_field(&s[0], "Image Generation Prompts (2-Step Workflow)"), s[0].prompt,
+              "the block is also a field");
+    CHECK(ex_scene_field(&s[0], "Initial Prompt") == NULL && ex_scene_field(&s[0], "Final Prompt (after review)") == NULL,
+          "sub-lines of the block do not open fields");
+    CHECK(s[0].n_fields == 3, "Narration, the block, Animation (got %zu)", s[0].n_fields);
+    CHECK_STR(s[0].animation_prompt, "The beam sweeps slowly across the sea.",
+              "the animation prompt after the block");
+    CHECK_STR(s[1].initial_prompt, "The same lighthouse on a stormy night.", "inline 'Initial:'");
+    CHECK_STR(s[1].final_prompt, "The same lighthouse on a stormy night, the \"keeper's\" lantern lit.",
+              "'Final Prompt (refined):' inline, inner quotes kept");
+    CHECK_STR(s[1].animation_prompt, "Rain streaks diagonally.", "the short 'Animation Prompt:' label");
+    CHECK_STR(s[2].initial_prompt, "A harbour at noon.", "a standalone Initial Prompt field");
+    CHECK_STR(s[2].final_prompt, "A harbour at noon, with two fishing boats.",
+              "a standalone Final Prompt field");
+    CHECK(s[2].prompt == NULL, "standalone prompt fields are not an image-prompt block");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: Bare\nImage Generation Prompts (2-Step Workflow):\n\"Just one prompt\"\n");
+    CHECK_STR(doc && doc->n_scenes ? doc->scenes[0].initial_prompt : NULL, "Just one prompt",
+              "a block without sub-lines is the initial prompt");
+    ex_document_free(doc);
+}
+
+static void test_nano_banana(void)
+{
+    ex_document *doc = load(FIXTURE("nano_banana.txt"));
+    CHECK(doc && doc->n_scenes == 4, "nano_banana.txt has 4 scenes");
+    if (!doc || doc->n_scenes != 4) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK_STR(s[0].initial_prompt, "A red kite over green hills, 9:16.", "the Initial: part, label removed");
+    CHECK(s[0].n_iterations == 3, "three iterations (got %zu)", s[0].n_iterations);
+    if (s[0].n_iterations == 3) {
+        CHECK_STR(s[0].iterations[0], "Make the kite larger.", "iteration 1, label and '|' removed");
+        CHECK_STR(s[0].iterations[1], "Add a second, smaller kite.", "iteration 2");
+        CHECK_STR(s[0].iterations[2], "Warm the light.", "iteration 3");
+    }
+    CHECK(s[0].prompt && strncmp(s[0].prompt, "Initial: A red kite", 19) == 0 &&
+              s[0].prompt[strlen(s[0].prompt) - 1] == '.',
+          "prompt is the whole chain without its quotes");
+    CHECK_STR(s[1].initial_prompt, "A bicycle leaning on a brick wall", "a chain over several lines");
+    CHECK(s[1].n_iterations == 2 && s[1].n_fields == 1,
+          "'Iteration n:' lines at column 0 stay in the block (%zu iterations, %zu fields)",
+          s[1].n_iterations, s[1].n_fields);
+    if (s[1].n_iterations == 2)
+        CHECK_STR(s[1].iterations[1], "Add a \"No Parking\" sign", "an iteration with inner quotes");
+    CHECK(s[2].initial_prompt == NULL && s[2].n_iterations == 0,
+          "a '[Follow same ...]' placeholder gives no initial prompt");
+    CHECK_STR(s[2].prompt, "[Follow same 3-step iteration process as Scene 1]",
+              "...but the raw block keeps the placeholder");
+    CHECK_STR(s[3].initial_prompt, "A bowl of ramen seen from above, steam rising.",
+              "an unlabelled prompt is the initial prompt");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\nNano Banana Iterative Prompt: \"Initial Prompt: base || "
+                     "Iteration 1: | iteration 2 : second\"\n");
+    const ex_scene *t = doc && doc->n_scenes ? &doc->scenes[0] : NULL;
+    CHECK_STR(t ? t->initial_prompt : NULL, "base", "'Initial Prompt:' and doubled bars");
+    CHECK(t && t->n_iterations == 1, "an empty iteration is dropped (got %zu)", t ? t->n_iterations : 0);
+    if (t && t->n_iterations == 1)
+        CHECK_STR(t->iterations[0], "second", "a lower-case label with a blank before the colon");
+    ex_document_free(doc);
+}
+
+/* ----------------------------------------------------------------- encodings */
+
+static void test_crlf_bom(void)
+{
+    size_t len;
+    char *raw = read_all(FIXTURE("crlf_bom.txt"), &len);
+    CHECK(raw && len > 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0 && strstr(raw, "\r\n"),
+          "the crlf_bom fixture really has a BOM and CRLF line ends");
+    free(raw);
+    ex_document *doc = load(FIXTURE("crlf_bom.txt"));
+    CHECK(doc && doc->n_scenes == 2, "BOM + CRLF: two scenes");
+    if (!doc || doc->n_scenes != 2) {
+        ex_document_free(doc);
+        return;
+    }
+    CHECK_STR(doc->title, "Windows Script", "the BOM is not part of the title");
+    CHECK(doc->declared_scenes == 2, "declared count read before the CR");
+    CHECK_STR(doc->style, "Plain", "no CR in header values");
+    CHECK_STR(doc->scenes[0].narration, "Line ends are CRLF.\nThis is a second line.",
+              "a two-line narration has a plain '\\n'");
+    CHECK_STR(doc->scenes[0].layout, "- Background: white\n- Text: \"Hello\"", "layout without CRs");
+    CHECK(doc->scenes[1].line == 14 && doc->scenes[1].no_narration, "line numbers count CRLF once");
+    CHECK(document_is_clean(doc), "no CR anywhere in the document");
+    ex_document_free(doc);
+
+    /* Old Mac line ends (a lone CR) are line ends too. */
+    doc = parse_text("# Mac - 1 SCENES\rStyle: classic\r## SCENE 1: Lone CR (6s)\rNarration: \"cr\"\r");
+    CHECK(doc && doc->n_scenes == 1 && doc->scenes[0].line == 3, "lone CRs end lines");
+    CHECK_STR(doc && doc->n_scenes ? doc->scenes[0].narration : NULL, "cr", "narration after lone CRs");
+    CHECK_STR(doc ? doc->style : NULL, "classic", "header after lone CRs");
+    ex_document_free(doc);
+
+    const char utf16[] = "\xFF\xFE#\0 \0T\0";
+    doc = ex_parse(utf16, sizeof utf16 - 1, "u", NULL);
+    CHECK(doc && doc->n_warnings == 1 && has_warning(doc, 1, "UTF-16"), "UTF-16 input gets a warning");
+    ex_document_free(doc);
+}
+
+/* --------------------------------------------------------- narration script */
+
+static void test_narration_script(void)
+{
+    ex_document *doc = load(FIXTURE("narration_script.txt"));
+    CHECK(doc && doc->n_scenes == 5, "narration_script.txt has 5 scenes");
+    if (!doc || doc->n_scenes != 5) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK_STR(s[0].narration, NULL, "a NO NARRATION scene ignores its NARRATION SCRIPT line");
+    CHECK_STR(s[1].narration, "Script narration for one.", "a scene without Narration: takes the script's");
+    CHECK_STR(s[2].narration, "Inline narration for two.", "inline narration wins over the script");
+    CHECK_STR(s[3].narration, "Script narration for three.", "an empty inline Narration falls back");
+    CHECK_STR(ex_scene_field(&s[3], "Narration"), "", "...and the empty field is still kept");
+    CHECK_STR(s[4].narration, "Script narration for four,\nspread over two lines.",
+              "a script entry over two lines");
+    CHECK(doc->n_warnings == 0, "an unused script entry is no problem (got %zu)", doc->n_warnings);
+    CHECK(doc->total_duration == 30, "a Total Duration after the script does not count");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\n## SCENE 2: B\n## **Narration Script**\n"
+                     "- **Scene 1:** \"bold one\"\nScene 2: \"first two\"\nScene 2: \"second two\"\n"
+                     "## Other\nScene 1: \"too late\"\n");
+    CHECK_STR(doc && doc->n_scenes == 2 ? doc->scenes[0].narration : NULL, "bold one",
+              "a bold, bulleted script line under a bold heading without a colon");
+    CHECK_STR(doc && doc->n_scenes == 2 ? doc->scenes[1].narration : NULL, "first two",
+              "the first script line for a scene wins");
+    ex_document_free(doc);
+
+    doc = parse_text("## NARRATION SCRIPT\nScene 1: \"before the scene\"\n\n## SCENE 1: A\n");
+    CHECK_STR(doc && doc->n_scenes == 1 ? doc->scenes[0].narration : NULL, "before the scene",
+              "a NARRATION SCRIPT section before the scenes works too");
+    ex_document_free(doc);
+}
+
+/* ------------------------------------------------------------------ warnings */
+
+static void test_warnings(void)
+{
+    ex_document *doc = load(FIXTURE("duplicates.txt"));
+    CHECK(doc != NULL, "duplicates.txt parses: problems are never fatal");
+    if (!doc)
+        return;
+    CHECK(doc->n_scenes == 4, "four well-formed scene headers (got %zu)", doc->n_scenes);
+    CHECK(doc->has_duplicates, "duplicate scene numbers are flagged");
+    CHECK(doc->n_warnings == 9, "nine warnings (got %zu)", doc->n_warnings);
+    print_warnings(doc);
+    CHECK(has_warning(doc, 1, "declares 6 scenes but 4 were found"), "declared count mismatch, line 1");
+    CHECK(has_warning(doc, 6, "'## SCENE X: Not A Number (6 seconds)' looks like a scene header"),
+          "'## SCENE X:' is a broken scene header on line 6");
+    CHECK(has_warning(doc, 9, "no ':' after the scene number"), "a header without a colon, line 9");
+    CHECK(has_warning(doc, 11, "duplicate scene number 1: lines 3 and 11"),
+          "the duplicate names both lines");
+    CHECK(has_warning(doc, 16, "scene 3 is marked NO NARRATION but has a Narration"),
+          "NO NARRATION with narration, at the Narration line");
+    CHECK(has_warning(doc, 18, "level-3 heading"), "a '### SCENE' header at the wrong level");
+    CHECK(has_warning(doc, 20, "too large"), "a scene number that does not fit");
+    CHECK(has_warning(doc, 22, "lines 3 and 22"), "a third occurrence names the first");
+    CHECK(has_warning(doc, 23, "'## SCENE' looks like a scene header"), "'## SCENE' at EOF, no newline");
+    bool sorted = true;
+    for (size_t i = 1; i < doc->n_warnings; i++)
+        sorted = sorted && doc->warnings[i - 1].line <= doc->warnings[i].line;
+    CHECK(sorted, "warnings are in line order");
+    if (doc->n_scenes == 4) {
+        CHECK_STR(doc->scenes[0].narration, "One.", "the orphan narration does not reach scene 1");
+        CHECK_STR(doc->scenes[2].narration, NULL, "the NO NARRATION scene's narration is dropped");
+        CHECK_STR(ex_scene_field(&doc->scenes[2], "Narration"), "This should be ignored.",
+                  "...though the field is still kept");
+        CHECK(doc->scenes[3].line == 22, "the last scene ends at the broken '## SCENE' line");
+    }
+    const ex_scene *first = ex_document_scene(doc, 1);
+    CHECK(first && first->line == 3, "ex_document_scene returns the first of duplicates");
+    CHECK(ex_document_scene(doc, 2) == NULL, "ex_document_scene: an absent number is NULL");
+    CHECK(document_is_clean(doc), "warnings are one clean line each");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 0: Quiet - NO NARRATION\nNarration:\n## SCENE 1: A\n## SCENE 2: B\n");
+    CHECK(doc && doc->n_warnings == 0 && !doc->has_duplicates,
+          "distinct numbers and an empty Narration on a silent scene: no warning");
+    ex_document_free(doc);
+
+    char line[200];
+    snprintf(line, sizeof line, "## SCENE Z: %0150d\n", 7);
+    doc = parse_text(line);
+    CHECK(doc && doc->n_warnings == 1 && strlen(doc->warnings[0].message) < 150 &&
+              strstr(doc->warnings[0].message, "...'"),
+          "a long broken header is quoted shortened");
+    ex_document_free(doc);
+}
+
+/* -------------------------------------------------------------------- fields */
+
+static void test_fields(void)
+{
+    ex_document *doc = parse_text(
+        "## SCENE 1: Fields\n"
+        "Stray text before any field\n"
+        "Narration: \"first\"\n"
+        "Narration: \"second\"\n"
+        "Mood :  calm  \n"
+        "---\n"
+        "after the separator\n"
+        "Props: a lamp\n"
+        "### Sub-heading\n"
+        "after the sub-heading\n"
+        "Colour: \xE2\x80\x9C" "curly quotes\xE2\x80\x9D\n"
+        "Wide: \"unterminated quote\n"
+        "  continues\n"
+        "Tail: keeps \"quotes\" inside\n"
+        "Quoted: \"kept\" then trailing text\n"
+        "Empty:\n"
+        "Blank: \"\"\n"
+        "Junk: start\n"
+        "\"Quoted label\": not a label\n"
+        "- Bullet: not a label\n"
+        "  Indented: not a label\n"
+        "Layout Design: \"A single quoted line\"\n"
+        "Animation Prompt: \"\"\n");
+    const ex_scene *s = doc && doc->n_scenes == 1 ? &doc->scenes[0] : NULL;
+    CHECK(s != NULL, "one scene with many fields");
+    if (!s) {
+        ex_document_free(doc);
+        return;
+    }
+    CHECK(s->n_fields == 13, "thirteen fields (got %zu)", s->n_fields);
+    for (size_t i = 0; i < s->n_fields; i++)
+        printf("#   field %zu: [%s] = [%s]\n", i, s->fields[i].label, s->fields[i].value);
+    CHECK_STR(s->narration, "first", "the first Narration wins");
+    CHECK(s->n_fields > 1 && strcmp(s->fields[1].value, "second") == 0,
+          "the second Narration is still a field");
+    CHECK_STR(ex_scene_field(s, "Mood"), "calm", "label trimmed before the colon, value trimmed");
+    CHECK_STR(ex_scene_field(s, "Props"), "a lamp", "'---' ends a field; the sub-heading too");
+    CHECK_STR(ex_scene_field(s, "Colour"), "curly quotes", "curly quotes are stripped");
+    CHECK_STR(ex_scene_field(s, "Wide"), "unterminated quote\n  continues",
+              "an unterminated quote runs to the end of the field");
+    CHECK_STR(ex_scene_field(s, "Tail"), "keeps \"quotes\" inside",
+              "a value not starting with a quote keeps its quotes");
+    CHECK_STR(ex_scene_field(s, "Quoted"), "kept", "a quoted value ends at the last quote");
+    CHECK_STR(ex_scene_field(s, "Empty"), "",
+              "an empty field is \"\" and runs over the non-label lines after it");
+    CHECK_STR(ex_scene_field(s, "Blank"), "", "an empty quoted value");
+    CHECK_STR(ex_scene_field(s, "Junk"),
+              "start\n\"Quoted label\": not a label\n- Bullet: not a label\n  Indented: not a label",
+              "quoted, bulleted and indented labels do not open fields");
+    CHECK_STR(s->layout, "A single quoted line", "a one-line quoted layout");
+    CHECK(s->animation_prompt == NULL, "an empty known field leaves the member NULL");
+    CHECK(ex_scene_field(s, "mood") == NULL, "ex_scene_field matches labels exactly");
+    CHECK(ex_scene_field(s, NULL) == NULL && ex_scene_field(NULL, "Mood") == NULL,
+          "ex_scene_field tolerates NULL");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: Case\nNARRATION: \"loud\"\nlayout design:\n- a\n"
+                     "ANIMATION PROMPT FOR AI VIDEO MODEL: move\n");
+    s = doc && doc->n_scenes == 1 ? &doc->scenes[0] : NULL;
+    CHECK(s && s->narration && s->layout && s->animation_prompt,
+          "known labels are matched in any case");
+    CHECK(s && s->n_fields == 3 && strcmp(s->fields[0].label, "NARRATION") == 0,
+          "...and keep their spelling in fields");
+    ex_document_free(doc);
+}
+
+/* ------------------------------------------------------------------- hostile */
+
+static void test_hostile(void)
+{
+    ex_document *doc = ex_parse("", 0, NULL, NULL);
+    CHECK(doc && doc->n_scenes == 0 && doc->n_warnings == 0 && doc->title == NULL,
+          "an empty text is an empty document");
+    CHECK_STR(doc ? doc->name : NULL, "script", "a NULL name becomes \"script\"");
+    CHECK(doc && doc->path == NULL && doc->declared_scenes == -1 && doc->total_duration == 0,
+          "empty document defaults");
+    ex_document_free(doc);
+
+    doc = ex_parse(NULL, 5, "n", "p");
+    CHECK(doc && doc->n_scenes == 0, "a NULL text is an empty document");
+    CHECK_STR(doc ? doc->path : NULL, "p", "the path is copied");
+    ex_document_free(doc);
+    ex_document_free(NULL);
+    CHECK(1, "ex_document_free(NULL) is harmless");
+
+    doc = parse_text("# Only A Header - 12 SCENES\nStyle: s\nFormat: f\nAudience: a\nTotal Duration: 72\n");
+    CHECK(doc && doc->n_scenes == 0 && doc->total_duration == 72 && doc->audience,
+          "a header without scenes");
+    CHECK(doc && doc->n_warnings == 1 && has_warning(doc, 1, "declares 12 scenes but 0"),
+          "...warns that the declared scenes are missing");
+    ex_document_free(doc);
+
+    doc = parse_text("Just some prose.\nNo headings at all: none.\n");
+    CHECK(doc && doc->n_scenes == 0 && doc->n_warnings == 0, "prose without scenes");
+    ex_document_free(doc);
+
+    const char *tiny[] = {"#", "##", "## ", "###", "#######", "## SCENE", "## SCENE 1", "## SCENE 1:",
+                          "## SCENE 1: (", "## SCENE 1: )", "## SCENE 1: ()", "## SCENE 1: (6",
+                          "## SCENE 1: - NO NARRATION", "## SCENE 1: NO NARRATION", "\"", "a:",
+                          "## SCENE 1: x\nN: \"", "## NARRATION SCRIPT\nScene 1:", "---", "\r",
+                          "\n\n\n", "## **", "## **SCENE 2**", "Scene 1: \"x\""};
+    size_t ok = 0;
+    for (size_t i = 0; i < sizeof tiny / sizeof *tiny; i++) {
+        doc = parse_text(tiny[i]);
+        ok += doc && document_is_clean(doc);
+        ex_document_free(doc);
+    }
+    CHECK(ok == sizeof tiny / sizeof *tiny, "tiny and truncated inputs parse (%zu)", ok);
+
+    doc = parse_text("## SCENE 1: (6 seconds)\n## SCENE 2: - NO NARRATION\n");
+    CHECK(doc && doc->n_scenes == 2 && doc->scenes[0].title[0] == '\0' && doc->scenes[1].no_narration,
+          "titles that are only a duration or only NO NARRATION");
+    ex_document_free(doc);
+
+    /* Binary junk with NULs and invalid UTF-8 around a real scene. */
+    static const char junk[] = "\x00\x01\xFF\xFE\x80\xC0\xAF\n"
+                               "## SCENE 4: Bin\x00" "ary \xC3\x28 title (6 seconds)\n"
+                               "Narration: \"nul\x00" "byte \xED\xA0\x80 surrogate \xF4\x90\x80\x80 big\"\n"
+                               "\x00\x00\x00\n## SCENE \x00 5: broken\n";
+    doc = ex_parse(junk, sizeof junk - 1, "junk", NULL);
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 1, "binary bytes around a scene: one scene, one warning");
+    if (doc && doc->n_scenes == 1) {
+        CHECK_STR(doc->scenes[0].title, "Bin\xEF\xBF\xBD" "ary \xEF\xBF\xBD( title",
+                  "NUL and invalid bytes in a title become U+FFFD");
+        CHECK(doc->scenes[0].narration && strstr(doc->scenes[0].narration, "nul\xEF\xBF\xBD" "byte") &&
+                  !strstr(doc->scenes[0].narration, "\xED\xA0\x80"),
+              "a NUL does not cut the narration; a surrogate is replaced");
+    }
+    CHECK(doc && document_is_clean(doc), "the junk document holds only clean UTF-8");
+    ex_document_free(doc);
+
+    /* A 1 MB line: as a title, a narration, a layout bullet and a broken header. */
+    size_t big = 1 << 20;
+    char *text = malloc(4 * big + 200);
+    char *p = text;
+    p += sprintf(p, "# ");
+    memset(p, 'T', big);
+    p += big;
+    p += sprintf(p, " - 2 SCENES\n## SCENE 1: Long\nNarration: \"");
+    memset(p, 'n', big);
+    p += big;
+    p += sprintf(p, "\"\nLayout Design:\n- ");
+    memset(p, '(', big);
+    p += big;
+    p += sprintf(p, "\n## SCENE 2 ");
+    memset(p, 'x', big);
+    p += big;
+    *p = '\0';
+    doc = ex_parse(text, (size_t)(p - text), "big", NULL);
+    CHECK(doc && doc->title && strlen(doc->title) == big && doc->declared_scenes == 2,
+          "a 1 MB title keeps every byte");
+    CHECK(doc && doc->n_scenes == 1 && doc->scenes[0].narration &&
+              strlen(doc->scenes[0].narration) == big,
+          "a 1 MB narration keeps every byte");
+    CHECK(doc && doc->n_scenes == 1 && doc->scenes[0].layout && strlen(doc->scenes[0].layout) == big + 2,
+          "a 1 MB layout bullet");
+    CHECK(doc && doc->n_warnings == 2 && has_warning(doc, 6, "no ':'"),
+          "a 1 MB broken header is reported (and the count mismatch)");
+    ex_document_free(doc);
+
+    /* A 1 MB scene title ending in ')' with no '(' and a 1 MB run of '|' and blanks. */
+    p = text;
+    p += sprintf(p, "## SCENE 1: ");
+    memset(p, ')', big);
+    p += big;
+    p += sprintf(p, "\nNano Banana Iterative Prompt: \"Initial: a");
+    for (size_t i = 0; i < big / 2; i++) {
+        *p++ = '|';
+        *p++ = i % 3 ? ' ' : '\n';
+    }
+    p += sprintf(p, "Iteration 1: z\"\n");
+    doc = ex_parse(text, (size_t)(p - text), "pipes", NULL);
+    CHECK(doc && doc->n_scenes == 1 && strlen(doc->scenes[0].title) == big &&
+              doc->scenes[0].n_iterations == 1,
+          "a 1 MB run of ')' and of '|' separators");
+    ex_document_free(doc);
+    free(text);
+}
+
+/* Random documents stitched from script-like pieces: never a crash, always clean. */
+static void test_random(void)
+{
+    static const char *const pieces[] = {
+        "## SCENE 1: A (6 seconds)\n", "## **SCENE 2: B (7.5 seconds)** - NO NARRATION\n",
+        "## SCENE X: bad\n", "Narration: \"", "\"", "Layout Design:\n", "- Text: \"t\"\n",
+        "Nano Banana Iterative Prompt:\n\"Initial: ", " | Iteration 1: ", "Iteration 2: ",
+        "Image Generation Prompts (2-Step Workflow):\n", "Initial Prompt:\n", "Final Prompt (x):\n",
+        "[To be determined]", "---\n", "\n", "\r\n", "\r", "## NARRATION SCRIPT:\n", "Scene 1: \"",
+        "# Title - 3 SCENES\n", "Total Duration: 9\n", "Style: s\n", "\xEF\xBB\xBF", "\x00",
+        "\xFF", "\xE2\x80\x9C", "### SCENE 3: c\n", "Mood: m\n", "(6s)", "**", "## other\n",
+        "99999999999999999999", "text ", ":", "|"};
+    const size_t n_pieces = sizeof pieces / sizeof *pieces;
+    unsigned long seed = 12345;
+    char buf[4096];
+    size_t clean = 0, runs = 3000;
+    for (size_t r = 0; r < runs; r++) {
+        size_t len = 0;
+        int count = (int)(seed % 40);
+        for (int k = 0; k < count; k++) {
+            seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+            const char *piece = pieces[(seed >> 33) % n_pieces];
+            size_t pl = piece[0] ? strlen(piece) : 1; /* the "\x00" piece is one NUL byte */
+            if (len + pl < sizeof buf) {
+                memcpy(buf + len, piece, pl);
+                len += pl;
+            }
+        }
+        seed = seed * 6364136223846793005UL + 1442695040888963407UL;
+        ex_document *doc = ex_parse(buf, len, "r", NULL);
+        clean += doc && document_is_clean(doc);
+        ex_document_free(doc);
+    }
+    CHECK(clean == runs, "%zu random documents parse into clean documents (%zu)", runs, clean);
+}
+
+/* ---------------------------------------------------------------- big input */
+
+static void test_many_scenes(void)
+{
+    const size_t n = 10000;
+    size_t cap = n * 200 + 64, len = 0;
+    char *text = malloc(cap);
+    len += (size_t)sprintf(text, "# Many - %zu SCENES\n", n);
+    for (size_t i = 0; i < n; i++)
+        len += (size_t)snprintf(text + len, cap - len,
+                                "## SCENE %zu: Scene number %zu (%s)\n\nNarration: \"Line %zu.\"\n\n---\n\n",
+                                i, i, i % 2 ? "6s" : "3 seconds", i);
+    len += (size_t)snprintf(text + len, cap - len, "## NARRATION SCRIPT\nScene 1: \"unused\"\n");
+    clock_t t0 = clock();
+    ex_document *doc = ex_parse(text, len, "many", NULL);
+    double secs = (double)(clock() - t0) / CLOCKS_PER_SEC;
+    CHECK(doc && doc->n_scenes == n, "ten thousand scenes (got %zu)", doc ? doc->n_scenes : 0);
+    CHECK(doc && doc->n_warnings == 0 && !doc->has_duplicates, "...without warnings");
+    CHECK(doc && doc->total_duration == 4.5 * (double)n, "...summing to %g seconds",
+          doc ? doc->total_duration : -1);
+    CHECK_STR(doc && doc->n_scenes == n ? doc->scenes[n - 1].narration : NULL, "Line 9999.",
+              "the last scene's narration");
+    CHECK(doc && doc->n_scenes == n && doc->scenes[n - 1].line == (long)(1 + 6 * (n - 1) + 1),
+          "the last scene's line number");
+    printf("# %zu scenes (%zu bytes) parsed in %.3f s\n", n, len, secs);
+    ex_document_free(doc);
+    free(text);
+}
+
+/* ------------------------------------------------------------------ file API */
+
+static void test_file_api(void)
+{
+    ex_document *doc = (ex_document *)1;
+    char *err = NULL;
+    int rc = ex_parse_file("tests/fixtures/no-such-file.txt", &doc, &err);
+    CHECK(rc == -1 && doc == NULL, "a missing file fails and sets *out to NULL");
+    CHECK_STR(err, "tests/fixtures/no-such-file.txt: No such file or directory",
+              "the message names the path and the reason");
+    free(err);
+
+    err = NULL;
+    rc = ex_parse_file("tests/fixtures", &doc, &err);
+    CHECK(rc == -1 && doc == NULL, "a directory fails");
+    CHECK_STR(err, "tests/fixtures: is a directory", "...with 'is a directory'");
+    free(err);
+
+    rc = ex_parse_file("tests/fixtures/nano_banana.txt", &doc, NULL);
+    CHECK(rc == 0 && doc && doc->n_scenes == 4, "errmsg may be NULL on success");
+    CHECK_STR(doc ? doc->name : NULL, "nano_banana", "the document's name is the file stem");
+    ex_document_free(doc);
+    rc = ex_parse_file("tests/fixtures/none.txt", &doc, NULL);
+    CHECK(rc == -1, "errmsg may be NULL on failure");
+
+    struct {
+        const char *path, *stem;
+    } stems[] = {{"examples/sample.txt", "sample"}, {"a/b.c.txt", "b.c"}, {"noext", "noext"},
+                 {"/abs/dir/x.txt", "x"},          {"dir/", "dir"},     {".hidden", ".hidden"},
+                 {"d.d/file", "file"},             {"", ""},            {"/", ""},
+                 {"trailing.", "trailing"}};
+    size_t good = 0;
+    for (size_t i = 0; i < sizeof stems / sizeof *stems; i++) {
+        char *stem = ex_path_stem(stems[i].path);
+        bool same = stem && strcmp(stem, stems[i].stem) == 0;
+        if (!same)
+            printf("#   stem of '%s': got '%s', want '%s'\n", stems[i].path, stem ? stem : "(null)",
+                   stems[i].stem);
+        good += same;
+        free(stem);
+    }
+    CHECK(good == sizeof stems / sizeof *stems, "ex_path_stem on %zu paths", good);
+}
+
+/* -------------------------------------------------------------- out of memory */
+
+static void test_out_of_memory(void)
+{
+    size_t len;
+    char *text = read_all(FIXTURE("duplicates.txt"), &len);
+    char *more = read_all("examples/sample.txt", &len);
+    CHECK(text && more, "OOM inputs are readable");
+    if (!text || !more) {
+        free(text);
+        free(more);
+        return;
+    }
+    /* Three inputs between them reach every kind of allocation. */
+    const char *inputs[] = {text, more, "## SCENE 1: x\nImage Generation Prompts:\nInitial: a\nFinal Prompt: b\n"
+                                        "## NARRATION SCRIPT\nScene 1: \"n\"\n"};
+    size_t failures = 0, bad = 0, successes = 0;
+    for (size_t in = 0; in < 3; in++) {
+        for (long n = 0; n < 100000; n++) {
+            ex_parse_fail_alloc_after(n);
+            ex_document *doc = ex_parse(inputs[in], strlen(inputs[in]), "oom", "p");
+            ex_parse_fail_alloc_after(-1);
+            if (!doc) {
+                failures++;
+                continue;
+            }
+            bad += !document_is_clean(doc);
+            successes++;
+            ex_document_free(doc);
+            break;
+        }
+    }
+    CHECK(failures >= 15 && successes == 3 && bad == 0,
+          "every failing allocation gives NULL, nothing half-built (%zu failures)", failures);
+
+    ex_document *doc = NULL;
+    char *err = NULL;
+    ex_parse_fail_alloc_after(0);
+    int rc = ex_parse_file("examples/sample.txt", &doc, &err);
+    ex_parse_fail_alloc_after(-1);
+    CHECK(rc == -1 && doc == NULL && err && strstr(err, "examples/sample.txt: ") == err,
+          "ex_parse_file reports running out of memory (%s)", err ? err : "(null)");
+    free(err);
+    ex_parse_fail_alloc_after(0);
+    char *stem = ex_path_stem("a/b.txt");
+    ex_parse_fail_alloc_after(-1);
+    CHECK(stem == NULL, "ex_path_stem returns NULL when memory runs out");
+    free(text);
+    free(more);
+}
+
+int main(void)
+{
+    test_sample();
+    test_dialects();
+    test_scene_headers();
+    test_header();
+    test_two_step();
+    test_nano_banana();
+    test_crlf_bom();
+    test_narration_script();
+    test_warnings();
+    test_fields();
+    test_hostile();
+    test_random();
+    test_many_scenes();
+    test_file_api();
+    test_out_of_memory();
+    return CHECK_DONE();
+}
