@@ -4,6 +4,8 @@
  * by the host). Recoverable failures return nil, message; wrong arguments raise.
  */
 #include <errno.h>
+#include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -14,6 +16,7 @@
 #include "lexplainer.h"
 #include "orchestrate.h"
 #include "parse.h"
+#include "report.h"
 
 #define DOCUMENT_MT "explainer.Document"
 
@@ -216,6 +219,189 @@ static char *error_text(lua_State *L, int idx)
     return s;
 }
 
+/* ---- return values across a worker's pipe -----------------------------------
+ *
+ * A processor in a worker process returns its value to the parent as bytes:
+ * 'T'/'F' booleans, 'i' int64, 'd' double, 's' u64 length + bytes, '{' key
+ * value ... '}' tables. Functions, userdata, threads and cycles cannot travel.
+ */
+
+#define MAX_DEPTH 100
+
+/* Set by the SIGINT handler when it hooked the Lua state (see on_interrupt). */
+static volatile sig_atomic_t hook_set;
+
+typedef struct wire {
+    char *data;
+    size_t len, cap;
+    const char *error;    /* static message: why the value cannot travel */
+} wire;
+
+static void wire_put(wire *w, const void *data, size_t len)
+{
+    if (w->error)
+        return;
+    if (w->len + len > w->cap) {
+        size_t cap = w->cap ? w->cap : 256;
+        while (cap < w->len + len)
+            cap *= 2;
+        char *grown = realloc(w->data, cap);
+        if (!grown) {
+            w->error = "out of memory";
+            return;
+        }
+        w->data = grown;
+        w->cap = cap;
+    }
+    memcpy(w->data + w->len, data, len);
+    w->len += len;
+}
+
+static void wire_value(lua_State *L, int idx, wire *w, int seen, int depth)
+{
+    idx = lua_absindex(L, idx);
+    char tag;
+    switch (lua_type(L, idx)) {
+    case LUA_TBOOLEAN:
+        tag = lua_toboolean(L, idx) ? 'T' : 'F';
+        wire_put(w, &tag, 1);
+        return;
+    case LUA_TNUMBER:
+        if (lua_isinteger(L, idx)) {
+            int64_t v = (int64_t)lua_tointeger(L, idx);
+            wire_put(w, "i", 1);
+            wire_put(w, &v, sizeof v);
+        } else {
+            double v = (double)lua_tonumber(L, idx);
+            wire_put(w, "d", 1);
+            wire_put(w, &v, sizeof v);
+        }
+        return;
+    case LUA_TSTRING: {
+        size_t len;
+        const char *str = lua_tolstring(L, idx, &len);
+        uint64_t n = len;
+        wire_put(w, "s", 1);
+        wire_put(w, &n, sizeof n);
+        wire_put(w, str, len);
+        return;
+    }
+    case LUA_TTABLE:
+        break;
+    default:
+        if (!w->error)
+            w->error = lua_type(L, idx) == LUA_TFUNCTION ? "it holds a function"
+                       : lua_type(L, idx) == LUA_TNIL   ? "it holds nil"
+                                                         : "it holds a userdata or a thread";
+        return;
+    }
+    if (depth > MAX_DEPTH) {
+        w->error = "tables nested too deeply";
+        return;
+    }
+    lua_pushvalue(L, idx);
+    if (lua_rawget(L, seen) != LUA_TNIL) {
+        lua_pop(L, 1);
+        w->error = "a table contains itself (a cycle)";
+        return;
+    }
+    lua_pop(L, 1);
+    lua_pushvalue(L, idx);
+    lua_pushboolean(L, 1);
+    lua_rawset(L, seen);
+    luaL_checkstack(L, 4, "return value too deep");
+    wire_put(w, "{", 1);
+    lua_pushnil(L);
+    while (!w->error && lua_next(L, idx) != 0) {
+        int kt = lua_type(L, -2);
+        if (kt != LUA_TSTRING && kt != LUA_TNUMBER && kt != LUA_TBOOLEAN)
+            w->error = "a table key is not a string, number or boolean";
+        wire_value(L, -2, w, seen, depth + 1);
+        wire_value(L, -1, w, seen, depth + 1);
+        lua_pop(L, 1);
+    }
+    if (w->error)
+        lua_pop(L, 1); /* the key lua_next left */
+    wire_put(w, "}", 1);
+    /* Only cycles are refused: the same table twice (a DAG) is sent twice. */
+    lua_pushvalue(L, idx);
+    lua_pushnil(L);
+    lua_rawset(L, seen);
+}
+
+typedef struct unwire {
+    const char *p, *end;
+    bool bad;
+} unwire;
+
+static bool take(unwire *u, void *dst, size_t n)
+{
+    if (u->bad || (size_t)(u->end - u->p) < n) {
+        u->bad = true;
+        return false;
+    }
+    memcpy(dst, u->p, n);
+    u->p += n;
+    return true;
+}
+
+/* Pushes one value (nil when the bytes are bad). */
+static void unwire_value(lua_State *L, unwire *u, int depth)
+{
+    char tag;
+    if (depth > MAX_DEPTH + 1 || !take(u, &tag, 1)) {
+        u->bad = true;
+        lua_pushnil(L);
+        return;
+    }
+    luaL_checkstack(L, 4, "result too deep");
+    switch (tag) {
+    case 'T': lua_pushboolean(L, 1); return;
+    case 'F': lua_pushboolean(L, 0); return;
+    case 'i': {
+        int64_t v = 0;
+        take(u, &v, sizeof v);
+        lua_pushinteger(L, (lua_Integer)v);
+        return;
+    }
+    case 'd': {
+        double v = 0;
+        take(u, &v, sizeof v);
+        lua_pushnumber(L, (lua_Number)v);
+        return;
+    }
+    case 's': {
+        uint64_t n = 0;
+        if (!take(u, &n, sizeof n) || n > (uint64_t)(u->end - u->p)) {
+            u->bad = true;
+            lua_pushnil(L);
+            return;
+        }
+        lua_pushlstring(L, u->p, (size_t)n);
+        u->p += n;
+        return;
+    }
+    case '{':
+        lua_newtable(L);
+        while (!u->bad && u->p < u->end && *u->p != '}') {
+            unwire_value(L, u, depth + 1);
+            unwire_value(L, u, depth + 1);
+            if (lua_isnil(L, -2) || u->bad)
+                lua_pop(L, 2);
+            else
+                lua_rawset(L, -3);
+        }
+        if (u->p < u->end && *u->p == '}')
+            u->p++;
+        else
+            u->bad = true;
+        return;
+    default:
+        u->bad = true;
+        lua_pushnil(L);
+    }
+}
+
 static void call_processor(void *ud, const ex_document *doc,
                            const ex_scene *scene, const char *output_dir,
                            ex_outcome *out)
@@ -227,7 +413,10 @@ static void call_processor(void *ud, const ex_document *doc,
     lua_pushvalue(L, ctx->fn);
     lua_rawgeti(L, ctx->scenes, index);
     lua_pushstring(L, output_dir);
-    if (lua_pcall(L, 2, LUA_MULTRET, 0) != LUA_OK) {
+    int status = lua_pcall(L, 2, LUA_MULTRET, 0);
+    if (hook_set) /* interrupted: no further Lua code may be stopped midway */
+        lua_sethook(L, NULL, 0, 0);
+    if (status != LUA_OK) {
         out->ok = false;
         out->error = error_text(L, -1);
         lua_settop(L, top);
@@ -242,11 +431,46 @@ static void call_processor(void *ud, const ex_document *doc,
     } else {
         out->ok = true;
         if (nret >= 1 && !lua_isnil(L, top + 1)) {
-            lua_pushvalue(L, top + 1);
-            lua_rawseti(L, ctx->results, scene->number);
+            if (out->in_worker) {
+                lua_newtable(L); /* tables already on the way: cycles */
+                wire w = {NULL, 0, 0, NULL};
+                wire_value(L, top + 1, &w, lua_gettop(L), 0);
+                if (w.error) {
+                    free(w.data);
+                    out->ok = false;
+                    out->error = dup_string(lua_pushfstring(L,
+                        "process_scene's return value cannot leave its worker "
+                        "process: %s (return strings, numbers, booleans and "
+                        "tables of them)", w.error));
+                } else {
+                    out->result = w.data;
+                    out->result_len = w.len;
+                }
+            } else {
+                lua_pushvalue(L, top + 1);
+                lua_rawseti(L, ctx->results, scene->number);
+            }
         }
     }
     lua_settop(L, top);
+}
+
+/* ---- interrupts ------------------------------------------------------------- */
+
+/* As lua.c does: the SIGINT handler sets a hook, and the hook raises an error
+ * in the running processor at its next Lua instruction. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted");
+}
+
+static void on_interrupt(void *ud)
+{
+    lua_State *L = ud;
+    hook_set = 1;
+    lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
 static bool opt_boolean(lua_State *L, int opts, const char *key, bool def)
@@ -309,6 +533,98 @@ static long *opt_scene_numbers(lua_State *L, int opts, size_t *count)
     return numbers;
 }
 
+static lua_Number opt_number(lua_State *L, int opts, const char *key,
+                             lua_Number def, lua_Number min, bool integer)
+{
+    int t = lua_getfield(L, opts, key);
+    lua_Number value = def;
+    if (t == LUA_TNUMBER) {
+        value = lua_tonumber(L, -1);
+        if (integer && !lua_isinteger(L, -1) && value != (lua_Number)(lua_Integer)value)
+            luaL_error(L, "bad option '%s' (integer expected, got %f)", key, value);
+        if (!(value >= min))
+            luaL_error(L, "bad option '%s' (at least %g expected, got %g)", key,
+                       (double)min, (double)value);
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "bad option '%s' (number expected, got %s)", key,
+                   luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return value;
+}
+
+/* rate: "60/min", "2/s", or a number of starts a second. */
+static double opt_rate(lua_State *L, int opts)
+{
+    int t = lua_getfield(L, opts, "rate");
+    double rate = 0;
+    if (t == LUA_TNUMBER) {
+        rate = (double)lua_tonumber(L, -1);
+        if (!(rate > 0))
+            luaL_error(L, "bad option 'rate' (a positive number expected)");
+    } else if (t == LUA_TSTRING) {
+        if (ex_parse_rate(lua_tostring(L, -1), &rate) != 0)
+            luaL_error(L, "bad option 'rate' (like \"60/min\", \"2/s\" or \"100/hour\" "
+                          "expected, got '%s')", lua_tostring(L, -1));
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "bad option 'rate' (string expected, got %s)", luaL_typename(L, -1));
+    }
+    lua_pop(L, 1);
+    return rate;
+}
+
+static void opt_shard(lua_State *L, int opts, ex_run_options *o)
+{
+    const char *spec = opt_string(L, opts, "shard", NULL);
+    if (spec && ex_parse_shard(spec, &o->shard_index, &o->shard_count) != 0)
+        luaL_error(L, "bad option 'shard' (K/N with 1 <= K <= N expected, got '%s')", spec);
+}
+
+/*
+ * inputs(scene) for every scene of the document: the strings go into a table
+ * at the top of the stack (which keeps them alive), their pointers into the
+ * options. Nothing is pushed when the workflow has no inputs function.
+ */
+static void opt_inputs(lua_State *L, int opts, int scenes, const ex_document *doc,
+                       ex_run_options *o)
+{
+    if (lua_getfield(L, opts, "inputs") == LUA_TNIL) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_isfunction(L, -1))
+        luaL_error(L, "bad option 'inputs' (function expected, got %s)",
+                   luaL_typename(L, -1));
+    int fn = lua_gettop(L);
+    size_t n = doc->n_scenes ? doc->n_scenes : 1;
+    const char **strings = lua_newuserdatauv(L, n * sizeof *strings, 0);
+    size_t *lens = lua_newuserdatauv(L, n * sizeof *lens, 0);
+    lua_createtable(L, (int)doc->n_scenes, 2);
+    int keep = lua_gettop(L);
+    lua_pushvalue(L, keep - 2);
+    lua_setfield(L, keep, "strings");
+    lua_pushvalue(L, keep - 1);
+    lua_setfield(L, keep, "lens");
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        lua_pushvalue(L, fn);
+        lua_rawgeti(L, scenes, (lua_Integer)i + 1);
+        lua_call(L, 1, 1);
+        int t = lua_type(L, -1);
+        if (t == LUA_TNUMBER)
+            lua_tostring(L, -1);
+        else if (t != LUA_TSTRING && t != LUA_TNIL)
+            luaL_error(L, "inputs(scene) must return a string (or nil for the scene's "
+                          "content), got %s for scene %d", luaL_typename(L, -1),
+                       (int)doc->scenes[i].number);
+        strings[i] = lua_tolstring(L, -1, &lens[i]);
+        lua_rawseti(L, keep, (lua_Integer)i + 1);
+    }
+    o->inputs = strings;
+    o->inputs_len = lens;
+    lua_replace(L, fn); /* leave only the keeper */
+    lua_settop(L, fn);
+}
+
 static ex_progress_mode opt_progress(lua_State *L, int opts)
 {
     static const char *const names[] = {"auto", "plain", "json", "quiet", NULL};
@@ -325,17 +641,22 @@ static ex_progress_mode opt_progress(lua_State *L, int opts)
 
 static const char *state_name(ex_scene_state state)
 {
-    switch (state) {
-    case EX_SCENE_COMPLETED: return "completed";
-    case EX_SCENE_SKIPPED: return "skipped";
-    case EX_SCENE_FAILED: return "failed";
-    default: return "pending";
-    }
+    return ex_scene_state_name(state);
 }
 
 static void push_stats(lua_State *L, const ex_stats *stats, int results)
 {
-    lua_createtable(L, 0, 9);
+    lua_createtable(L, 0, 12);
+    lua_pushinteger(L, (lua_Integer)stats->locked);
+    lua_setfield(L, -2, "locked");
+    if (stats->interrupted) {
+        lua_pushstring(L, stats->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        lua_setfield(L, -2, "interrupted");
+    }
+    if (stats->dry_run) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "dry_run");
+    }
     lua_pushinteger(L, (lua_Integer)stats->total);
     lua_setfield(L, -2, "total");
     lua_pushinteger(L, (lua_Integer)stats->completed);
@@ -362,7 +683,18 @@ static void push_stats(lua_State *L, const ex_stats *stats, int results)
         lua_setfield(L, -2, "seconds");
         set_string(L, "output_dir", rec->output_dir);
         set_string(L, "error", rec->error);
+        set_string(L, "reason", rec->reason);
+        if (rec->scene)
+            set_string(L, "title", rec->scene->title);
         lua_rawseti(L, -2, (lua_Integer)i + 1);
+        if (rec->result && results) {
+            unwire u = {rec->result, rec->result + rec->result_len, false};
+            unwire_value(L, &u, 0);
+            if (u.bad)
+                lua_pop(L, 1);
+            else
+                lua_rawseti(L, results, rec->scene_number);
+        }
         if (rec->state == EX_SCENE_FAILED) {
             lua_createtable(L, 0, 2);
             lua_pushinteger(L, rec->scene_number);
@@ -374,8 +706,10 @@ static void push_stats(lua_State *L, const ex_stats *stats, int results)
     }
     lua_setfield(L, -3, "scenes");
     lua_setfield(L, -2, "failures");
-    lua_pushvalue(L, results);
-    lua_setfield(L, -2, "results");
+    if (results) {
+        lua_pushvalue(L, results);
+        lua_setfield(L, -2, "results");
+    }
 }
 
 /*
@@ -406,14 +740,33 @@ static int l_run(lua_State *L)
     if (!opts.scene_numbers)
         lua_pushnil(L);
 
+    opts.jobs = (int)opt_number(L, 4, "jobs", 1, 1, true);
+    opts.timeout = (double)opt_number(L, 4, "timeout", 0, 0, false);
+    opts.retries = (int)opt_number(L, 4, "retries", 0, 0, true);
+    opts.retry_delay = (double)opt_number(L, 4, "retry_delay", 1, 0, false);
+    opts.rate = opt_rate(L, 4);
+    opt_shard(L, 4, &opts);
+    opts.dry_run = opt_boolean(L, 4, "dry_run", false);
+
     lua_getfield(L, 2, "scenes"); /* 6 */
     luaL_argexpected(L, lua_istable(L, -1), 2, "document table with scenes");
     lua_newtable(L); /* 7: results */
+    opt_inputs(L, 4, 6, doc, &opts); /* 8, when there is one */
     run_ctx ctx = {L, 3, 6, 7, doc};
+    bool here = opts.jobs <= 1 && opts.timeout <= 0;
+    if (here) {
+        opts.on_interrupt = on_interrupt;
+        opts.interrupt_ctx = L;
+    }
 
     ex_stats stats;
     char *err = NULL;
-    if (ex_orchestrate(doc, &opts, call_processor, &ctx, &stats, &err) != 0) {
+    hook_set = 0;
+    int rc = ex_orchestrate(doc, &opts, call_processor, &ctx, &stats, &err);
+    if (hook_set) /* an interrupt that came after the last processor returned */
+        lua_sethook(L, NULL, 0, 0);
+    hook_set = 0;
+    if (rc != 0) {
         ex_stats_free(&stats);
         luaL_pushfail(L);
         lua_pushstring(L, err ? err : "run refused");
@@ -421,6 +774,46 @@ static int l_run(lua_State *L)
         return 2;
     }
     push_stats(L, &stats, 7);
+    ex_stats_free(&stats);
+    return 1;
+}
+
+/* core.status(document, opts) -> list of {scene_number, title, state, reason,
+ * attempts, seconds, output_dir} | nil, message */
+static int l_status(lua_State *L)
+{
+    const ex_document *doc = check_document(L, 1);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    ex_run_options opts;
+    ex_run_options_init(&opts);
+    opts.output_base_dir = opt_string(L, 2, "output_base_dir", "output");
+    opts.output_filename = opt_string(L, 2, "output_filename", "final.png");
+    opts.scene_numbers = opt_scene_numbers(L, 2, &opts.n_scene_numbers); /* at 3 */
+    if (!opts.scene_numbers)
+        lua_pushnil(L);
+    opt_shard(L, 2, &opts);
+    lua_getfield(L, 2, "document"); /* 4: the table given to inputs() */
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "scenes"); /* 5 */
+        if (lua_istable(L, -1))
+            opt_inputs(L, 2, 5, doc, &opts);
+    }
+    ex_stats stats;
+    char *err = NULL;
+    if (ex_status(doc, &opts, &stats, &err) != 0) {
+        ex_stats_free(&stats);
+        luaL_pushfail(L);
+        lua_pushstring(L, err ? err : "cannot read the journal");
+        free(err);
+        return 2;
+    }
+    push_stats(L, &stats, 0);
+    lua_getfield(L, -1, "scenes");
     ex_stats_free(&stats);
     return 1;
 }
@@ -485,6 +878,7 @@ static const luaL_Reg core_functions[] = {
     {"open", l_open},
     {"open_string", l_open_string},
     {"run", l_run},
+    {"status", l_status},
     {"scene_output_dir", l_scene_output_dir},
     {"output_exists", l_output_exists},
     {"mkdir_p", l_mkdir_p},

@@ -10,6 +10,7 @@ local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer parse FILE.txt [--json]
        explainer narration FILE.txt [--json]
+       explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--json]
        explainer --help | --version
 
 Runs the workflow SCRIPT.lua (a Lua file returning a table with
@@ -22,9 +23,21 @@ options:
   --output-filename NAME the file whose presence means "done" (default: final.png)
   --abort-on-error       stop at the first failed scene
   --quiet                no progress output
+  --progress MODE        auto, plain, json (one JSON event a line) or quiet
+  -j, --jobs N           run N scenes at once, each in its own process
+  --timeout SECONDS      kill a scene (and all it started) running longer
+  --retries N            try a failed scene N more times, with backoff
+  --retry-delay SECONDS  the first backoff (default 1; doubles each time)
+  --rate N/UNIT          at most N scene starts per s, min or hour (60/min)
+  --shard K/N            only the K-th of N equal parts of the scenes
+  --dry-run              list what would run and why; run nothing
+
+Scenes already done are skipped; the journal in OUT/NAME/.explainer tells
+a done scene from one that was interrupted or whose text changed since.
 
 exit status: 0 all scenes done or skipped, 1 a scene failed,
-             2 bad usage or an unusable input file
+             2 bad usage or an unusable input file,
+             130 / 143 interrupted by SIGINT / SIGTERM
 ]]
 
 local function stderr(fmt, ...)
@@ -56,8 +69,53 @@ function M.parse_scene_list(spec)
   return list
 end
 
+local function number_flag(min, integer)
+  return function(value, name)
+    local n = tonumber(value)
+    if not n or n < min or (integer and n ~= math.floor(n)) then
+      usage_error(("%s: expected %s of at least %s, got '%s'")
+        :format(name, integer and "a whole number" or "a number", min, value))
+    end
+    return integer and math.tointeger(n) or n
+  end
+end
+
+local function shard_flag(value, name)
+  local k, n = value:match("^(%d+)/(%d+)$")
+  k, n = tonumber(k), tonumber(n)
+  if not k or n < 1 or k < 1 or k > n then
+    usage_error(name .. ": expected K/N with 1 <= K <= N (e.g. 1/4), got '" .. value .. "'")
+  end
+  return value
+end
+
+local function progress_flag(value, name)
+  if value ~= "auto" and value ~= "plain" and value ~= "json" and value ~= "quiet" then
+    usage_error(name .. ": expected auto, plain, json or quiet, got '" .. value .. "'")
+  end
+  return value
+end
+
+local function rate_flag(value, name)
+  local n, unit = value:match("^([%d.]+)/(%a+)$")
+  if not (tonumber(value) or (tonumber(n) and ({ s = 1, sec = 1, second = 1, m = 1,
+      min = 1, minute = 1, h = 1, hour = 1 })[unit:lower()])) then
+    usage_error(name .. ": expected a rate like 60/min, 2/s or 100/hour, got '" .. value .. "'")
+  end
+  return value
+end
+
 -- Flags of a workflow run: name -> {option key, takes a value, convert}.
 local RUN_FLAGS = {
+  ["--jobs"] = { "jobs", true, number_flag(1, true) },
+  ["-j"] = { "jobs", true, number_flag(1, true) },
+  ["--timeout"] = { "timeout", true, number_flag(0.001, false) },
+  ["--retries"] = { "retries", true, number_flag(0, true) },
+  ["--retry-delay"] = { "retry_delay", true, number_flag(0, false) },
+  ["--rate"] = { "rate", true, rate_flag },
+  ["--shard"] = { "shard", true, shard_flag },
+  ["--dry-run"] = { "dry_run", false, function() return true end },
+  ["--progress"] = { "progress", true, progress_flag },
   ["--scenes"] = { "scene_numbers", true, M.parse_scene_list },
   ["--no-skip"] = { "skip_existing", false, function() return false end },
   ["--output-dir"] = { "output_base_dir", true },
@@ -212,6 +270,63 @@ function M.load_workflow(path)
   return workflow
 end
 
+-- Exit status of a run stopped by a signal, as a shell reports it.
+local SIGNAL_STATUS = { SIGINT = 130, SIGTERM = 143 }
+
+local STATUS_FLAGS = {
+  ["--output-dir"] = RUN_FLAGS["--output-dir"],
+  ["--output-filename"] = RUN_FLAGS["--output-filename"],
+  ["--scenes"] = RUN_FLAGS["--scenes"],
+  ["--shard"] = RUN_FLAGS["--shard"],
+  ["--json"] = { "json", false },
+}
+
+local function cmd_status(args)
+  local positional, overrides = M.parse_args(args, STATUS_FLAGS)
+  if #positional < 2 then usage_error("status takes SCRIPT.lua and FILE.txt") end
+  local workflow, err = M.load_workflow(positional[1])
+  if not workflow then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local status = 0
+  local all = {}
+  for i = 2, #positional do
+    local opts = {}
+    for _, key in ipairs { "output_base_dir", "output_filename", "scene_numbers", "inputs" } do
+      opts[key] = workflow[key]
+    end
+    for key, value in pairs(overrides) do
+      if key ~= "json" then opts[key] = value end
+    end
+    local scenes, run_err = explainer.status(positional[i], opts)
+    if not scenes then
+      stderr("explainer: %s", run_err)
+      status = 2
+    elseif overrides.json then
+      for _, s in ipairs(scenes) do
+        all[#all + 1] = { file = positional[i], scene_number = s.scene_number,
+          title = s.title or null, status = s.reason, attempts = s.attempts,
+          seconds = s.seconds, output_dir = s.output_dir }
+      end
+    else
+      local counts, order = {}, {}
+      io.stdout:write(positional[i], "\n")
+      for _, s in ipairs(scenes) do
+        io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, s.reason,
+          s.title or ""))
+        if not counts[s.reason] then order[#order + 1] = s.reason end
+        counts[s.reason] = (counts[s.reason] or 0) + 1
+      end
+      local parts = {}
+      for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
+      io.stdout:write("  ", #scenes, " scenes: ", table.concat(parts, ", "), "\n")
+    end
+  end
+  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
+  return status
+end
+
 local function cmd_run(args)
   local positional, overrides = M.parse_args(args, RUN_FLAGS)
   if #positional < 2 then usage_error("expected SCRIPT.lua and at least one FILE.txt") end
@@ -233,6 +348,8 @@ local function cmd_run(args)
     elseif not stats then
       stderr("explainer: %s", run_err)
       status = math.max(status, 2)
+    elseif stats.interrupted then
+      return SIGNAL_STATUS[stats.interrupted] or 130 -- and no further files
     elseif stats.failed > 0 then
       status = math.max(status, 1)
     end
@@ -255,6 +372,8 @@ function M.main(args)
       return cmd_parse(rest)
     elseif cmd == "narration" then
       return cmd_narration(rest)
+    elseif cmd == "status" then
+      return cmd_status(rest)
     else
       return cmd_run(args)
     end

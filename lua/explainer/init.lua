@@ -74,8 +74,20 @@ local OPTION_TYPES = {
   progress = "string",
   setup = "function",
   finish = "function",
+  -- workers, limits and resume (docs/runs.md)
+  jobs = "number",
+  timeout = "number",
+  retries = "number",
+  retry_delay = "number",
+  rate = "string",
+  shard = "string",
+  dry_run = "boolean",
+  inputs = "function",
 }
 M.OPTION_TYPES = OPTION_TYPES
+
+-- Options that also take a number ("rate = 2" is two starts a second).
+local ALSO_NUMBER = { rate = true }
 
 local function check_options(opts, level)
   for key, value in pairs(opts) do
@@ -83,7 +95,7 @@ local function check_options(opts, level)
     if want == nil then
       error("orchestrate_workflow: unknown option '" .. tostring(key) .. "'", level + 1)
     end
-    if type(value) ~= want then
+    if type(value) ~= want and not (ALSO_NUMBER[key] and type(value) == "number") then
       error(("orchestrate_workflow: bad option '%s' (%s expected, got %s)")
         :format(key, want, type(value)), level + 1)
     end
@@ -100,9 +112,14 @@ end
 -- Either `orchestrate_workflow(opts)` or `orchestrate_workflow(path, fn [, opts])`.
 -- @tparam table opts explainer_path, process_scene, scene_numbers, skip_existing
 --   (true), output_base_dir ("output"), output_filename ("final.png"),
---   continue_on_error (true), progress ("auto"), setup, finish
--- @treturn table|nil stats: total, completed, skipped, failed, elapsed_time,
---   failures, results, scenes
+--   continue_on_error (true), progress ("auto", "plain", "json", "quiet"),
+--   setup, finish; jobs (1: in this process; N: N worker processes), timeout
+--   (seconds), retries (0), retry_delay (1 s, doubled each retry, jittered),
+--   rate ("60/min"), shard ("K/N"), dry_run (false), inputs(scene) (what a
+--   scene's output depends on, as a string; default: the parsed scene)
+-- @treturn table|nil stats: total, completed, skipped, failed, locked,
+--   elapsed_time, failures, results, scenes (state, reason, attempts, seconds,
+--   error per scene), interrupted ("SIGINT"/"SIGTERM" when a signal stopped it)
 -- @treturn string|nil message when the run could not start (unreadable file,
 --   duplicate scene numbers)
 function M.orchestrate_workflow(opts, fn, more)
@@ -119,12 +136,34 @@ function M.orchestrate_workflow(opts, fn, more)
   local doc, err = core.open(opts.explainer_path)
   if not doc then return nil, err end
   local document = doc:table()
-  if opts.setup then opts.setup(document) end
+  -- A dry run runs nothing of the workflow's but inputs(scene).
+  if opts.setup and not opts.dry_run then opts.setup(document) end
   local stats
   stats, err = core.run(doc, document, opts.process_scene, opts)
   if not stats then return nil, err end
-  if opts.finish then opts.finish(stats, document) end
+  if opts.finish and not opts.dry_run then opts.finish(stats, document) end
   return stats
+end
+
+--- Where each scene of a script stands, from the journal of its output folder.
+-- @tparam string path the explainer script
+-- @tparam[opt] table opts output_base_dir, output_filename, scene_numbers,
+--   shard, inputs (as for orchestrate_workflow)
+-- @treturn table|nil list of {scene_number, title, reason, attempts, seconds,
+--   output_dir}; reason is "done", "changed", "missing", "incomplete", "failed",
+--   "running", "exists" (done, no journal) or "not run"
+-- @treturn string|nil message
+function M.status(path, opts)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'status' (string expected, got " .. type(path) .. ")", 2)
+  end
+  opts = opts or {}
+  local doc, err = core.open(path)
+  if not doc then return nil, err end
+  local query = {}
+  for k, v in pairs(opts) do query[k] = v end
+  if opts.inputs then query.document = doc:table() end
+  return core.status(doc, query)
 end
 
 -- Process spawning and HTTP (from lexec.c), when the core has them.

@@ -1,0 +1,215 @@
+/*
+ * journal.c -- append-only scene journal (see journal.h for the format).
+ */
+#include "journal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "hash.h"
+
+static const char *const state_names[] = {"none", "started", "done", "failed"};
+
+const char *ex_journal_state_name(ex_journal_state state)
+{
+    return state_names[state <= EX_JOURNAL_FAILED ? state : 0];
+}
+
+static uint32_t line_crc(const char *line, size_t len)
+{
+    return (uint32_t)ex_hash_bytes(EX_HASH_SEED, line, len);
+}
+
+static int remember(ex_journal *j, const ex_journal_entry *e)
+{
+    for (size_t i = 0; i < j->n_entries; i++)
+        if (j->entries[i].scene == e->scene) {
+            j->entries[i] = *e;
+            return 0;
+        }
+    if (j->n_entries == j->cap) {
+        size_t cap = j->cap ? j->cap * 2 : 32;
+        ex_journal_entry *grown = realloc(j->entries, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        j->entries = grown;
+        j->cap = cap;
+    }
+    j->entries[j->n_entries++] = *e;
+    return 0;
+}
+
+/* One line without its '\n'. Returns false for anything that is not a whole,
+ * intact record. */
+static bool parse_line(const char *line, size_t len, ex_journal_entry *e)
+{
+    const char *crc_at = NULL;
+    for (size_t i = len; i-- > 0;)
+        if (len - i >= 5 && memcmp(line + i, " crc=", 5) == 0) {
+            crc_at = line + i;
+            break;
+        }
+    if (!crc_at || len > 4096)
+        return false;
+    char buf[4100];
+    memcpy(buf, line, len);
+    buf[len] = '\0';
+    unsigned crc;
+    if (sscanf(crc_at + 5, "%8x", &crc) != 1 ||
+        crc != line_crc(line, (size_t)(crc_at - line)))
+        return false;
+    char state[16];
+    long scene, pid;
+    uint64_t inputs;
+    int attempt;
+    double seconds, when;
+    if (sscanf(buf, "%15s scene=%ld inputs=%" SCNx64 " attempt=%d seconds=%lf time=%lf pid=%ld",
+               state, &scene, &inputs, &attempt, &seconds, &when, &pid) != 7)
+        return false;
+    memset(e, 0, sizeof *e);
+    for (int s = EX_JOURNAL_STARTED; s <= EX_JOURNAL_FAILED; s++)
+        if (strcmp(state, state_names[s]) == 0)
+            e->state = (ex_journal_state)s;
+    if (e->state == EX_JOURNAL_NONE)
+        return false;
+    e->scene = scene;
+    e->inputs = inputs;
+    e->attempt = attempt;
+    e->seconds = seconds;
+    e->time = when;
+    e->pid = pid;
+    return true;
+}
+
+int ex_journal_refresh(ex_journal *j)
+{
+    if (j->fd < 0)
+        return 0;
+    char chunk[65536];
+    for (;;) {
+        ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            return -1;
+        if (n == 0)
+            return 0;
+        j->offset += n;
+        char *grown = realloc(j->tail, j->tail_len + (size_t)n);
+        if (!grown)
+            return -1;
+        j->tail = grown;
+        memcpy(j->tail + j->tail_len, chunk, (size_t)n);
+        j->tail_len += (size_t)n;
+        size_t start = 0;
+        for (size_t i = 0; i < j->tail_len; i++) {
+            if (j->tail[i] != '\n')
+                continue;
+            ex_journal_entry e;
+            if (i > start) {
+                if (parse_line(j->tail + start, i - start, &e)) {
+                    if (remember(j, &e) != 0)
+                        return -1;
+                } else {
+                    j->n_bad++;
+                }
+            }
+            start = i + 1;
+        }
+        memmove(j->tail, j->tail + start, j->tail_len - start);
+        j->tail_len -= start;
+    }
+}
+
+int ex_journal_open(ex_journal *j, const char *path, bool writable)
+{
+    memset(j, 0, sizeof *j);
+    j->writable = writable;
+    j->fd = open(path, writable ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC
+                                : O_RDONLY | O_CLOEXEC, 0666);
+    if (j->fd < 0) {
+        if (!writable && errno == ENOENT)
+            return 0;
+        return -1;
+    }
+    if (writable) {
+        /* A crash can leave a torn last line; end it so that the next record
+         * starts on a line of its own (the torn one then fails its crc). */
+        struct stat st;
+        char last;
+        if (fstat(j->fd, &st) == 0 && st.st_size > 0 &&
+            pread(j->fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+            write(j->fd, "\n", 1) != 1) {
+            int saved = errno;
+            ex_journal_close(j);
+            errno = saved;
+            return -1;
+        }
+    }
+    if (ex_journal_refresh(j) != 0) {
+        int saved = errno;
+        ex_journal_close(j);
+        errno = saved;
+        return -1;
+    }
+    return 0;
+}
+
+const ex_journal_entry *ex_journal_get(const ex_journal *j, long scene)
+{
+    for (size_t i = 0; i < j->n_entries; i++)
+        if (j->entries[i].scene == scene)
+            return &j->entries[i];
+    return NULL;
+}
+
+int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
+                      uint64_t inputs, int attempt, double seconds)
+{
+    if (j->fd < 0 || !j->writable) {
+        errno = EBADF;
+        return -1;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    char line[256];
+    int n = snprintf(line, sizeof line,
+                     "%s scene=%ld inputs=%016" PRIx64 " attempt=%d seconds=%.3f "
+                     "time=%lld.%03ld pid=%ld",
+                     ex_journal_state_name(state), scene, inputs, attempt, seconds,
+                     (long long)now.tv_sec, now.tv_nsec / 1000000, (long)getpid());
+    if (n < 0 || (size_t)n + 16 > sizeof line) {
+        errno = EOVERFLOW;
+        return -1;
+    }
+    n += snprintf(line + n, sizeof line - (size_t)n, " crc=%08x\n",
+                  line_crc(line, (size_t)n));
+    /* One write: with O_APPEND, records of concurrent runs never mix. */
+    ssize_t w;
+    do
+        w = write(j->fd, line, (size_t)n);
+    while (w < 0 && errno == EINTR);
+    if (w != n)
+        return -1;
+    if (fdatasync(j->fd) != 0 && errno != EINVAL)
+        return -1;
+    /* Our own record is read back by the next refresh; nothing else to do. */
+    return 0;
+}
+
+void ex_journal_close(ex_journal *j)
+{
+    if (j->fd >= 0)
+        close(j->fd);
+    free(j->tail);
+    free(j->entries);
+    memset(j, 0, sizeof *j);
+    j->fd = -1;
+}

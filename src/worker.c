@@ -1,0 +1,538 @@
+/*
+ * worker.c -- scenes in worker processes; the run's signal handling.
+ */
+#include "worker.h"
+
+#include <ctype.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+/* A relay holds at most this much of one unfinished line before passing it on
+ * (a progress bar drawn with \r never ends its line). */
+#define RELAY_MAX_LINE 65536
+
+static char *copy_string(const char *s)
+{
+    return s ? strdup(s) : NULL;
+}
+
+static char *message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+#include <stdarg.h>
+static char *message(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    va_end(ap);
+    return s;
+}
+
+static int write_all(int fd, const void *data, size_t len)
+{
+    const char *p = data;
+    while (len > 0) {
+        ssize_t w = write(fd, p, len);
+        if (w < 0 && errno == EINTR)
+            continue;
+        if (w < 0 && errno == EAGAIN) {
+            /* The target is non-blocking (a terminal shared with another
+             * program): wait until it takes more. */
+            usleep(1000);
+            continue;
+        }
+        if (w <= 0)
+            return -1;
+        p += w;
+        len -= (size_t)w;
+    }
+    return 0;
+}
+
+/* ---- the child ------------------------------------------------------------- */
+
+static void child_forget_run_signals(void);
+
+static void on_term_in_child(int sig)
+{
+    (void)sig;
+    kill(0, SIGKILL); /* the whole group: whatever the processor started */
+}
+
+static void child_signals(pid_t parent)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = SIG_DFL;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGCHLD, &sa, NULL);
+    sa.sa_handler = on_term_in_child;
+    sigaction(SIGTERM, &sa, NULL);
+    sigset_t none;
+    sigemptyset(&none);
+    sigprocmask(SIG_SETMASK, &none, NULL);
+    /* If the run dies (kill -9 included), take this scene's processes along. */
+    prctl(PR_SET_PDEATHSIG, SIGTERM);
+    if (getppid() != parent)
+        on_term_in_child(SIGTERM);
+}
+
+static void put_bytes(int fd, const char *data, size_t len)
+{
+    uint64_t n = data ? len : UINT64_MAX;
+    write_all(fd, &n, sizeof n);
+    if (data)
+        write_all(fd, data, len);
+}
+
+/* Outcome on the wire: 'X', ok byte, error (u64 length or UINT64_MAX for NULL,
+ * bytes), result (same). */
+static void send_outcome(int fd, const ex_outcome *out)
+{
+    char head[2] = {'X', out->ok ? 1 : 0};
+    write_all(fd, head, 2);
+    put_bytes(fd, out->error, out->error ? strlen(out->error) : 0);
+    put_bytes(fd, out->result, out->result_len);
+}
+
+int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
+                    const int *close_fds, size_t n_close)
+{
+    int rp[2], op[2], ep[2];
+    if (pipe2(rp, O_CLOEXEC) != 0)
+        return -1;
+    if (pipe2(op, O_CLOEXEC) != 0) {
+        close(rp[0]), close(rp[1]);
+        return -1;
+    }
+    if (pipe2(ep, O_CLOEXEC) != 0) {
+        close(rp[0]), close(rp[1]), close(op[0]), close(op[1]);
+        return -1;
+    }
+    fflush(NULL); /* or the child would print the parent's buffered output again */
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid < 0) {
+        int saved = errno;
+        close(rp[0]), close(rp[1]), close(op[0]), close(op[1]);
+        close(ep[0]), close(ep[1]);
+        errno = saved;
+        return -1;
+    }
+    if (pid == 0) {
+        setpgid(0, 0);
+        child_signals(parent);
+        child_forget_run_signals();
+        dup2(op[1], STDOUT_FILENO);
+        dup2(ep[1], STDERR_FILENO);
+        close(op[0]), close(op[1]), close(ep[0]), close(ep[1]), close(rp[0]);
+        for (size_t i = 0; i < n_close; i++)
+            if (close_fds[i] > STDERR_FILENO)
+                close(close_fds[i]);
+        ex_outcome out = {false, NULL, NULL, 0, true};
+        body(arg, &out);
+        fflush(NULL);
+        send_outcome(rp[1], &out);
+        _exit(0);
+    }
+    setpgid(pid, pid); /* also here: a kill(-pid) must not race the child's own call */
+    close(rp[1]), close(op[1]), close(ep[1]);
+    fcntl(rp[0], F_SETFL, O_NONBLOCK);
+    fcntl(op[0], F_SETFL, O_NONBLOCK);
+    fcntl(ep[0], F_SETFL, O_NONBLOCK);
+    w->pid = pid;
+    w->result_fd = rp[0];
+    w->result = NULL;
+    w->result_len = w->result_cap = 0;
+    w->out = (ex_relay){op[0], STDOUT_FILENO, NULL, 0, 0};
+    w->err = (ex_relay){ep[0], STDERR_FILENO, NULL, 0, 0};
+    w->reaped = false;
+    w->status = 0;
+    w->timed_out = w->killed = false;
+    return 0;
+}
+
+/* ---- the parent's side ----------------------------------------------------- */
+
+static void relay_flush(ex_relay *r, bool all)
+{
+    size_t upto = r->len;
+    if (!all && r->len < RELAY_MAX_LINE) {
+        while (upto > 0 && r->buf[upto - 1] != '\n')
+            upto--;
+    }
+    if (upto == 0)
+        return;
+    write_all(r->target, r->buf, upto); /* whole lines in one write(2) */
+    memmove(r->buf, r->buf + upto, r->len - upto);
+    r->len -= upto;
+}
+
+static void relay_close(ex_relay *r)
+{
+    if (r->fd >= 0)
+        close(r->fd);
+    r->fd = -1;
+    relay_flush(r, true);
+    free(r->buf);
+    r->buf = NULL;
+    r->len = r->cap = 0;
+}
+
+static void relay_read(ex_relay *r)
+{
+    while (r->fd >= 0) {
+        if (r->cap - r->len < 4096) {
+            size_t cap = r->cap ? r->cap * 2 : 8192;
+            char *grown = realloc(r->buf, cap);
+            if (!grown) {
+                relay_flush(r, true);
+                if (r->cap - r->len < 4096)
+                    return;
+            } else {
+                r->buf = grown;
+                r->cap = cap;
+            }
+        }
+        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
+        if (n > 0) {
+            r->len += (size_t)n;
+            relay_flush(r, false);
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return;
+        } else {
+            relay_close(r);
+        }
+    }
+}
+
+static void result_read(ex_worker *w)
+{
+    while (w->result_fd >= 0) {
+        if (w->result_cap - w->result_len < 4096) {
+            size_t cap = w->result_cap ? w->result_cap * 2 : 4096;
+            char *grown = realloc(w->result, cap);
+            if (!grown)
+                return;
+            w->result = grown;
+            w->result_cap = cap;
+        }
+        ssize_t n = read(w->result_fd, w->result + w->result_len,
+                         w->result_cap - w->result_len);
+        if (n > 0) {
+            w->result_len += (size_t)n;
+        } else if (n < 0 && errno == EINTR) {
+            continue;
+        } else if (n < 0 && errno == EAGAIN) {
+            return;
+        } else {
+            close(w->result_fd);
+            w->result_fd = -1;
+        }
+    }
+}
+
+void ex_worker_pump(ex_worker *w)
+{
+    result_read(w);
+    relay_read(&w->out);
+    relay_read(&w->err);
+}
+
+static bool take_bytes(const char **p, const char *end, char **dst, size_t *len)
+{
+    uint64_t n;
+    if ((size_t)(end - *p) < sizeof n)
+        return false;
+    memcpy(&n, *p, sizeof n);
+    *p += sizeof n;
+    *dst = NULL;
+    if (len)
+        *len = 0;
+    if (n == UINT64_MAX)
+        return true;
+    if (n > (uint64_t)(end - *p))
+        return false;
+    *dst = malloc((size_t)n + 1);
+    if (!*dst)
+        return false;
+    memcpy(*dst, *p, (size_t)n);
+    (*dst)[n] = '\0';
+    *p += n;
+    if (len)
+        *len = (size_t)n;
+    return true;
+}
+
+static bool decode_outcome(const char *data, size_t len, ex_outcome *out)
+{
+    const char *p = data, *end = data + len;
+    if (len < 2 || p[0] != 'X')
+        return false;
+    out->ok = p[1] != 0;
+    p += 2;
+    if (!take_bytes(&p, end, &out->error, NULL))
+        return false;
+    if (!take_bytes(&p, end, &out->result, &out->result_len)) {
+        free(out->error);
+        out->error = NULL;
+        return false;
+    }
+    return p == end;
+}
+
+void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
+{
+    /* The child is gone: what it wrote is all in the pipes. Read it and close,
+     * without waiting for EOF (a background process may hold the pipes). */
+    ex_worker_pump(w);
+    if (w->result_fd >= 0)
+        close(w->result_fd);
+    w->result_fd = -1;
+    relay_close(&w->out);
+    relay_close(&w->err);
+    *out = (ex_outcome){false, NULL, NULL, 0, false};
+    int st = w->status;
+    if (w->timed_out) {
+        out->error = message("timed out after %g s", timeout);
+    } else if (w->killed) {
+        out->error = copy_string("interrupted");
+    } else if (decode_outcome(w->result, w->result_len, out)) {
+        /* a whole outcome: what the processor said, whatever the exit */
+    } else if (WIFSIGNALED(st)) {
+        out->error = message("worker crashed (signal %d: %s)", WTERMSIG(st),
+                             strsignal(WTERMSIG(st)));
+    } else if (WIFEXITED(st)) {
+        out->error = message("worker exited with status %d before the processor "
+                             "returned", WEXITSTATUS(st));
+    } else {
+        out->error = copy_string("worker ended unexpectedly");
+    }
+    free(w->result);
+    w->result = NULL;
+    w->result_len = w->result_cap = 0;
+    w->pid = 0;
+}
+
+/* ---- killing a process tree ------------------------------------------------ */
+
+typedef struct proc_pair {
+    pid_t pid, ppid;
+} proc_pair;
+
+static size_t list_processes(proc_pair **out)
+{
+    *out = NULL;
+    DIR *d = opendir("/proc");
+    if (!d)
+        return 0;
+    size_t n = 0, cap = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (!isdigit((unsigned char)e->d_name[0]))
+            continue;
+        char path[300], buf[512];
+        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        ssize_t len = read(fd, buf, sizeof buf - 1);
+        close(fd);
+        if (len <= 0)
+            continue;
+        buf[len] = '\0';
+        char *paren = strrchr(buf, ')'); /* the command name may hold anything */
+        long ppid;
+        if (!paren || sscanf(paren + 1, " %*c %ld", &ppid) != 1)
+            continue;
+        if (n == cap) {
+            cap = cap ? cap * 2 : 256;
+            proc_pair *grown = realloc(*out, cap * sizeof *grown);
+            if (!grown)
+                break;
+            *out = grown;
+        }
+        (*out)[n].pid = (pid_t)atol(e->d_name);
+        (*out)[n].ppid = (pid_t)ppid;
+        n++;
+    }
+    closedir(d);
+    return n;
+}
+
+/* Stop every descendant of root (stopped processes cannot fork any more), a
+ * few passes until no new one appears; then kill them all. */
+static void kill_tree(pid_t root)
+{
+    pid_t *found = NULL;
+    size_t n_found = 0, cap = 0;
+    kill(-root, SIGSTOP);
+    kill(root, SIGSTOP);
+    for (int pass = 0; pass < 8; pass++) {
+        proc_pair *procs;
+        size_t n = list_processes(&procs);
+        size_t before = n_found;
+        bool grew = true;
+        while (grew) {
+            grew = false;
+            for (size_t i = 0; i < n; i++) {
+                bool parent_in = procs[i].ppid == root;
+                bool already = procs[i].pid == root;
+                for (size_t k = 0; k < n_found && !already; k++) {
+                    if (found[k] == procs[i].pid)
+                        already = true;
+                    if (found[k] == procs[i].ppid)
+                        parent_in = true;
+                }
+                if (already || !parent_in)
+                    continue;
+                if (n_found == cap) {
+                    cap = cap ? cap * 2 : 16;
+                    pid_t *grown = realloc(found, cap * sizeof *grown);
+                    if (!grown)
+                        break;
+                    found = grown;
+                }
+                found[n_found++] = procs[i].pid;
+                kill(procs[i].pid, SIGSTOP);
+                grew = true;
+            }
+        }
+        free(procs);
+        if (n_found == before)
+            break;
+    }
+    for (size_t k = 0; k < n_found; k++) {
+        kill(-found[k], SIGKILL); /* its group, if it leads one */
+        kill(found[k], SIGKILL);
+    }
+    kill(-root, SIGKILL);
+    kill(root, SIGKILL);
+    free(found);
+}
+
+void ex_worker_kill(ex_worker *w)
+{
+    if (w->pid <= 0 || w->reaped)
+        return;
+    kill_tree(w->pid);
+    while (waitpid(w->pid, &w->status, 0) < 0 && errno == EINTR) {
+    }
+    w->reaped = true;
+}
+
+/* ---- signals ---------------------------------------------------------------- */
+
+static volatile sig_atomic_t interrupted;
+static int signal_pipe[2] = {-1, -1};
+static int installed;
+static bool watching_children;
+static void (*interrupt_hook)(void *);
+static void *interrupt_ctx;
+static struct sigaction saved_int, saved_term, saved_chld;
+
+static void on_signal(int sig)
+{
+    int saved = errno;
+    if (sig == SIGINT || sig == SIGTERM) {
+        if (interrupted) {
+            /* A second one: the user means it. Die as we would have. */
+            signal(sig, SIG_DFL);
+            raise(sig);
+        }
+        interrupted = sig;
+        if (interrupt_hook)
+            interrupt_hook(interrupt_ctx);
+    }
+    if (signal_pipe[1] >= 0) {
+        ssize_t ignored = write(signal_pipe[1], "x", 1);
+        (void)ignored;
+    }
+    errno = saved;
+}
+
+int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *ctx)
+{
+    if (installed++)
+        return 0; /* a run inside a run: the outer one's handlers stay */
+    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
+        installed = 0;
+        return -1;
+    }
+    interrupted = 0;
+    interrupt_hook = on_interrupt;
+    interrupt_ctx = ctx;
+    watching_children = watch_children;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGINT, &sa, &saved_int);
+    sigaction(SIGTERM, &sa, &saved_term);
+    if (watch_children) {
+        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
+        sigaction(SIGCHLD, &sa, &saved_chld);
+    }
+    return 0;
+}
+
+void ex_signals_restore(void)
+{
+    if (installed == 0 || --installed > 0)
+        return;
+    sigaction(SIGINT, &saved_int, NULL);
+    sigaction(SIGTERM, &saved_term, NULL);
+    if (watching_children)
+        sigaction(SIGCHLD, &saved_chld, NULL);
+    close(signal_pipe[0]);
+    close(signal_pipe[1]);
+    signal_pipe[0] = signal_pipe[1] = -1;
+    interrupt_hook = NULL;
+    interrupted = 0;
+}
+
+/* A worker is not the run: it must not hold the run's wake-up pipe, and a run
+ * started inside the processor installs its own handlers. */
+static void child_forget_run_signals(void)
+{
+    if (signal_pipe[0] >= 0)
+        close(signal_pipe[0]);
+    if (signal_pipe[1] >= 0)
+        close(signal_pipe[1]);
+    signal_pipe[0] = signal_pipe[1] = -1;
+    installed = 0;
+    interrupted = 0;
+    interrupt_hook = NULL;
+}
+
+int ex_signals_fd(void)
+{
+    return signal_pipe[0];
+}
+
+void ex_signals_drain(void)
+{
+    char buf[64];
+    while (signal_pipe[0] >= 0 && read(signal_pipe[0], buf, sizeof buf) > 0) {
+    }
+}
+
+int ex_signals_interrupted(void)
+{
+    return interrupted;
+}
