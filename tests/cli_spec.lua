@@ -198,7 +198,8 @@ describe("explainer command line", function()
   it("processes several files, each under its own name", function()
     local other = h.write(dir .. "/other.txt", h.script(2, { title = "Other" }))
     local wf = workflow("return { process_scene = function(s, d) print(d) end }")
-    local out, _, code = h.run { wf, film, other, "--output-dir", "o" , "--scenes", "1" }
+    local out, _, code = h.run({ wf, film, other, "--output-dir", "o", "--scenes", "1" },
+      { cwd = dir })
     assert.equal(0, code)
     assert.equal("o/film/scene_01\no/other/scene_01\n", out)
   end)
