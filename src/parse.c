@@ -1435,7 +1435,7 @@ int ex_parse_file(const char *path, ex_document **out, char **errmsg)
         close(fd);
         return fail_with(errmsg, path, "is a directory");
     }
-    size_t cap = 64 * 1024, len = 0;
+    size_t cap = (size_t)64 * 1024, len = 0;
     if (S_ISREG(st.st_mode) && st.st_size > 0 && (uintmax_t)st.st_size < MAX_FILE_BYTES)
         cap = (size_t)st.st_size + 1; /* +1: the read that sees the end */
     char *buf = xmalloc(cap);

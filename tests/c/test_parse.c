@@ -159,7 +159,8 @@ static void test_sample(void)
     CHECK(doc->declared_scenes == 12, "the sample declares 12 scenes (got %ld)", doc->declared_scenes);
     CHECK(doc->n_scenes == 12, "the sample has 12 scenes (got %zu)", doc->n_scenes);
     CHECK(doc->n_warnings == 0, "the sample parses without warnings (got %zu)", doc->n_warnings);
-    print_warnings(doc);
+    if (doc->n_warnings)
+        print_warnings(doc);
     CHECK_STR(doc->format, "9:16 VERTICAL", "the sample's format");
     CHECK(doc->style && strncmp(doc->style, "Clean flat-illustration", 23) == 0, "the sample's style");
     CHECK(doc->audience != NULL, "the sample names its audience");
@@ -216,7 +217,8 @@ static void test_dialects(void)
     CHECK(doc->declared_scenes == 7, "declared scenes from '– 7 scenes' (got %ld)", doc->declared_scenes);
     CHECK(doc->n_scenes == 7, "seven scene headers give seven scenes (got %zu)", doc->n_scenes);
     CHECK(doc->n_warnings == 0, "the dialects parse without warnings (got %zu)", doc->n_warnings);
-    print_warnings(doc);
+    if (doc->n_warnings)
+        print_warnings(doc);
     CHECK_STR(doc->style, "A quoted style", "a quoted header value loses its quotes");
     CHECK_STR(doc->format, "16:9 HORIZONTAL", "the header format");
     CHECK_STR(doc->audience, NULL, "an audience only in the footer is not the header's");
@@ -314,7 +316,8 @@ static void test_scene_headers(void)
     CHECK(s[13].number == 14, "leading zeros in a scene number");
     CHECK(doc->n_warnings == 0, "'## Scenes Overview' is not a scene header (got %zu warnings)",
           doc->n_warnings);
-    print_warnings(doc);
+    if (doc->n_warnings)
+        print_warnings(doc);
     CHECK(!doc->total_duration_declared && doc->total_duration == 60 + 3 + 7 + 6 * 11,
           "without a header total, the total is the sum of the scenes (got %g)",
           doc->total_duration);
@@ -330,6 +333,11 @@ static void test_header(void)
     CHECK_STR(doc ? doc->style : NULL, "spaced out", "header values are trimmed");
     CHECK(doc && doc->total_duration_declared && doc->total_duration == 30,
           "a header Total Duration without a number is skipped for the next one (got %g)",
+          doc ? doc->total_duration : -1);
+    ex_document_free(doc);
+
+    doc = parse_text("Total Duration: 72 seconds\nTotal Duration: 80 seconds\n## SCENE 1: A\n");
+    CHECK(doc && doc->total_duration == 72, "the first header Total Duration wins (got %g)",
           doc ? doc->total_duration : -1);
     ex_document_free(doc);
 
@@ -536,7 +544,8 @@ static void test_warnings(void)
     CHECK(doc->n_scenes == 4, "four well-formed scene headers (got %zu)", doc->n_scenes);
     CHECK(doc->has_duplicates, "duplicate scene numbers are flagged");
     CHECK(doc->n_warnings == 9, "nine warnings (got %zu)", doc->n_warnings);
-    print_warnings(doc);
+    if (doc->n_warnings != 9)
+        print_warnings(doc);
     CHECK(has_warning(doc, 1, "declares 6 scenes but 4 were found"), "declared count mismatch, line 1");
     CHECK(has_warning(doc, 6, "'## SCENE X: Not A Number (6 seconds)' looks like a scene header"),
           "'## SCENE X:' is a broken scene header on line 6");
@@ -604,6 +613,7 @@ static void test_fields(void)
         "Blank: \"\"\n"
         "Junk: start\n"
         "\"Quoted label\": not a label\n"
+        "He said \"wait\": then left\n"
         "- Bullet: not a label\n"
         "  Indented: not a label\n"
         "Layout Design: \"A single quoted line\"\n"
@@ -615,7 +625,7 @@ static void test_fields(void)
         return;
     }
     CHECK(s->n_fields == 13, "thirteen fields (got %zu)", s->n_fields);
-    for (size_t i = 0; i < s->n_fields; i++)
+    for (size_t i = 0; s->n_fields != 13 && i < s->n_fields; i++)
         printf("#   field %zu: [%s] = [%s]\n", i, s->fields[i].label, s->fields[i].value);
     CHECK_STR(s->narration, "first", "the first Narration wins");
     CHECK(s->n_fields > 1 && strcmp(s->fields[1].value, "second") == 0,
@@ -632,7 +642,7 @@ static void test_fields(void)
               "an empty field is \"\" and runs over the non-label lines after it");
     CHECK_STR(ex_scene_field(s, "Blank"), "", "an empty quoted value");
     CHECK_STR(ex_scene_field(s, "Junk"),
-              "start\n\"Quoted label\": not a label\n- Bullet: not a label\n  Indented: not a label",
+              "start\n\"Quoted label\": not a label\nHe said \"wait\": then left\n- Bullet: not a label\n  Indented: not a label",
               "quoted, bulleted and indented labels do not open fields");
     CHECK_STR(s->layout, "A single quoted line", "a one-line quoted layout");
     CHECK(s->animation_prompt == NULL, "an empty known field leaves the member NULL");
@@ -824,7 +834,9 @@ static void test_many_scenes(void)
               "the last scene's narration");
     CHECK(doc && doc->n_scenes == n && doc->scenes[n - 1].line == (long)(1 + 6 * (n - 1) + 1),
           "the last scene's line number");
-    printf("# %zu scenes (%zu bytes) parsed in %.3f s\n", n, len, secs);
+    /* Generous: the real bound (24 MB in well under a second) is for optimized
+     * builds; this only catches a quadratic slip, even under valgrind. */
+    CHECK(secs < 20, "%zu scenes (%zu bytes) parse in linear time (%.3f s)", n, len, secs);
     ex_document_free(doc);
     free(text);
 }
