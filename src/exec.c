@@ -1,0 +1,339 @@
+/*
+ * exec.c -- run a program with an argument vector (see exec.h).
+ *
+ * posix_spawnp rather than fork: the host may be large, and glibc's spawn
+ * reports a failed exec (a missing program) to the caller as an error number
+ * instead of leaving a child to die with status 127.
+ */
+#include "exec.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <spawn.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+extern char **environ;
+
+enum { CHUNK = 65536 };
+
+typedef struct buffer {
+    char *data;
+    size_t len, cap;
+} buffer;
+
+static int buffer_reserve(buffer *b, size_t extra)
+{
+    if (b->len + extra + 1 <= b->cap)
+        return 0;
+    size_t cap = b->cap ? b->cap : 4096;
+    while (cap < b->len + extra + 1) {
+        if (cap > (size_t)-1 / 2)
+            return -1;
+        cap *= 2;
+    }
+    char *data = realloc(b->data, cap);
+    if (!data)
+        return -1;
+    b->data = data;
+    b->cap = cap;
+    return 0;
+}
+
+static char *message(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(NULL, 0, fmt, ap);
+    va_end(ap);
+    if (n < 0)
+        return NULL;
+    char *s = malloc((size_t)n + 1);
+    if (!s)
+        return NULL;
+    va_start(ap, fmt);
+    vsnprintf(s, (size_t)n + 1, fmt, ap);
+    va_end(ap);
+    return s;
+}
+
+static double monotonic(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static void close_fd(int *fd)
+{
+    if (*fd >= 0) {
+        close(*fd);
+        *fd = -1;
+    }
+}
+
+static char *spawn_error(const char *program, int err)
+{
+    if (err == ENOENT)
+        return message("%s not found; run make deps", program);
+    if (err == EACCES)
+        return message("%s: permission denied", program);
+    return message("%s: cannot run: %s", program, strerror(err));
+}
+
+/* Read what is there; returns 0 at end of file (fd closed), 1 to go on. */
+static int drain(int *fd, buffer *b, int *oom)
+{
+    if (buffer_reserve(b, CHUNK) != 0) {
+        *oom = 1;
+        close_fd(fd);
+        return 0;
+    }
+    ssize_t n = read(*fd, b->data + b->len, CHUNK);
+    if (n > 0) {
+        b->len += (size_t)n;
+        b->data[b->len] = '\0';
+        return 1;
+    }
+    if (n < 0 && (errno == EINTR || errno == EAGAIN))
+        return 1;
+    close_fd(fd);
+    return 0;
+}
+
+static size_t name_len(const char *entry)
+{
+    const char *eq = strchr(entry, '=');
+    return eq ? (size_t)(eq - entry) : strlen(entry);
+}
+
+/* The caller's environment with `changes` applied; NULL on OOM. The strings
+ * are borrowed from environ and from `changes`: free only the array. */
+static char **child_environment(const char *const *changes)
+{
+    size_t n = 0, m = 0;
+    while (environ[n])
+        n++;
+    while (changes[m])
+        m++;
+    char **env = malloc((n + m + 1) * sizeof *env);
+    if (!env)
+        return NULL;
+    size_t k = 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t len = name_len(environ[i]);
+        bool changed = false;
+        for (size_t j = 0; j < m && !changed; j++)
+            changed = name_len(changes[j]) == len && strncmp(changes[j], environ[i], len) == 0;
+        if (!changed)
+            env[k++] = environ[i];
+    }
+    for (size_t j = 0; j < m; j++)
+        if (strchr(changes[j], '='))
+            env[k++] = (char *)changes[j];
+    env[k] = NULL;
+    return env;
+}
+
+/* Reap the child; past the deadline, kill its whole process group first. */
+static int reap(pid_t pid, double deadline, bool *timed_out)
+{
+    int status = 0;
+    for (;;) {
+        pid_t r = waitpid(pid, &status, deadline > 0 ? WNOHANG : 0);
+        if (r == pid)
+            return status;
+        if (r < 0 && errno != EINTR)
+            return 0;
+        if (deadline > 0 && r == 0) {
+            if (monotonic() >= deadline) {
+                kill(-pid, SIGKILL);
+                *timed_out = true;
+                deadline = 0;   /* now wait for it to go */
+                continue;
+            }
+            struct timespec pause = {0, 5 * 1000 * 1000};
+            nanosleep(&pause, NULL);
+        }
+    }
+}
+
+int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
+{
+    memset(result, 0, sizeof *result);
+    *errmsg = NULL;
+    if (!opts || !opts->argv || !opts->argv[0] || !opts->argv[0][0]) {
+        *errmsg = message("no program to run");
+        return -1;
+    }
+    const char *program = opts->argv[0];
+    bool feed = opts->stdin_data != NULL;
+    int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
+    if ((feed && pipe2(in_pipe, O_CLOEXEC) != 0) || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        pipe2(err_pipe, O_CLOEXEC) != 0) {
+        *errmsg = message("%s: cannot make pipes: %s", program, strerror(errno));
+        close_fd(&in_pipe[0]), close_fd(&in_pipe[1]);
+        close_fd(&out_pipe[0]), close_fd(&out_pipe[1]);
+        close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
+        return -1;
+    }
+
+    posix_spawn_file_actions_t actions;
+    posix_spawnattr_t attr;
+    posix_spawn_file_actions_init(&actions);
+    posix_spawnattr_init(&attr);
+    if (feed)
+        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
+    else
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
+    if (opts->cwd)
+        posix_spawn_file_actions_addchdir_np(&actions, opts->cwd);
+
+    /* Own process group (so a timeout can kill all of it); default signal
+     * dispositions and an empty mask, whatever the host had set. */
+    sigset_t defaults, empty;
+    sigemptyset(&empty);
+    sigemptyset(&defaults);
+    sigaddset(&defaults, SIGPIPE);
+    sigaddset(&defaults, SIGINT);
+    sigaddset(&defaults, SIGQUIT);
+    sigaddset(&defaults, SIGTERM);
+    sigaddset(&defaults, SIGHUP);
+    sigaddset(&defaults, SIGCHLD);
+    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
+                                        POSIX_SPAWN_SETSIGMASK);
+    posix_spawnattr_setpgroup(&attr, 0);
+    posix_spawnattr_setsigdefault(&attr, &defaults);
+    posix_spawnattr_setsigmask(&attr, &empty);
+
+    char **env = opts->env ? child_environment(opts->env) : environ;
+    double start = monotonic();
+    pid_t pid;
+    int rc = env ? posix_spawnp(&pid, program, &actions, &attr, (char *const *)opts->argv, env)
+                 : ENOMEM;
+    if (env != environ)
+        free(env);
+    posix_spawn_file_actions_destroy(&actions);
+    posix_spawnattr_destroy(&attr);
+    close_fd(&in_pipe[0]);
+    close_fd(&out_pipe[1]);
+    close_fd(&err_pipe[1]);
+    if (rc != 0) {
+        *errmsg = spawn_error(program, rc);
+        close_fd(&in_pipe[1]);
+        close_fd(&out_pipe[0]);
+        close_fd(&err_pipe[0]);
+        return -1;
+    }
+
+    /* A child that stops reading its stdin must not kill us with SIGPIPE:
+     * block it while we write, and swallow any we caused. */
+    sigset_t pipe_set, old_mask, pending_before;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending_before);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+
+    if (in_pipe[1] >= 0) {
+        int flags = fcntl(in_pipe[1], F_GETFL);
+        fcntl(in_pipe[1], F_SETFL, flags | O_NONBLOCK);
+        if (opts->stdin_len == 0)
+            close_fd(&in_pipe[1]);
+    }
+
+    buffer out = {0}, err = {0};
+    size_t written = 0;
+    int oom = 0;
+    double deadline = opts->timeout > 0 ? start + opts->timeout : 0;
+    bool timed_out = false;
+    while (out_pipe[0] >= 0 || err_pipe[0] >= 0 || in_pipe[1] >= 0) {
+        int wait_ms = -1;
+        if (deadline > 0) {
+            double left = deadline - monotonic();
+            if (left <= 0) {
+                kill(-pid, SIGKILL);
+                timed_out = true;
+                break;
+            }
+            wait_ms = (int)(left * 1000) + 1;
+        }
+        struct pollfd fds[3] = {
+            {.fd = in_pipe[1], .events = POLLOUT},
+            {.fd = out_pipe[0], .events = POLLIN},
+            {.fd = err_pipe[0], .events = POLLIN},
+        };
+        int n = poll(fds, 3, wait_ms);
+        if (n < 0) {
+            if (errno == EINTR)
+                continue;
+            break;
+        }
+        if (in_pipe[1] >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+            size_t left = opts->stdin_len - written;
+            ssize_t w = write(in_pipe[1], opts->stdin_data + written, left < CHUNK ? left : CHUNK);
+            if (w > 0)
+                written += (size_t)w;
+            else if (w < 0 && errno != EAGAIN && errno != EINTR)
+                close_fd(&in_pipe[1]);   /* EPIPE: it stopped reading */
+            if (written == opts->stdin_len)
+                close_fd(&in_pipe[1]);
+        }
+        if (out_pipe[0] >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
+            drain(&out_pipe[0], &out, &oom);
+        if (err_pipe[0] >= 0 && (fds[2].revents & (POLLIN | POLLERR | POLLHUP)))
+            drain(&err_pipe[0], &err, &oom);
+    }
+    close_fd(&in_pipe[1]);
+    close_fd(&out_pipe[0]);
+    close_fd(&err_pipe[0]);
+
+    sigset_t pending_now;
+    sigpending(&pending_now);
+    if (sigismember(&pending_now, SIGPIPE) && !sigismember(&pending_before, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+
+    int status = reap(pid, timed_out ? 0 : deadline, &timed_out);
+    result->seconds = monotonic() - start;
+    result->timed_out = timed_out;
+    if (WIFEXITED(status)) {
+        result->status = WEXITSTATUS(status);
+    } else {
+        result->status = -1;
+        result->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
+    }
+    if (oom || buffer_reserve(&out, 0) != 0 || buffer_reserve(&err, 0) != 0) {
+        free(out.data);
+        free(err.data);
+        *errmsg = message("%s: out of memory capturing its output", program);
+        return -1;
+    }
+    out.data[out.len] = '\0';
+    err.data[err.len] = '\0';
+    result->out = out.data;
+    result->out_len = out.len;
+    result->err = err.data;
+    result->err_len = err.len;
+    return 0;
+}
+
+void ex_exec_result_free(ex_exec_result *result)
+{
+    if (!result)
+        return;
+    free(result->out);
+    free(result->err);
+    result->out = result->err = NULL;
+    result->out_len = result->err_len = 0;
+}

@@ -1,0 +1,240 @@
+/*
+ * lexec.c -- Lua binding of process spawning (exec.c) and HTTP (http.c).
+ *
+ *   exec(argv [, {stdin=, timeout=, cwd=, env={NAME="value" or false}}])
+ *       -> {ok=, status=, signal=, timed_out=, stdout=, stderr=, seconds=}
+ *       -> nil, "espeak-ng not found; run make deps"
+ *   http_request{url=, method=, headers={name=value}, body=, timeout=,
+ *                follow_redirects=}
+ *       -> {status=, headers={lowercase name=value}, body=}
+ *       -> nil, message      (no answer at all: refused, timed out, DNS, TLS)
+ *   sleep(seconds)
+ *
+ * Failures the caller can recover from return nil, message; wrong arguments
+ * raise.
+ */
+#include "lexec.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <lauxlib.h>
+
+#include "exec.h"
+#include "http.h"
+
+/* The string at t[k] (t at index idx), or NULL when absent; raises on a
+ * value of another type. The string stays alive as long as the table does. */
+static const char *opt_string_field(lua_State *L, int idx, const char *k, size_t *len)
+{
+    const char *s = NULL;
+    int t = lua_getfield(L, idx, k);
+    if (t == LUA_TSTRING)
+        s = lua_tolstring(L, -1, len);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "bad field '%s' (string expected, got %s)", k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return s;
+}
+
+static double opt_number_field(lua_State *L, int idx, const char *k, double dflt)
+{
+    double v = dflt;
+    int t = lua_getfield(L, idx, k);
+    if (t == LUA_TNUMBER)
+        v = lua_tonumber(L, -1);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "bad field '%s' (number expected, got %s)", k, luaL_typename(L, -1));
+    lua_pop(L, 1);
+    return v;
+}
+
+static void push_owned(lua_State *L, char *s)
+{
+    lua_pushstring(L, s ? s : "out of memory");
+    free(s);
+}
+
+static int l_exec(lua_State *L)
+{
+    lua_settop(L, 2);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    lua_Integer n = luaL_len(L, 1);
+    luaL_argcheck(L, n > 0, 1, "empty argument vector");
+    const char **argv = lua_newuserdatauv(L, sizeof *argv * (size_t)(n + 1), 0);
+    for (lua_Integer i = 1; i <= n; i++) {
+        size_t len;
+        if (lua_geti(L, 1, i) != LUA_TSTRING)
+            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d]: string expected, got %s)",
+                              (int)i, luaL_typename(L, -1));
+        argv[i - 1] = lua_tolstring(L, -1, &len);   /* kept alive by the table */
+        if (strlen(argv[i - 1]) != len)
+            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d] holds a NUL byte)", (int)i);
+        lua_pop(L, 1);
+    }
+    argv[n] = NULL;
+
+    ex_exec_options opts = {.argv = argv};
+    if (!lua_isnoneornil(L, 2)) {
+        luaL_checktype(L, 2, LUA_TTABLE);
+        opts.stdin_data = opt_string_field(L, 2, "stdin", &opts.stdin_len);
+        opts.timeout = opt_number_field(L, 2, "timeout", 0);
+        opts.cwd = opt_string_field(L, 2, "cwd", NULL);
+        int t = lua_getfield(L, 2, "env");   /* stays on the stack: keeps strings alive */
+        if (t == LUA_TTABLE) {
+            size_t count = 0;
+            lua_pushnil(L);
+            while (lua_next(L, -2)) {
+                count++;
+                lua_pop(L, 1);
+            }
+            int env_idx = lua_gettop(L);
+            const char **env = lua_newuserdatauv(L, sizeof *env * (count + 1), 0);
+            lua_createtable(L, (int)count, 0);   /* keeps the "NAME=value" strings alive */
+            int keep_idx = lua_gettop(L);
+            size_t i = 0;
+            lua_pushnil(L);
+            while (lua_next(L, env_idx)) {
+                size_t len;
+                const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+                if (!name || len == 0 || strchr(name, '=') || strlen(name) != len)
+                    return luaL_error(L, "bad field 'env' (variable names must be strings without '=')");
+                if (lua_type(L, -1) == LUA_TSTRING) {
+                    env[i] = lua_pushfstring(L, "%s=%s", name, lua_tostring(L, -1));
+                    lua_rawseti(L, keep_idx, (lua_Integer)i + 1);
+                } else if (lua_toboolean(L, -1)) {
+                    return luaL_error(L, "bad field 'env' (string or false expected for '%s')", name);
+                } else {
+                    env[i] = name;   /* unset; the key lives in the table */
+                }
+                i++;
+                lua_pop(L, 1);
+            }
+            env[i] = NULL;
+            opts.env = env;
+        } else if (t != LUA_TNIL) {
+            return luaL_error(L, "bad field 'env' (table expected, got %s)", luaL_typename(L, -1));
+        }
+    }
+
+    ex_exec_result r;
+    char *err = NULL;
+    if (ex_exec(&opts, &r, &err) != 0) {
+        lua_pushnil(L);
+        push_owned(L, err);
+        return 2;
+    }
+    lua_createtable(L, 0, 7);
+    lua_pushboolean(L, r.status == 0 && !r.timed_out);
+    lua_setfield(L, -2, "ok");
+    lua_pushinteger(L, r.status);
+    lua_setfield(L, -2, "status");
+    if (r.signal) {
+        lua_pushinteger(L, r.signal);
+        lua_setfield(L, -2, "signal");
+    }
+    lua_pushboolean(L, r.timed_out);
+    lua_setfield(L, -2, "timed_out");
+    lua_pushnumber(L, r.seconds);
+    lua_setfield(L, -2, "seconds");
+    lua_pushlstring(L, r.out, r.out_len);
+    lua_setfield(L, -2, "stdout");
+    lua_pushlstring(L, r.err, r.err_len);
+    lua_setfield(L, -2, "stderr");
+    ex_exec_result_free(&r);
+    return 1;
+}
+
+static int l_http_request(lua_State *L)
+{
+    lua_settop(L, 1);
+    luaL_checktype(L, 1, LUA_TTABLE);
+    ex_http_request req = {0};
+    req.url = opt_string_field(L, 1, "url", NULL);
+    luaL_argcheck(L, req.url != NULL, 1, "field 'url' (string) is required");
+    req.method = opt_string_field(L, 1, "method", NULL);
+    req.body = opt_string_field(L, 1, "body", &req.body_len);
+    req.timeout = opt_number_field(L, 1, "timeout", 0);
+    lua_getfield(L, 1, "follow_redirects");
+    req.follow_redirects = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+
+    int t = lua_getfield(L, 1, "headers");   /* stays on the stack: keeps strings alive */
+    int headers_idx = lua_gettop(L);
+    if (t == LUA_TTABLE) {
+        size_t count = 0;
+        lua_pushnil(L);
+        while (lua_next(L, headers_idx)) {
+            count++;
+            lua_pop(L, 1);
+        }
+        ex_http_header *headers = lua_newuserdatauv(L, sizeof *headers * (count ? count : 1), 0);
+        size_t i = 0;
+        lua_pushnil(L);
+        while (lua_next(L, headers_idx)) {
+            if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
+                return luaL_error(L, "bad field 'headers' (string names and string values expected)");
+            headers[i].name = (char *)lua_tostring(L, -2);
+            headers[i].value = (char *)lua_tostring(L, -1);
+            i++;
+            lua_pop(L, 1);
+        }
+        req.headers = headers;
+        req.n_headers = count;
+    } else if (t != LUA_TNIL) {
+        return luaL_error(L, "bad field 'headers' (table expected, got %s)", luaL_typename(L, -1));
+    }
+
+    ex_http_response resp;
+    char *err = NULL;
+    if (ex_http_perform(&req, &resp, &err) != 0) {
+        lua_pushnil(L);
+        push_owned(L, err);
+        return 2;
+    }
+    lua_createtable(L, 0, 3);
+    lua_pushinteger(L, resp.status);
+    lua_setfield(L, -2, "status");
+    lua_createtable(L, 0, (int)resp.n_headers);
+    for (size_t i = 0; i < resp.n_headers; i++) {
+        /* Repeated headers are joined as HTTP allows: "a, b". */
+        if (lua_getfield(L, -1, resp.headers[i].name) == LUA_TSTRING) {
+            lua_pushliteral(L, ", ");
+            lua_pushstring(L, resp.headers[i].value);
+            lua_concat(L, 3);
+        } else {
+            lua_pop(L, 1);
+            lua_pushstring(L, resp.headers[i].value);
+        }
+        lua_setfield(L, -2, resp.headers[i].name);
+    }
+    lua_setfield(L, -2, "headers");
+    lua_pushlstring(L, resp.body, resp.body_len);
+    lua_setfield(L, -2, "body");
+    ex_http_response_free(&resp);
+    return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+    lua_Number s = luaL_checknumber(L, 1);
+    luaL_argcheck(L, s >= 0, 1, "negative duration");
+    struct timespec ts = {(time_t)s, (long)((s - (lua_Number)(time_t)s) * 1e9)};
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    }
+    return 0;
+}
+
+static const luaL_Reg exec_functions[] = {
+    {"exec", l_exec},
+    {"http_request", l_http_request},
+    {"sleep", l_sleep},
+    {NULL, NULL},
+};
+
+void ex_lua_register_exec(lua_State *L)
+{
+    luaL_setfuncs(L, exec_functions, 0);
+}
