@@ -1,0 +1,184 @@
+--- What the bundled recipes share: options, running tools, files, sizes.
+-- @module explainer.recipes.common
+
+local core = require "explainer_core"
+
+local M = {}
+
+--- An option's value: the caller's `opts[key]`, else the environment
+-- variable `env`, else `default`. Empty strings count as unset.
+-- @tparam table|nil opts
+-- @tparam string key
+-- @tparam string|nil env
+-- @param default
+function M.option(opts, key, env, default)
+  local v = opts and opts[key]
+  if v ~= nil and v ~= "" then return v end
+  v = env and os.getenv(env)
+  if v ~= nil and v ~= "" then
+    if type(default) == "number" then return tonumber(v) or default end
+    return v
+  end
+  return default
+end
+
+local function tail(text, lines)
+  local out = {}
+  for line in tostring(text):gmatch("[^\r\n]+") do
+    out[#out + 1] = line
+    if #out > lines then table.remove(out, 1) end
+  end
+  return table.concat(out, " | ")
+end
+
+--- Run a program (an argument vector, never a shell).
+-- @tparam {string,...} argv
+-- @tparam[opt] table opts `stdin`, `timeout` (default 600 s), `cwd`
+-- @treturn table|nil the result (`stdout`, `stderr`, `status`) when it succeeded
+-- @treturn string|nil message: "ffmpeg failed (exit 1): <its last lines>",
+-- "espeak-ng not found; run make deps", "convert timed out after 600 s"
+function M.run(argv, opts)
+  opts = opts or {}
+  local env = nil
+  -- A sanitizer runtime preloaded into the host (make test-asan) is not for
+  -- the tools: espeak-ng, for one, hangs with it.
+  local preload = os.getenv("LD_PRELOAD")
+  if preload and (preload:find("asan", 1, true) or preload:find("sanitizer", 1, true)) then
+    env = { LD_PRELOAD = false }
+  end
+  local r, err = core.exec(argv, { stdin = opts.stdin, timeout = opts.timeout or 600, cwd = opts.cwd, env = env })
+  if not r then return nil, err end
+  if r.timed_out then
+    return nil, string.format("%s timed out after %g s", argv[1], opts.timeout or 600)
+  end
+  if not r.ok then
+    local why = r.signal and ("signal " .. r.signal) or ("exit " .. r.status)
+    local detail = tail(r.stderr ~= "" and r.stderr or r.stdout, 3)
+    return nil, string.format("%s failed (%s)%s", argv[1], why, detail ~= "" and (": " .. detail) or "")
+  end
+  return r
+end
+
+--- Does a file exist (and is it not empty)?
+function M.exists(path)
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local size = f:seek("end")
+  f:close()
+  return size ~= nil and size > 0
+end
+
+function M.read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local data = f:read("a")
+  f:close()
+  return data
+end
+
+--- A temporary name beside `path`, for writing a file before renaming it
+-- into place: a half-written output never looks finished.
+function M.temp_beside(path, ext)
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  dir, base = dir or ".", base or path
+  return string.format("%s/.%s.%d%s", dir, base, math.random(1, 1e9), ext or "")
+end
+
+--- Write data to a file atomically (a temporary file, then a rename).
+-- @treturn true|nil
+-- @treturn string|nil message
+function M.write_file(path, data)
+  local tmp = M.temp_beside(path)
+  local f, err = io.open(tmp, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(data)
+  f:close()
+  if not ok then
+    os.remove(tmp)
+    return nil, path .. ": " .. tostring(werr)
+  end
+  local renamed, rerr = os.rename(tmp, path)
+  if not renamed then
+    os.remove(tmp)
+    return nil, rerr
+  end
+  return true
+end
+
+--- Rename a finished temporary file into place.
+function M.commit(tmp, path)
+  local ok, err = os.rename(tmp, path)
+  if not ok then
+    os.remove(tmp)
+    return nil, err
+  end
+  return true
+end
+
+--- The duration of a media file in seconds, from ffprobe.
+-- @treturn number|nil
+-- @treturn string|nil message
+function M.media_duration(path)
+  local r, err = M.run({ "ffprobe", "-v", "error", "-show_entries", "format=duration",
+                         "-of", "default=noprint_wrappers=1:nokey=1", "--", path }, { timeout = 60 })
+  if not r then return nil, err end
+  local d = tonumber(r.stdout:match("[%d%.]+"))
+  if not d then return nil, "ffprobe found no duration in " .. path end
+  return d
+end
+
+local FRAMES = {
+  ["9:16"] = { 1080, 1920 },
+  ["16:9"] = { 1920, 1080 },
+  ["1:1"] = { 1080, 1080 },
+}
+
+--- The aspect ratio a document's `Format:` names ("9:16 VERTICAL" -> "9:16").
+-- Unknown or absent: "9:16".
+-- @tparam string|nil format
+-- @treturn string one of "9:16", "16:9", "1:1"
+function M.aspect(format)
+  format = tostring(format or ""):upper()
+  local a, b = format:match("(%d+)%s*[:xX/]%s*(%d+)")
+  if a then
+    local key = a .. ":" .. b
+    if FRAMES[key] then return key end
+  end
+  if format:find("HORIZONTAL", 1, true) or format:find("LANDSCAPE", 1, true) then return "16:9" end
+  if format:find("SQUARE", 1, true) then return "1:1" end
+  return "9:16"
+end
+
+--- The video frame size for a document's format: 9:16 -> 1080x1920,
+-- 16:9 -> 1920x1080, 1:1 -> 1080x1080 (9:16 when unknown).
+-- @treturn number width
+-- @treturn number height
+function M.frame_size(format)
+  local f = FRAMES[M.aspect(format)]
+  return f[1], f[2]
+end
+
+--- Parse "WxH".
+function M.parse_size(s)
+  local w, h = tostring(s or ""):match("^%s*(%d+)%s*[xX]%s*(%d+)%s*$")
+  if w then return tonumber(w), tonumber(h) end
+  return nil
+end
+
+--- The format to size things for: `opts.format`, else `opts.document.format`.
+function M.format_of(opts)
+  if opts and opts.format then return opts.format end
+  return opts and opts.document and opts.document.format or nil
+end
+
+--- Check the arguments every recipe takes: a scene table and a directory.
+function M.check_scene_args(fname, scene, output_dir, level)
+  if type(scene) ~= "table" then
+    error(string.format("bad argument #1 to '%s' (scene table expected, got %s)", fname, type(scene)), level + 1)
+  end
+  if type(output_dir) ~= "string" then
+    error(string.format("bad argument #2 to '%s' (string expected, got %s)", fname, type(output_dir)), level + 1)
+  end
+end
+
+return M

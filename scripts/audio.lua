@@ -1,0 +1,16 @@
+-- scripts/audio.lua -- a narration track per scene: output/<name>/scene_NN/narration.mp3.
+--   explainer scripts/audio.lua examples/sample.txt
+-- Offline espeak-ng by default; EXPLAINER_AUDIO_BACKEND=openai or elevenlabs
+-- (with OPENAI_API_KEY or ELEVENLABS_API_KEY) for hosted voices. A scene
+-- without narration gets a silent track as long as the scene.
+local audio = require "explainer.recipes.audio"
+
+local options = {}
+
+return {
+  output_filename = "narration.mp3",
+  setup = function(document) options.document = document end,
+  process_scene = function(scene, output_dir)
+    return audio.generate(scene, output_dir, options)
+  end,
+}

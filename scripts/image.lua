@@ -1,0 +1,15 @@
+-- scripts/image.lua -- an image per scene: output/<name>/scene_NN/final.png.
+--   explainer scripts/image.lua examples/sample.txt
+-- Offline storyboard cards by default; EXPLAINER_IMAGE_BACKEND=openai or fal
+-- (with OPENAI_API_KEY or FAL_KEY) for generated images. See docs/recipes.md.
+local image = require "explainer.recipes.image"
+
+local options = {}   -- the document is added by setup, for the frame's aspect
+
+return {
+  output_filename = "final.png",
+  setup = function(document) options.document = document end,
+  process_scene = function(scene, output_dir)
+    return image.generate(scene, output_dir, options)
+  end,
+}
