@@ -297,8 +297,12 @@ static bool decode_outcome(const char *data, size_t len, ex_outcome *out)
 
 void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
 {
+    /* What the scene left running in its process group (a background job of
+     * a crashed processor) ends with it. The group cannot have been reused:
+     * a pgid stays taken while any member lives. */
+    kill(-w->pid, SIGKILL);
     /* The child is gone: what it wrote is all in the pipes. Read it and close,
-     * without waiting for EOF (a background process may hold the pipes). */
+     * without waiting for EOF (a process elsewhere may hold the pipes). */
     ex_worker_pump(w);
     if (w->result_fd >= 0)
         close(w->result_fd);

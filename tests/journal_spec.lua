@@ -1,0 +1,302 @@
+-- The journal, locks and shards: resume after a crash, redo what changed,
+-- share one output folder between runs and machines.
+local explainer = require "explainer"
+local core = require "explainer_core"
+local h = require "helpers"
+local cjson = require "cjson"
+
+local function wait_for(path, seconds)
+  local deadline = os.time() + (seconds or 10)
+  while not h.exists(path) do
+    if os.time() > deadline then error("timed out waiting for " .. path, 2) end
+    core.sleep(0.02)
+  end
+end
+
+local function alive(pid)
+  local stat = h.read("/proc/" .. pid .. "/stat")
+  return stat ~= nil and stat:match("%) (%a)") ~= "Z"
+end
+
+--- The binary in its own session; wait() -> stdout, stderr, exit code.
+local function spawn(dir, args)
+  local words = {}
+  for i, a in ipairs(args) do words[i] = h.shell_quote(a) end
+  local tag = dir .. "/spawn" .. tostring(math.random(1e9))
+  local q = h.shell_quote
+  os.execute(("(setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
+    :format(q(tag), q(h.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
+  wait_for(tag .. ".pid")
+  local pid
+  repeat pid = tonumber(h.read(tag .. ".pid")) until pid or not core.sleep(0.01)
+  return {
+    pid = pid,
+    wait = function(seconds)
+      wait_for(tag .. ".code", seconds or 30)
+      local code
+      repeat code = tonumber(h.read(tag .. ".code")) until code or not core.sleep(0.01)
+      return h.read(tag .. ".out"), h.read(tag .. ".err"), code
+    end,
+  }
+end
+
+local function lines_of(path)
+  local list = {}
+  for line in (h.read(path) or ""):gmatch("[^\n]+") do list[#list + 1] = line end
+  return list
+end
+
+describe("journal and resume", function()
+  local dir, film, out, log
+
+  before_each(function()
+    dir = h.tmpdir()
+    film = h.write(dir .. "/film.txt", h.script(4))
+    out = dir .. "/out"
+    log = dir .. "/ran.log"
+  end)
+
+  after_each(function() h.rm_rf(dir) end)
+
+  -- A workflow that notes each scene it runs in ran.log and writes final.png.
+  local function recording_workflow(extra)
+    return h.write(dir .. "/wf.lua", ([[
+      local core = require "explainer_core"
+      return { %s
+        process_scene = function(scene, d)
+          local f = assert(io.open(%q, "a")); f:write(scene.scene_number, "\n"); f:close()
+          local o = assert(io.open(d .. "/final.png", "w")); o:write("png"); o:close()
+        end }]]):format(extra or "", log))
+  end
+
+  local function ran()
+    local list = lines_of(log)
+    os.remove(log)
+    table.sort(list, function(a, b) return tonumber(a) < tonumber(b) end)
+    return table.concat(list, ",")
+  end
+
+  local function cli(args)
+    local wf = args.workflow or recording_workflow()
+    local full = { wf, film, "--output-dir", out }
+    for _, a in ipairs(args) do full[#full + 1] = a end
+    local stdout, err, code = h.run(full)
+    return stdout, err, code
+  end
+
+  it("writes started and done records with an input hash, and skips done scenes", function()
+    local _, err, code = cli {}
+    assert.equal(0, code, err)
+    assert.equal("0,1,2,3", ran())
+    local records = lines_of(out .. "/film/.explainer/journal")
+    assert.equal(8, #records)
+    assert.matches("^started scene=0 inputs=%x+ attempt=1 .* crc=%x+$", records[1])
+    assert.matches("^done scene=0 inputs=%x+ attempt=1 seconds=", records[2])
+    _, err = cli {}
+    assert.equal("", ran())
+    assert.matches("Skipped: 4", err)
+  end)
+
+  for _, jobs in ipairs { "1", "2" } do
+    it("redoes exactly the scene that was being written when the run was killed -9 (jobs " .. jobs .. ")", function()
+      local wf = h.write(dir .. "/crashy.lua", ([[
+        local core = require "explainer_core"
+        return { process_scene = function(scene, d)
+          local o = assert(io.open(d .. "/final.png", "w")); o:write("half")
+          if scene.scene_number == 3 then
+            o:flush()
+            io.open(%q, "w"):close()
+            core.sleep(30)
+          end
+          o:close()
+        end }]]):format(dir .. "/writing"))
+      local p = spawn(dir, { wf, film, "--output-dir", out, "-j", jobs })
+      wait_for(dir .. "/writing")
+      os.execute("kill -KILL -" .. p.pid)
+      local _, _, code = p.wait(10)
+      assert.equal(137, code)
+      assert.truthy(h.exists(out .. "/film/scene_03/final.png"), "the torn output is there")
+      -- the worker (jobs 2) dies with its parent
+      for _ = 1, 100 do
+        local f = io.popen("pgrep -f crashy.lua"); local any = f:read("a"); f:close()
+        if any == "" then break end
+        core.sleep(0.02)
+      end
+      local st = assert(explainer.status(film, { output_base_dir = out }))
+      assert.equal("incomplete", st[4].reason)
+      assert.equal("done", st[1].reason)
+      local _, err, code2 = cli {}
+      assert.equal(0, code2, err)
+      assert.equal("3", ran())
+      assert.equal("png", h.read(out .. "/film/scene_03/final.png"))
+    end)
+  end
+
+  it("redoes an edited scene alone, and one whose inputs(scene) changed", function()
+    cli {}
+    ran()
+    h.write(film, (h.read(film):gsub("Narration of scene 2%.", "A new narration.")))
+    local stdout, err = cli { "--dry-run" }
+    assert.matches("run  Scene 2: Scene Title 2 %(changed%)", stdout)
+    assert.matches("skip Scene 1: Scene Title 1 %(done%)", stdout)
+    assert.equal("", ran(), "a dry run runs nothing")
+    _, err = cli {}
+    assert.equal("2", ran())
+    assert.matches("Completed: 1", err)
+    -- a workflow that only cares about the title ignores narration edits
+    local wf = recording_workflow("inputs = function(scene) return scene.title end,")
+    cli { workflow = wf }
+    assert.equal("0,1,2,3", ran(), "switching to inputs() is a change")
+    h.write(film, (h.read(film):gsub("Narration of scene 1%.", "Other words.")))
+    cli { workflow = wf }
+    assert.equal("", ran())
+    h.write(film, (h.read(film):gsub("Scene Title 1", "Retitled")))
+    cli { workflow = wf }
+    assert.equal("1", ran())
+  end)
+
+  it("falls back to skip-if-exists without a journal, and --no-skip forces all", function()
+    cli {}
+    ran()
+    h.rm_rf(out .. "/film/.explainer")
+    os.remove(out .. "/film/scene_01/final.png")
+    local stdout = cli { "--dry-run" }
+    assert.matches("skip Scene 0: Scene Title 0 %(exists%)", stdout)
+    assert.matches("run  Scene 1: Scene Title 1 %(missing%)", stdout)
+    cli {}
+    assert.equal("1", ran())
+    stdout = cli { "--dry-run", "--no-skip" }
+    assert.matches("run  Scene 3: Scene Title 3 %(forced%)", stdout)
+    cli { "--no-skip" }
+    assert.equal("0,1,2,3", ran())
+  end)
+
+  it("tolerates a torn last line and keeps appending after it", function()
+    cli { "--scenes", "0,1" }
+    ran()
+    local journal = out .. "/film/.explainer/journal"
+    local f = assert(io.open(journal, "a")); f:write("done scene=2 inputs=00"); f:close()
+    local stdout = cli { "--dry-run" }
+    assert.matches("skip Scene 1: Scene Title 1 %(done%)", stdout)
+    assert.matches("run  Scene 2: Scene Title 2 %(missing%)", stdout)
+    -- a record with a bad checksum is ignored too
+    f = assert(io.open(journal, "a"))
+    f:write("\ndone scene=3 inputs=0000000000000000 attempt=1 seconds=0.000 time=1.000 pid=1 crc=00000000\n")
+    f:close()
+    local _, err, code = cli {}
+    assert.equal(0, code, err)
+    assert.equal("2,3", ran())
+    local st = assert(explainer.status(film, { output_base_dir = out }))
+    for i = 1, 4 do assert.equal("done", st[i].reason) end
+  end)
+
+  it("shows each scene's state with `explainer status`", function()
+    local wf = h.write(dir .. "/mixed.lua", [[
+      return { process_scene = function(scene, d)
+        if scene.scene_number == 1 then error("nope") end
+        if scene.scene_number == 2 then return end
+        io.open(d .. "/final.png", "w"):close()
+      end }]])
+    h.run { wf, film, "--output-dir", out, "--scenes", "0-2" }
+    local stdout, err, code = h.run { "status", wf, film, "--output-dir", out }
+    assert.equal(0, code, err)
+    assert.matches("Scene 0 +done", stdout)
+    assert.matches("Scene 1 +failed", stdout)
+    assert.matches("Scene 2 +missing", stdout)
+    assert.matches("Scene 3 +not run", stdout)
+    local list = cjson.decode((h.run { "status", wf, film, "--output-dir", out, "--json" }))
+    assert.equal("failed", list[2].status)
+  end)
+
+  it("writes report.json with each scene's state, reason, attempts, time and error", function()
+    local wf = h.write(dir .. "/rep.lua", [[
+      return { process_scene = function(scene, d)
+        if scene.scene_number == 2 then return nil, "quota exceeded" end
+        io.open(d .. "/final.png", "w"):close()
+      end }]])
+    h.run { wf, film, "--output-dir", out, "--scenes", "1,2" }
+    local report = cjson.decode(h.read(out .. "/film/report.json"))
+    assert.equal(2, report.total)
+    assert.equal(1, report.failed)
+    assert.equal(cjson.null, report.interrupted)
+    local s1, s2 = report.scenes[1], report.scenes[2]
+    assert.same({ 1, "completed", "missing", cjson.null },
+      { s1.scene_number, s1.state, s1.reason, s1.error })
+    assert.equal("quota exceeded", s2.error)
+    assert.equal(1, #s2.attempts)
+    assert.is_number(s2.seconds)
+  end)
+
+  it("lets three concurrent runs on one folder process each scene exactly once", function()
+    local many = h.write(dir .. "/many.txt", h.script(12))
+    local wf = h.write(dir .. "/slow.lua", ([[
+      local core = require "explainer_core"
+      return { process_scene = function(scene, d)
+        local f = assert(io.open(%q, "a")); f:write(scene.scene_number, "\n"); f:close()
+        core.sleep(0.15)
+        io.open(d .. "/final.png", "w"):close()
+      end }]]):format(log))
+    local runs = {}
+    for i = 1, 3 do
+      runs[i] = spawn(dir, { wf, many, "--output-dir", out, "-j", "2", "--progress", "json" })
+    end
+    local completed, locked = 0, 0
+    for i = 1, 3 do
+      local _, err, code = runs[i].wait(30)
+      assert.equal(0, code, err)
+      local summary = cjson.decode(err:match("[^\n]*\"summary\"[^\n]*"))
+      completed = completed + summary.completed
+      locked = locked + summary.locked
+    end
+    local seen = {}
+    for _, n in ipairs(lines_of(log)) do
+      assert.is_nil(seen[n], "scene " .. n .. " processed twice")
+      seen[n] = true
+    end
+    for n = 0, 11 do assert.is_true(seen[tostring(n)], "scene " .. n .. " never processed") end
+    assert.equal(12, completed)
+  end)
+
+  it("splits the scenes into shards that cover every scene exactly once", function()
+    local many = h.write(dir .. "/many.txt", h.script(10))
+    local wf = recording_workflow()
+    local all = {}
+    for k = 1, 3 do
+      local _, err, code = h.run { wf, many, "--output-dir", out, "--shard", k .. "/3" }
+      assert.equal(0, code, err)
+      for _, n in ipairs(lines_of(log)) do
+        assert.is_nil(all[n], "scene " .. n .. " in two shards")
+        all[n] = k
+      end
+      os.remove(log)
+      assert.truthy(h.exists(out .. "/many/report.shard-" .. k .. "-of-3.json"))
+    end
+    for n = 0, 9 do assert.is_number(all[tostring(n)], "scene " .. n .. " in no shard") end
+    -- deterministic: the same shard lists the same scenes
+    local a = h.run { wf, many, "--output-dir", dir .. "/o2", "--shard", "2/3", "--dry-run" }
+    local b = h.run { wf, many, "--output-dir", dir .. "/o3", "--shard", "2/3", "--dry-run" }
+    assert.equal(a:gsub("o2", "o3"), b)
+    local _, err, code = h.run { wf, many, "--shard", "4/3" }
+    assert.equal(2, code)
+    assert.matches("%-%-shard", err)
+  end)
+
+  it("takes the same options from orchestrate_workflow", function()
+    local seen = {}
+    local opts = { explainer_path = film, output_base_dir = out, progress = "quiet",
+      shard = "1/2", process_scene = function(scene, d)
+        seen[#seen + 1] = scene.scene_number
+        io.open(d .. "/final.png", "w"):close()
+      end }
+    local stats = assert(explainer.orchestrate_workflow(opts))
+    assert.same({ 0, 2 }, seen)
+    assert.equal(2, stats.total)
+    opts.dry_run, opts.shard = true, nil
+    stats = assert(explainer.orchestrate_workflow(opts))
+    assert.is_true(stats.dry_run)
+    local reasons = {}
+    for _, s in ipairs(stats.scenes) do reasons[#reasons + 1] = s.state .. ":" .. s.reason end
+    assert.same({ "skipped:done", "pending:missing", "skipped:done", "pending:missing" }, reasons)
+    assert.is_false(alive(999999))
+  end)
+end)
