@@ -62,7 +62,7 @@ static bool parse_line(const char *line, size_t len, ex_journal_entry *e)
     memcpy(buf, line, len);
     buf[len] = '\0';
     unsigned crc;
-    if (sscanf(crc_at + 5, "%8x", &crc) != 1 ||
+    if (sscanf(buf + (crc_at - line) + 5, "%8x", &crc) != 1 ||
         crc != line_crc(line, (size_t)(crc_at - line)))
         return false;
     char state[16];
