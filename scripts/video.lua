@@ -12,17 +12,26 @@ local workflow = {
   output_filename = "clip.mp4",
 }
 
+local function base_of(dir)
+  return type(dir) == "string" and dir:match("^(.*)/[^/]+/[^/]+$") or nil
+end
+
 function workflow.setup(document)
   options.document = document
 end
 
 function workflow.process_scene(scene, output_dir)
   -- output_dir is <base>/<name>/scene_NN: remember <base> for the film.
-  base_dir = output_dir:match("^(.*)/[^/]+/[^/]+$") or base_dir
+  base_dir = base_of(output_dir) or base_dir
   return video.clip(scene, output_dir, options)
 end
 
 function workflow.finish(stats, document, run_options)
+  -- Skipped scenes never reach process_scene: their records still name
+  -- their folders.
+  for _, record in ipairs(stats and stats.scenes or {}) do
+    base_dir = base_dir or base_of(record.output_dir)
+  end
   local base = base_dir or (stats and stats.output_base_dir)
       or (run_options and run_options.output_base_dir) or workflow.output_base_dir or "output"
   local path, info = video.film(document or options.document, base)

@@ -11,7 +11,8 @@ Control, for the tests:
   POST /_mock/plan      {"plan": [{"status": 429, "retry_after": "1"}, ...]}
                         answers to give the next API requests, in order; an
                         entry may set "kind": "url" (images as URLs instead of
-                        base64) or "echo_key": true (the error repeats the key)
+                        base64), "echo_key": true (the error repeats the key)
+                        or "delay": seconds (answer late)
   GET  /_mock/requests  every API request so far (method, path, headers, body)
   POST /_mock/shutdown
 Listens on 127.0.0.1 only, on a free port it prints as the first line of
@@ -130,6 +131,8 @@ class Handler(BaseHTTPRequestHandler):
                 "body": body.decode("utf-8", "replace"),
             })
             step = st.plan.pop(0) if st.plan else {}
+        if step.get("delay"):
+            time.sleep(float(step["delay"]))
         if self.path == "/v1/images/generations":
             return self.openai(step, body, self.openai_image)
         if self.path == "/v1/audio/speech":
@@ -146,7 +149,8 @@ class Handler(BaseHTTPRequestHandler):
     # -- OpenAI ---------------------------------------------------------------
     def openai_error(self, status, step, message=None, param=None):
         etype, code, text = OPENAI_ERRORS.get(status, OPENAI_ERRORS[500])
-        key = self.server.state.key
+        auth = self.headers.get("Authorization", "")
+        key = auth[len("Bearer "):] if auth.startswith("Bearer ") else auth   # what was sent
         text = message or text.format(masked=key if step.get("echo_key") else masked(key))
         return self.send(status, {"error": {"message": text, "type": etype, "param": param, "code": code}},
                          headers=self.retry_headers(step))
@@ -184,12 +188,13 @@ class Handler(BaseHTTPRequestHandler):
     def elevenlabs(self, step, body):
         status = step.get("status", 200)
         key = self.server.state.key
-        if status == 401 or self.headers.get("xi-api-key") != key:
+        sent = self.headers.get("xi-api-key") or ""
+        if status == 401 or sent != key:
             status = 401
         if status != 200:
             code, text = ELEVEN_ERRORS.get(status, ELEVEN_ERRORS[500])
             if step.get("echo_key"):
-                text += " (key " + key + ")"
+                text += " (key " + sent + ")"
             return self.send(status, {"detail": {"status": code, "message": text}},
                              headers=self.retry_headers(step))
         try:

@@ -80,6 +80,53 @@ local function shorten(s, max_chars)
   return s
 end
 
+-- Break text into lines of at most `width` characters, at spaces. ImageMagick
+-- wraps caption: text itself, but first measures it as one line, and a long
+-- prompt on one line is wider than the pixel limit of its security policy.
+local function wrap(text, width)
+  local lines, line = {}, ""
+  local words = {}
+  for word in text:gmatch("%S+") do
+    while (utf8.len(word) or #word) > width do   -- a URL, a hash: cut it
+      local cut = utf8.offset(word, width + 1) or (width + 1)
+      words[#words + 1] = word:sub(1, cut - 1)
+      word = word:sub(cut)
+    end
+    words[#words + 1] = word
+  end
+  for _, word in ipairs(words) do
+    if line == "" then
+      line = word
+    elseif (utf8.len(line) or #line) + 1 + (utf8.len(word) or #word) <= width then
+      line = line .. " " .. word
+    else
+      lines[#lines + 1] = line
+      line = word
+    end
+  end
+  if line ~= "" then lines[#lines + 1] = line end
+  return lines
+end
+
+-- ImageMagick 6 refuses a caption: whose length times its point size passes
+-- the width limit of its policy (16K pixels here), however it wraps: render
+-- a long text as several captions of whole lines, stacked.
+local function caption_chunks(lines, pointsize)
+  local chunks, chunk, chars = {}, {}, 0
+  local limit = math.floor(12000 / pointsize)
+  for _, l in ipairs(lines) do
+    local n = (utf8.len(l) or #l) + 1
+    if #chunk > 0 and chars + n > limit then
+      chunks[#chunks + 1] = table.concat(chunk, "\n")
+      chunk, chars = {}, 0
+    end
+    chunk[#chunk + 1] = l
+    chars = chars + n
+  end
+  if #chunk > 0 then chunks[#chunks + 1] = table.concat(chunk, "\n") end
+  return chunks
+end
+
 -- A point size that fills a w x h box with n characters of DejaVu Sans,
 -- within [min, max]; and how many characters fit at the smallest.
 local function fit_pointsize(w, h, n, min, max)
@@ -123,7 +170,7 @@ function M.draw_card(scene, path, width, height)
   local text = shorten(body, 4000)
   local body_ps, capacity = fit_pointsize(inner, body_h, utf8.len(text) or #text,
                                           math.floor(base / 42), math.floor(base / 20))
-  text = shorten(text, capacity)
+  local chunks = caption_chunks(wrap(shorten(text, capacity), math.floor(inner / (0.6 * body_ps))), body_ps)
 
   local tmp = common.temp_beside(path, ".png")
   local argv = {
@@ -139,11 +186,15 @@ function M.draw_card(scene, path, width, height)
     "(", "-background", "none", "-fill", "#6b6b6b", "-font", bold, "-pointsize", tostring(label_ps),
     "-size", inner .. "x" .. math.floor(label_ps * 1.6), "caption:" .. caption_text(label), ")",
     "-geometry", "+" .. margin .. "+" .. label_y, "-composite",
-    "(", "-background", "none", "-fill", "#1d1d1f", "-font", regular, "-pointsize", tostring(body_ps),
-    "-size", inner .. "x" .. body_h, "caption:" .. caption_text(text), ")",
-    "-geometry", "+" .. margin .. "+" .. body_y, "-composite",
-    "-depth", "8", "PNG24:" .. tmp,
   }
+  if #chunks > 0 then
+    local push = function(...) for _, a in ipairs { ... } do argv[#argv + 1] = a end end
+    push("(", "-background", "none", "-fill", "#1d1d1f", "-font", regular, "-pointsize", tostring(body_ps),
+         "-size", inner .. "x")
+    for _, chunk in ipairs(chunks) do push("caption:" .. caption_text(chunk)) end
+    push("-append", ")", "-geometry", "+" .. margin .. "+" .. body_y, "-composite")
+  end
+  for _, a in ipairs { "-depth", "8", "PNG24:" .. tmp } do argv[#argv + 1] = a end
   local ok, err = common.run(argv, { timeout = 120 })
   if not ok then
     os.remove(tmp)

@@ -1,0 +1,177 @@
+-- explainer.recipes.image: storyboard cards offline, OpenAI and fal online.
+local image = require "explainer.recipes.image"
+local cjson = require "cjson"
+local mock = require "mock.server"
+local util = require "mock.util"
+
+local KEY = "sk-test-image-a7c3e9f1b2d4"
+local FAL = "fal-key-id:fal-secret-3b9d8e7f"
+
+local scene = {
+  scene_number = 4, title = "The Core Problem", duration = 6,
+  narration = "Every project means writing parsers.",
+  layout = "- Background: white\n- Text: \"Repetitive Coding\" - bold",
+  initial_prompt = "Create a minimalist 9:16 scene with a tired developer",
+  animation_prompt = "Code files stack up.",
+}
+
+describe("image recipe", function()
+  local server, dir
+  setup(function() server = mock.start { key = KEY, lifetime = 90 } end)
+  teardown(function() server:stop() end)
+  before_each(function()
+    dir = util.tmpdir()
+    server:plan({})
+  end)
+  after_each(function() util.rmtree(dir) end)
+
+  local function last_request()
+    local reqs = server:requests()
+    return reqs[#reqs], #reqs
+  end
+
+  describe("local backend", function()
+    it("draws a PNG card with the frame's aspect for each format", function()
+      local cases = { { nil, 1080, 1920 }, { "9:16 VERTICAL", 1080, 1920 },
+                      { "16:9 HORIZONTAL", 1920, 1080 }, { "1:1 SQUARE", 1080, 1080 } }
+      for i, case in ipairs(cases) do
+        local out = dir .. "/" .. i
+        os.execute("mkdir -p " .. util.quote(out))
+        local path = assert(image.generate(scene, out, { backend = "local", format = case[1] }))
+        assert.equal(out .. "/final.png", path)
+        local w, h = util.png_size(path)
+        assert.same({ case[2], case[3] }, { w, h })
+      end
+    end)
+
+    it("draws scenes with no prompt, no layout, or text full of shell and ImageMagick syntax", function()
+      local odd = { scene_number = 12, title = "$(touch pwned) `id`; 'x' \"y\" 100%", duration = 6,
+                    initial_prompt = "@/etc/passwd %[w] \\n " .. string.rep("long words ", 400) }
+      assert(image.generate(odd, dir, { backend = "local" }))
+      assert(image.generate({ scene_number = 1, title = "Bare" }, dir, { backend = "local", filename = "b.png" }))
+      assert.truthy(util.png_size(dir .. "/final.png"))
+      assert.truthy(util.png_size(dir .. "/b.png"))
+      assert.is_nil(io.open("pwned"))
+    end)
+  end)
+
+  describe("prompt_for", function()
+    it("uses the scene's initial prompt", function()
+      assert.equal(scene.initial_prompt, image.prompt_for(scene))
+    end)
+
+    it("builds a prompt from title, layout and animation prompt when there is none", function()
+      local p = image.prompt_for({ title = "Opening", layout = "- Background: white\n- Text: Hello",
+                                   animation_prompt = "Fade in." }, { format = "16:9" })
+      assert.matches("horizontal 16:9", p, 1, true)
+      assert.matches("Scene: Opening.", p, 1, true)
+      assert.matches("Background: white; Text: Hello", p, 1, true)
+      assert.matches("Fade in.", p, 1, true)
+    end)
+  end)
+
+  describe("openai backend", function()
+    local function opts(extra)
+      local o = { backend = "openai", api_key = KEY, base_url = server.url .. "/v1", backoff = 0.01,
+                  format = "9:16 VERTICAL" }
+      for k, v in pairs(extra or {}) do o[k] = v end
+      return o
+    end
+
+    it("posts {model, prompt, size, n} with a Bearer key and stores the b64_json image", function()
+      local path = assert(image.generate(scene, dir, opts()))
+      local req = last_request()
+      assert.equal("/v1/images/generations", req.path)
+      assert.equal("Bearer " .. KEY, req.headers.authorization)
+      assert.same({ model = "gpt-image-1", prompt = scene.initial_prompt, size = "1024x1536", n = 1 },
+                  cjson.decode(req.body))
+      local png = assert(require("explainer.http").request { url = server.url .. "/files/image.png" }).body
+      assert.equal(png, util.read(path))
+    end)
+
+    it("downloads the image when the answer is a URL", function()
+      server:plan { { kind = "url" } }
+      local path = assert(image.generate(scene, dir, opts { model = "dall-e-3", format = "16:9" }))
+      assert.equal("\137PNG", util.read(path):sub(1, 4))
+      local reqs = server:requests()
+      assert.equal("1792x1024", cjson.decode(reqs[#reqs].body).size)
+    end)
+
+    it("retries a 429 and then succeeds", function()
+      server:plan { { status = 429, retry_after = "0" } }
+      local _, n0 = last_request()
+      assert(image.generate(scene, dir, opts()))
+      local _, n1 = last_request()
+      assert.equal(2, n1 - (n0 or 0))
+    end)
+
+    it("fails with the service's message on a refused key, and never repeats the key", function()
+      server:plan { { status = 401, echo_key = true } }
+      local path, err = image.generate(scene, dir, opts { api_key = KEY .. "-wrong" })
+      assert.is_nil(path)
+      assert.matches("^OpenAI images: HTTP 401: Incorrect API key provided", err)
+      assert.is_nil(err:find(KEY, 1, true))
+      assert.is_nil(io.open(dir .. "/final.png"))
+    end)
+
+    it("says which variable to set when there is no key", function()
+      local path, err = image.generate(scene, dir, { backend = "openai", api_key = "" })
+      if os.getenv("OPENAI_API_KEY") then return end
+      assert.is_nil(path)
+      assert.matches("OPENAI_API_KEY is not set", err, 1, true)
+    end)
+  end)
+
+  describe("fal backend", function()
+    it("posts the prompt to fal.run/<model> with a Key header and downloads the image", function()
+      server:stop()
+      server = mock.start { key = FAL, lifetime = 90 }
+      local path = assert(image.generate(scene, dir, { backend = "fal", api_key = FAL, base_url = server.url,
+                                                       backoff = 0.01 }))
+      local req = server:requests()[1]
+      assert.equal("/fal-ai/flux/schnell", req.path)
+      assert.equal("Key " .. FAL, req.headers.authorization)
+      assert.same({ prompt = scene.initial_prompt, image_size = "portrait_16_9", num_images = 1 },
+                  cjson.decode(req.body))
+      assert.equal("\137PNG", util.read(path):sub(1, 4))
+      server:plan { { status = 401 } }
+      local p2, err = image.generate(scene, dir, { backend = "fal", api_key = FAL, base_url = server.url })
+      assert.is_nil(p2)
+      assert.equal("fal: HTTP 401: No user found for Key ID and Secret", err)
+      server:stop()
+      server = mock.start { key = KEY, lifetime = 90 }
+    end)
+  end)
+
+  it("refuses an unknown backend with a message", function()
+    local path, err = image.generate(scene, dir, { backend = "crayons" })
+    assert.is_nil(path)
+    assert.matches("unknown image backend 'crayons'", err, 1, true)
+  end)
+
+  describe("scripts/image.lua", function()
+    it("fails a scene refused by the service with its message, the key nowhere", function()
+      local input = util.root() .. "/tests/fixtures/recipes_image.txt"
+      local status, out, err = util.run_host(dir, "image.lua", input, {
+        EXPLAINER_IMAGE_BACKEND = "openai", OPENAI_API_KEY = KEY .. "-refused",
+        OPENAI_BASE_URL = server.url .. "/v1", EXPLAINER_HTTP_BACKOFF = "0.01",
+      }, { "--output-dir", dir .. "/out" })
+      assert.equal(1, status, err)
+      assert.matches("Incorrect API key provided", err, 1, true)
+      for _, text in ipairs { out, err } do
+        assert.is_nil(text:find(KEY, 1, true))
+      end
+      for _, file in ipairs(util.files(dir)) do
+        assert.is_nil((util.read(file) or ""):find(KEY, 1, true), file)
+      end
+    end)
+
+    it("makes a card per scene offline", function()
+      local input = util.root() .. "/tests/fixtures/recipes_image.txt"
+      local status, _, err = util.run_host(dir, "image.lua", input, {}, { "--output-dir", dir .. "/out" })
+      assert.equal(0, status, err)
+      assert.same({ 1080, 1080 }, { util.png_size(dir .. "/out/recipes_image/scene_01/final.png") })
+      assert.same({ 1080, 1080 }, { util.png_size(dir .. "/out/recipes_image/scene_02/final.png") })
+    end)
+  end)
+end)
