@@ -108,6 +108,39 @@ static int drain(int *fd, buffer *b, int *oom)
     return 0;
 }
 
+/* Is `program` an executable file, or one in a PATH folder? Checked before
+ * spawning so that "not found" does not depend on how the C library (or a
+ * tool like valgrind) reports a failed exec. */
+static bool on_path(const char *program)
+{
+    if (strchr(program, '/'))
+        return access(program, X_OK) == 0;
+    const char *path = getenv("PATH");
+    if (!path)
+        path = "/usr/local/bin:/usr/bin:/bin";
+    size_t plen = strlen(program);
+    for (const char *p = path;; p++) {
+        const char *end = strchr(p, ':');
+        size_t dlen = end ? (size_t)(end - p) : strlen(p);
+        char *candidate = malloc(dlen + plen + 3);
+        if (!candidate)
+            return true; /* let the spawn itself decide */
+        if (dlen == 0)
+            candidate[0] = '.', dlen = 1;
+        else
+            memcpy(candidate, p, dlen);
+        candidate[dlen] = '/';
+        memcpy(candidate + dlen + 1, program, plen + 1);
+        bool found = access(candidate, X_OK) == 0;
+        free(candidate);
+        if (found)
+            return true;
+        if (!end)
+            return false;
+        p = end;
+    }
+}
+
 static size_t name_len(const char *entry)
 {
     const char *eq = strchr(entry, '=');
@@ -131,7 +164,8 @@ static char **child_environment(const char *const *changes)
         size_t len = name_len(environ[i]);
         bool changed = false;
         for (size_t j = 0; j < m && !changed; j++)
-            changed = name_len(changes[j]) == len && strncmp(changes[j], environ[i], len) == 0;
+            changed =
+                name_len(changes[j]) == len && strncmp(changes[j], environ[i], len) == 0;
         if (!changed)
             env[k++] = environ[i];
     }
@@ -156,7 +190,7 @@ static int reap(pid_t pid, double deadline, bool *timed_out)
             if (monotonic() >= deadline) {
                 kill(-pid, SIGKILL);
                 *timed_out = true;
-                deadline = 0;   /* now wait for it to go */
+                deadline = 0; /* now wait for it to go */
                 continue;
             }
             struct timespec pause = {0, 5 * 1000 * 1000};
@@ -174,6 +208,10 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         return -1;
     }
     const char *program = opts->argv[0];
+    if (!on_path(program)) {
+        *errmsg = spawn_error(program, ENOENT);
+        return -1;
+    }
     bool feed = opts->stdin_data != NULL;
     int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
     if ((feed && pipe2(in_pipe, O_CLOEXEC) != 0) || pipe2(out_pipe, O_CLOEXEC) != 0 ||
@@ -192,7 +230,8 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     if (feed)
         posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
     else
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY, 0);
+        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY,
+                                         0);
     posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
     posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
     if (opts->cwd)
@@ -218,8 +257,9 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     char **env = opts->env ? child_environment(opts->env) : environ;
     double start = monotonic();
     pid_t pid;
-    int rc = env ? posix_spawnp(&pid, program, &actions, &attr, (char *const *)opts->argv, env)
-                 : ENOMEM;
+    int rc =
+        env ? posix_spawnp(&pid, program, &actions, &attr, (char *const *)opts->argv, env)
+            : ENOMEM;
     if (env != environ)
         free(env);
     posix_spawn_file_actions_destroy(&actions);
@@ -279,11 +319,12 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         }
         if (in_pipe[1] >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
             size_t left = opts->stdin_len - written;
-            ssize_t w = write(in_pipe[1], opts->stdin_data + written, left < CHUNK ? left : CHUNK);
+            ssize_t w = write(in_pipe[1], opts->stdin_data + written,
+                              left < CHUNK ? left : CHUNK);
             if (w > 0)
                 written += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR)
-                close_fd(&in_pipe[1]);   /* EPIPE: it stopped reading */
+                close_fd(&in_pipe[1]); /* EPIPE: it stopped reading */
             if (written == opts->stdin_len)
                 close_fd(&in_pipe[1]);
         }

@@ -14,24 +14,24 @@
 #include <stddef.h>
 
 typedef struct ex_exec_options {
-    const char *const *argv;  /* NULL-terminated; argv[0] is looked up in PATH */
-    const char *stdin_data;   /* NULL: the child reads /dev/null */
+    const char *const *argv; /* NULL-terminated; argv[0] is looked up in PATH */
+    const char *stdin_data;  /* NULL: the child reads /dev/null */
     size_t stdin_len;
-    double timeout;           /* seconds; <= 0: wait as long as it takes */
-    const char *cwd;          /* NULL: the caller's working directory */
-    const char *const *env;   /* NULL-terminated changes to the caller's
-                                 environment: "NAME=value" sets, "NAME" unsets;
-                                 NULL: inherit it as is */
+    double timeout;         /* seconds; <= 0: wait as long as it takes */
+    const char *cwd;        /* NULL: the caller's working directory */
+    const char *const *env; /* NULL-terminated changes to the caller's
+                               environment: "NAME=value" sets, "NAME" unsets;
+                               NULL: inherit it as is */
 } ex_exec_options;
 
 typedef struct ex_exec_result {
-    int status;          /* exit status; -1 when killed by a signal */
-    int signal;          /* the signal that ended it, else 0 */
-    bool timed_out;      /* killed (with its process group) at the deadline */
-    double seconds;      /* wall time */
-    char *out;           /* captured stdout, NUL-terminated, out_len bytes */
+    int status;     /* exit status; -1 when killed by a signal */
+    int signal;     /* the signal that ended it, else 0 */
+    bool timed_out; /* killed (with its process group) at the deadline */
+    double seconds; /* wall time */
+    char *out;      /* captured stdout, NUL-terminated, out_len bytes */
     size_t out_len;
-    char *err;           /* captured stderr, likewise */
+    char *err; /* captured stderr, likewise */
     size_t err_len;
 } ex_exec_result;
 

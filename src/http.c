@@ -69,7 +69,7 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
         char *body = realloc(c->body, cap);
         if (!body) {
             c->oom = 1;
-            return 0;   /* makes curl stop with CURLE_WRITE_ERROR */
+            return 0; /* makes curl stop with CURLE_WRITE_ERROR */
         }
         c->body = body;
         c->cap = cap;
@@ -94,12 +94,13 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     }
     const char *colon = memchr(data, ':', n);
     if (!colon)
-        return n;   /* the blank line at the end */
+        return n; /* the blank line at the end */
     size_t name_len = (size_t)(colon - data);
     const char *value = colon + 1, *end = data + n;
     while (value < end && (*value == ' ' || *value == '\t'))
         value++;
-    while (end > value && (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
+    while (end > value &&
+           (end[-1] == '\r' || end[-1] == '\n' || end[-1] == ' ' || end[-1] == '\t'))
         end--;
     if (c->n_headers == c->cap_headers) {
         size_t cap = c->cap_headers ? c->cap_headers * 2 : 16;
@@ -151,12 +152,14 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     for (size_t i = 0; i < request->n_headers && !bad; i++) {
         const ex_http_header *h = &request->headers[i];
         if (!h->name[0] || strpbrk(h->name, "\r\n:") || strpbrk(h->value, "\r\n")) {
-            *errmsg = message("invalid HTTP header '%s' (no CR, LF or ':' allowed)", h->name);
+            *errmsg =
+                message("invalid HTTP header '%s' (no CR, LF or ':' allowed)", h->name);
             bad = 1;
             break;
         }
         /* "Name;" is curl's way to send a header with an empty value. */
-        char *line = h->value[0] ? message("%s: %s", h->name, h->value) : message("%s;", h->name);
+        char *line =
+            h->value[0] ? message("%s: %s", h->name, h->value) : message("%s;", h->name);
         struct curl_slist *grown = line ? curl_slist_append(list, line) : NULL;
         free(line);
         if (!grown) {
@@ -187,7 +190,8 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     collector c = {0};
     char curl_error[CURL_ERROR_SIZE] = "";
     double timeout = request->timeout > 0 ? request->timeout : 300;
-    const char *method = request->method ? request->method : (request->body ? "POST" : "GET");
+    const char *method =
+        request->method ? request->method : (request->body ? "POST" : "GET");
 
     curl_easy_setopt(curl, CURLOPT_URL, request->url);
     curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
@@ -198,7 +202,8 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, (long)(timeout < 30 ? timeout * 1000 : 30000));
+    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(timeout < 30 ? timeout * 1000 : 30000));
     curl_easy_setopt(curl, CURLOPT_USERAGENT, "explainer/" EXPLAINER_VERSION);
     curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
     curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
@@ -215,7 +220,8 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     }
     if (request->body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_len);
+        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+                         (curl_off_t)request->body_len);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
     }
 

@@ -12,26 +12,26 @@
 #include <stddef.h>
 
 typedef struct ex_http_header {
-    char *name;     /* lower-cased in a response */
+    char *name; /* lower-cased in a response */
     char *value;
 } ex_http_header;
 
 typedef struct ex_http_request {
-    const char *method;              /* NULL: GET, or POST when there is a body */
+    const char *method; /* NULL: GET, or POST when there is a body */
     const char *url;
-    const ex_http_header *headers;   /* sent as given */
+    const ex_http_header *headers; /* sent as given */
     size_t n_headers;
-    const char *body;                /* may hold any bytes; NULL: none */
+    const char *body; /* may hold any bytes; NULL: none */
     size_t body_len;
-    double timeout;                  /* whole request, seconds; <= 0: 300 */
-    bool follow_redirects;           /* off by default: headers carry keys */
+    double timeout;        /* whole request, seconds; <= 0: 300 */
+    bool follow_redirects; /* off by default: headers carry keys */
 } ex_http_request;
 
 typedef struct ex_http_response {
     long status;
-    ex_http_header *headers;         /* of the final answer, in order */
+    ex_http_header *headers; /* of the final answer, in order */
     size_t n_headers;
-    char *body;                      /* NUL-terminated, body_len bytes */
+    char *body; /* NUL-terminated, body_len bytes */
     size_t body_len;
 } ex_http_response;
 

@@ -34,7 +34,8 @@ static const char *opt_string_field(lua_State *L, int idx, const char *k, size_t
     if (t == LUA_TSTRING)
         s = lua_tolstring(L, -1, len);
     else if (t != LUA_TNIL)
-        luaL_error(L, "bad field '%s' (string expected, got %s)", k, luaL_typename(L, -1));
+        luaL_error(L, "bad field '%s' (string expected, got %s)", k,
+                   luaL_typename(L, -1));
     lua_pop(L, 1);
     return s;
 }
@@ -46,7 +47,8 @@ static double opt_number_field(lua_State *L, int idx, const char *k, double dflt
     if (t == LUA_TNUMBER)
         v = lua_tonumber(L, -1);
     else if (t != LUA_TNIL)
-        luaL_error(L, "bad field '%s' (number expected, got %s)", k, luaL_typename(L, -1));
+        luaL_error(L, "bad field '%s' (number expected, got %s)", k,
+                   luaL_typename(L, -1));
     lua_pop(L, 1);
     return v;
 }
@@ -67,11 +69,13 @@ static int l_exec(lua_State *L)
     for (lua_Integer i = 1; i <= n; i++) {
         size_t len;
         if (lua_geti(L, 1, i) != LUA_TSTRING)
-            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d]: string expected, got %s)",
-                              (int)i, luaL_typename(L, -1));
-        argv[i - 1] = lua_tolstring(L, -1, &len);   /* kept alive by the table */
+            return luaL_error(
+                L, "bad argument #1 to 'exec' (argv[%d]: string expected, got %s)",
+                (int)i, luaL_typename(L, -1));
+        argv[i - 1] = lua_tolstring(L, -1, &len); /* kept alive by the table */
         if (strlen(argv[i - 1]) != len)
-            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d] holds a NUL byte)", (int)i);
+            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d] holds a NUL byte)",
+                              (int)i);
         lua_pop(L, 1);
     }
     argv[n] = NULL;
@@ -82,7 +86,7 @@ static int l_exec(lua_State *L)
         opts.stdin_data = opt_string_field(L, 2, "stdin", &opts.stdin_len);
         opts.timeout = opt_number_field(L, 2, "timeout", 0);
         opts.cwd = opt_string_field(L, 2, "cwd", NULL);
-        int t = lua_getfield(L, 2, "env");   /* stays on the stack: keeps strings alive */
+        int t = lua_getfield(L, 2, "env"); /* stays on the stack: keeps strings alive */
         if (t == LUA_TTABLE) {
             size_t count = 0;
             lua_pushnil(L);
@@ -92,22 +96,26 @@ static int l_exec(lua_State *L)
             }
             int env_idx = lua_gettop(L);
             const char **env = lua_newuserdatauv(L, sizeof *env * (count + 1), 0);
-            lua_createtable(L, (int)count, 0);   /* keeps the "NAME=value" strings alive */
+            lua_createtable(L, (int)count, 0); /* keeps the "NAME=value" strings alive */
             int keep_idx = lua_gettop(L);
             size_t i = 0;
             lua_pushnil(L);
             while (lua_next(L, env_idx)) {
                 size_t len;
-                const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+                const char *name =
+                    lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
                 if (!name || len == 0 || strchr(name, '=') || strlen(name) != len)
-                    return luaL_error(L, "bad field 'env' (variable names must be strings without '=')");
+                    return luaL_error(
+                        L,
+                        "bad field 'env' (variable names must be strings without '=')");
                 if (lua_type(L, -1) == LUA_TSTRING) {
                     env[i] = lua_pushfstring(L, "%s=%s", name, lua_tostring(L, -1));
                     lua_rawseti(L, keep_idx, (lua_Integer)i + 1);
                 } else if (lua_toboolean(L, -1)) {
-                    return luaL_error(L, "bad field 'env' (string or false expected for '%s')", name);
+                    return luaL_error(
+                        L, "bad field 'env' (string or false expected for '%s')", name);
                 } else {
-                    env[i] = name;   /* unset; the key lives in the table */
+                    env[i] = name; /* unset; the key lives in the table */
                 }
                 i++;
                 lua_pop(L, 1);
@@ -115,7 +123,8 @@ static int l_exec(lua_State *L)
             env[i] = NULL;
             opts.env = env;
         } else if (t != LUA_TNIL) {
-            return luaL_error(L, "bad field 'env' (table expected, got %s)", luaL_typename(L, -1));
+            return luaL_error(L, "bad field 'env' (table expected, got %s)",
+                              luaL_typename(L, -1));
         }
     }
 
@@ -161,7 +170,7 @@ static int l_http_request(lua_State *L)
     req.follow_redirects = lua_toboolean(L, -1);
     lua_pop(L, 1);
 
-    int t = lua_getfield(L, 1, "headers");   /* stays on the stack: keeps strings alive */
+    int t = lua_getfield(L, 1, "headers"); /* stays on the stack: keeps strings alive */
     int headers_idx = lua_gettop(L);
     if (t == LUA_TTABLE) {
         size_t count = 0;
@@ -170,12 +179,14 @@ static int l_http_request(lua_State *L)
             count++;
             lua_pop(L, 1);
         }
-        ex_http_header *headers = lua_newuserdatauv(L, sizeof *headers * (count ? count : 1), 0);
+        ex_http_header *headers =
+            lua_newuserdatauv(L, sizeof *headers * (count ? count : 1), 0);
         size_t i = 0;
         lua_pushnil(L);
         while (lua_next(L, headers_idx)) {
             if (lua_type(L, -2) != LUA_TSTRING || lua_type(L, -1) != LUA_TSTRING)
-                return luaL_error(L, "bad field 'headers' (string names and string values expected)");
+                return luaL_error(
+                    L, "bad field 'headers' (string names and string values expected)");
             headers[i].name = (char *)lua_tostring(L, -2);
             headers[i].value = (char *)lua_tostring(L, -1);
             i++;
@@ -184,7 +195,8 @@ static int l_http_request(lua_State *L)
         req.headers = headers;
         req.n_headers = count;
     } else if (t != LUA_TNIL) {
-        return luaL_error(L, "bad field 'headers' (table expected, got %s)", luaL_typename(L, -1));
+        return luaL_error(L, "bad field 'headers' (table expected, got %s)",
+                          luaL_typename(L, -1));
     }
 
     ex_http_response resp;
