@@ -57,7 +57,9 @@ function M.run(args, opts)
   local words = {}
   for i, a in ipairs(args) do words[i] = M.shell_quote(a) end
   local errfile = os.tmpname()
-  local cmd = ("%s%s %s %s 2>%s; echo \"::exit=$?\""):format(
+  -- Under `make test-asan` LD_PRELOAD carries the ASan runtime for lua5.4; the
+  -- host binary has its own (static) runtime and refuses a second one.
+  local cmd = ("%senv -u LD_PRELOAD %s %s %s 2>%s; echo \"::exit=$?\""):format(
     opts.cwd and ("cd " .. M.shell_quote(opts.cwd) .. " && ") or "",
     opts.env or "", M.shell_quote(opts.bin or M.bin), table.concat(words, " "),
     M.shell_quote(errfile))
