@@ -105,23 +105,26 @@ describe("journal and resume", function()
           local o = assert(io.open(d .. "/final.png", "w")); o:write("half")
           if scene.scene_number == 3 then
             o:flush()
-            io.open(%q, "w"):close()
+            local pid = io.open("/proc/self/stat"):read("l"):match("^%%d+")
+            local p = io.open(%q, "w"); p:write(pid); p:close()
             core.sleep(30)
           end
           o:close()
         end }]]):format(dir .. "/writing"))
       local p = spawn(dir, { wf, film, "--output-dir", out, "-j", jobs })
       wait_for(dir .. "/writing")
+      repeat core.sleep(0.01) until tonumber(h.read(dir .. "/writing"))
       os.execute("kill -KILL -" .. p.pid)
       local _, _, code = p.wait(10)
       assert.equal(137, code)
       assert.truthy(h.exists(out .. "/film/scene_03/final.png"), "the torn output is there")
-      -- the worker (jobs 2) dies with its parent
-      for _ = 1, 100 do
-        local f = io.popen("pgrep -f crashy.lua"); local any = f:read("a"); f:close()
-        if any == "" then break end
+      -- the process writing the scene (a worker with jobs 2) died with the run
+      local writer = tonumber(h.read(dir .. "/writing"))
+      for _ = 1, 250 do
+        if not alive(writer) then break end
         core.sleep(0.02)
       end
+      assert.is_false(alive(writer), "the scene's process outlived kill -9 of the run")
       local st = assert(explainer.status(film, { output_base_dir = out }))
       assert.equal("incomplete", st[4].reason)
       assert.equal("done", st[1].reason)
