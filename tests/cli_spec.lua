@@ -181,6 +181,23 @@ describe("explainer command line", function()
     assert.matches("dup%.txt: duplicate scene number 1 %(lines 3 and 6%)", err)
   end)
 
+  it("exits 1 with the hook's message when setup or finish fails", function()
+    local wf = workflow([[
+      return { process_scene = function() end,
+        finish = function(stats, doc, opts)
+          error("cannot assemble " .. doc.name .. " in " .. opts.output_base_dir, 0)
+        end }]])
+    local _, err, code = h.run { wf, film, "--output-dir", dir .. "/o" }
+    assert.equal(1, code)
+    assert.matches("wf%.lua: finish: cannot assemble film in " .. dir:gsub("%p", "%%%0") .. "/o", err)
+    wf = workflow("return { process_scene = function() print('ran') end, setup = function() error('no key', 0) end }")
+    local out
+    out, err, code = h.run { wf, film, "--output-dir", dir .. "/o" }
+    assert.equal(1, code)
+    assert.equal("", out)
+    assert.matches("setup: no key", err)
+  end)
+
   it("exits 2 for a workflow script that is missing, broken or returns no processor", function()
     local _, err, code = h.run { dir .. "/none.lua", film }
     assert.equal(2, code)

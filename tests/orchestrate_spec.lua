@@ -234,6 +234,15 @@ describe("explainer module", function()
       end, "orchestrate_workflow: unknown option 'skip_exsting'")
     end)
 
+    it("re-raises a hook's error as a HookError naming the hook", function()
+      local ok, err = pcall(run, { process_scene = function() end,
+        finish = function() error({ message = "upload refused" }) end })
+      assert.is_false(ok)
+      assert.equal("finish", err.hook)
+      assert.equal("upload refused", err.message)
+      assert.equal("finish: upload refused", tostring(err))
+    end)
+
     it("calls setup before and finish after the run, with the same scene tables", function()
       local order = {}
       local stats = run {

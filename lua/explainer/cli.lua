@@ -342,7 +342,11 @@ local function cmd_run(args)
     for key, value in pairs(overrides) do opts[key] = value end
     opts.explainer_path = positional[i]
     local ok, stats, run_err = pcall(explainer.orchestrate_workflow, opts)
-    if not ok then
+    if not ok and getmetatable(stats) == explainer.HookError then
+      -- The workflow itself failed (e.g. the film could not be assembled).
+      stderr("explainer: %s: %s", positional[1], tostring(stats))
+      status = math.max(status, 1)
+    elseif not ok then
       stderr("explainer: %s", tostring(stats))
       status = math.max(status, 2)
     elseif not stats then

@@ -108,12 +108,28 @@ local function check_options(opts, level)
   end
 end
 
+--- The error a setup or finish hook raised: `hook` names it, `message` says what
+-- went wrong; tostring() gives "finish: <message>".
+local HookError = {}
+HookError.__index = HookError
+HookError.__tostring = function(e) return e.hook .. ": " .. e.message end
+M.HookError = HookError
+
+local function call_hook(name, fn, ...)
+  local ok, err = pcall(fn, ...)
+  if not ok then
+    local message = type(err) == "table" and err.message or tostring(err)
+    error(setmetatable({ hook = name, message = tostring(message) }, HookError), 0)
+  end
+end
+
 --- Run `process_scene(scene, output_dir)` over the scenes of a script.
 -- Either `orchestrate_workflow(opts)` or `orchestrate_workflow(path, fn [, opts])`.
 -- @tparam table opts explainer_path, process_scene, scene_numbers, skip_existing
 --   (true), output_base_dir ("output"), output_filename ("final.png"),
 --   continue_on_error (true), progress ("auto", "plain", "json", "quiet"),
---   setup, finish; jobs (1: in this process; N: N worker processes), timeout
+--   setup(document, opts), finish(stats, document, opts) (an error raised in
+--   either is re-raised as a HookError); jobs (1: in this process; N: N worker processes), timeout
 --   (seconds), retries (0), retry_delay (1 s, doubled each retry, jittered),
 --   rate ("60/min"), shard ("K/N"), dry_run (false), inputs(scene) (what a
 --   scene's output depends on, as a string; default: the parsed scene)
@@ -137,11 +153,13 @@ function M.orchestrate_workflow(opts, fn, more)
   if not doc then return nil, err end
   local document = doc:table()
   -- A dry run runs nothing of the workflow's but inputs(scene).
-  if opts.setup and not opts.dry_run then opts.setup(document) end
+  if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local stats
   stats, err = core.run(doc, document, opts.process_scene, opts)
   if not stats then return nil, err end
-  if opts.finish and not opts.dry_run then opts.finish(stats, document) end
+  if opts.finish and not opts.dry_run then
+    call_hook("finish", opts.finish, stats, document, opts)
+  end
   return stats
 end
 
