@@ -6,6 +6,7 @@
  * instead of leaving a child to die with status 127.
  */
 #include "exec.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -296,6 +297,12 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     double deadline = opts->timeout > 0 ? start + opts->timeout : 0;
     bool timed_out = false;
     while (out_pipe[0] >= 0 || err_pipe[0] >= 0 || in_pipe[1] >= 0) {
+        /* Ctrl-C during a run: the child sits in its own process group, so the
+         * terminal's signal never reached it; stop it here. */
+        if (ex_signals_interrupted()) {
+            kill(-pid, SIGKILL);
+            break;
+        }
         int wait_ms = -1;
         if (deadline > 0) {
             double left = deadline - monotonic();

@@ -14,6 +14,7 @@
  * raise.
  */
 #include "lexec.h"
+#include "worker.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -234,7 +235,9 @@ static int l_sleep(lua_State *L)
     lua_Number s = luaL_checknumber(L, 1);
     luaL_argcheck(L, s >= 0, 1, "negative duration");
     struct timespec ts = {(time_t)s, (long)((s - (lua_Number)(time_t)s) * 1e9)};
-    while (nanosleep(&ts, &ts) != 0 && errno == EINTR) {
+    /* A Ctrl-C during a run ends the sleep; the interrupt hook then stops the
+     * processor. Other signals resume it. */
+    while (nanosleep(&ts, &ts) != 0 && errno == EINTR && !ex_signals_interrupted()) {
     }
     return 0;
 }

@@ -101,4 +101,44 @@ function M.script(n, opts)
   return table.concat(out, "\n")
 end
 
+--- Wait until a file exists (polling); raise after `seconds` (default 10).
+function M.wait_for(path, seconds)
+  local core = require "explainer_core"
+  local deadline = os.time() + (seconds or 10)
+  while not M.exists(path) do
+    if os.time() > deadline then error("timed out waiting for " .. path, 2) end
+    core.sleep(0.02)
+  end
+end
+
+--- Is the process alive (a zombie counts as dead)?
+function M.alive(pid)
+  local stat = M.read("/proc/" .. pid .. "/stat")
+  return stat ~= nil and stat:match("%) (%a)") ~= "Z"
+end
+
+--- Start the binary in its own session (so its process group can be signalled
+-- as a whole). Returns a handle with pid, and wait() -> stdout, stderr, code.
+function M.spawn(dir, args)
+  local core = require "explainer_core"
+  local q = M.shell_quote
+  local words = {}
+  for i, a in ipairs(args) do words[i] = q(a) end
+  local tag = dir .. "/spawn" .. tostring(math.random(1e9))
+  os.execute(("(env -u LD_PRELOAD setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
+    :format(q(tag), q(M.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
+  M.wait_for(tag .. ".pid")
+  local pid
+  repeat pid = tonumber(M.read(tag .. ".pid")) until pid or not core.sleep(0.01)
+  return {
+    pid = pid,
+    wait = function(seconds)
+      M.wait_for(tag .. ".code", seconds or 30)
+      local code
+      repeat code = tonumber(M.read(tag .. ".code")) until code or not core.sleep(0.01)
+      return M.read(tag .. ".out"), M.read(tag .. ".err"), code
+    end,
+  }
+end
+
 return M

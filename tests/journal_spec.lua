@@ -5,40 +5,7 @@ local core = require "explainer_core"
 local h = require "helpers"
 local cjson = require "cjson"
 
-local function wait_for(path, seconds)
-  local deadline = os.time() + (seconds or 10)
-  while not h.exists(path) do
-    if os.time() > deadline then error("timed out waiting for " .. path, 2) end
-    core.sleep(0.02)
-  end
-end
-
-local function alive(pid)
-  local stat = h.read("/proc/" .. pid .. "/stat")
-  return stat ~= nil and stat:match("%) (%a)") ~= "Z"
-end
-
---- The binary in its own session; wait() -> stdout, stderr, exit code.
-local function spawn(dir, args)
-  local words = {}
-  for i, a in ipairs(args) do words[i] = h.shell_quote(a) end
-  local tag = dir .. "/spawn" .. tostring(math.random(1e9))
-  local q = h.shell_quote
-  os.execute(("(setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
-    :format(q(tag), q(h.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
-  wait_for(tag .. ".pid")
-  local pid
-  repeat pid = tonumber(h.read(tag .. ".pid")) until pid or not core.sleep(0.01)
-  return {
-    pid = pid,
-    wait = function(seconds)
-      wait_for(tag .. ".code", seconds or 30)
-      local code
-      repeat code = tonumber(h.read(tag .. ".code")) until code or not core.sleep(0.01)
-      return h.read(tag .. ".out"), h.read(tag .. ".err"), code
-    end,
-  }
-end
+local wait_for, alive, spawn = h.wait_for, h.alive, h.spawn
 
 local function lines_of(path)
   local list = {}

@@ -5,45 +5,7 @@ local core = require "explainer_core"
 local h = require "helpers"
 local cjson = require "cjson"
 
--- ---------------------------------------------------------------- helpers
-
-local function wait_for(path, seconds)
-  local deadline = os.time() + (seconds or 10)
-  while not h.exists(path) do
-    if os.time() > deadline then error("timed out waiting for " .. path, 2) end
-    core.sleep(0.02)
-  end
-end
-
---- Is the process alive (a zombie counts as dead)?
-local function alive(pid)
-  local stat = h.read("/proc/" .. pid .. "/stat")
-  if not stat then return false end
-  return stat:match("%) (%a)") ~= "Z"
-end
-
---- Start the binary in its own session (so its process group can be signalled
--- as a whole). Returns a handle with pid, and wait() -> stdout, stderr, code.
-local function spawn(dir, args)
-  local words = {}
-  for i, a in ipairs(args) do words[i] = h.shell_quote(a) end
-  local tag = dir .. "/spawn" .. tostring(math.random(1e9))
-  os.execute(("(setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
-    :format(h.shell_quote(tag), h.shell_quote(h.bin), table.concat(words, " "),
-      h.shell_quote(tag), h.shell_quote(tag), h.shell_quote(tag)))
-  wait_for(tag .. ".pid")
-  local pid
-  repeat pid = tonumber(h.read(tag .. ".pid")) until pid or not core.sleep(0.01)
-  return {
-    pid = pid,
-    wait = function(seconds)
-      wait_for(tag .. ".code", seconds or 30)
-      local code
-      repeat code = tonumber(h.read(tag .. ".code")) until code or not core.sleep(0.01)
-      return h.read(tag .. ".out"), h.read(tag .. ".err"), code
-    end,
-  }
-end
+local wait_for, alive, spawn = h.wait_for, h.alive, h.spawn
 
 describe("worker processes", function()
   local dir, film, out
@@ -221,6 +183,28 @@ describe("worker processes", function()
           io.open(d .. "/final.png", "w"):close()
         end }]]):format(dir))
     end
+
+    it("stops a long core.sleep and a long exec'd program on SIGINT in this process", function()
+      for _, body in ipairs {
+        "require('explainer_core').sleep(60)",
+        "require('explainer').exec({ 'sleep', '60' })",
+      } do
+        local wf = workflow(([[
+          return { process_scene = function(scene)
+            io.open(%q .. "/started_" .. scene.scene_number, "w"):close()
+            %s
+          end }]]):format(dir, body))
+        local p = spawn(dir, { wf, film, "--output-dir", out })
+        wait_for(dir .. "/started_0")
+        core.sleep(0.2)
+        local t0 = os.time()
+        os.execute(("kill -INT %d"):format(p.pid))
+        local _, err, code = p.wait(20)
+        assert.equal(130, code, err)
+        assert.is_true(os.time() - t0 < 10, body .. " held the interrupt back")
+        os.remove(dir .. "/started_0")
+      end
+    end)
 
     for _, case in ipairs {
       { "SIGINT", "INT", 130, { "-j", "2" } },
