@@ -6,6 +6,7 @@
  * instead of leaving a child to die with status 127.
  */
 #include "exec.h"
+#include "util.h"
 #include "worker.h"
 
 #include <errno.h>
@@ -48,23 +49,6 @@ static int buffer_reserve(buffer *b, size_t extra)
     return 0;
 }
 
-static char *message(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
-
 static double monotonic(void)
 {
     struct timespec ts;
@@ -83,10 +67,10 @@ static void close_fd(int *fd)
 static char *spawn_error(const char *program, int err)
 {
     if (err == ENOENT)
-        return message("%s not found; run make deps", program);
+        return ex_format("%s not found; run make deps", program);
     if (err == EACCES)
-        return message("%s: permission denied", program);
-    return message("%s: cannot run: %s", program, strerror(err));
+        return ex_format("%s: permission denied", program);
+    return ex_format("%s: cannot run: %s", program, strerror(err));
 }
 
 /* Read what is there; returns 0 at end of file (fd closed), 1 to go on. */
@@ -205,7 +189,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     memset(result, 0, sizeof *result);
     *errmsg = NULL;
     if (!opts || !opts->argv || !opts->argv[0] || !opts->argv[0][0]) {
-        *errmsg = message("no program to run");
+        *errmsg = ex_format("no program to run");
         return -1;
     }
     const char *program = opts->argv[0];
@@ -217,7 +201,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
     if ((feed && pipe2(in_pipe, O_CLOEXEC) != 0) || pipe2(out_pipe, O_CLOEXEC) != 0 ||
         pipe2(err_pipe, O_CLOEXEC) != 0) {
-        *errmsg = message("%s: cannot make pipes: %s", program, strerror(errno));
+        *errmsg = ex_format("%s: cannot make pipes: %s", program, strerror(errno));
         close_fd(&in_pipe[0]), close_fd(&in_pipe[1]);
         close_fd(&out_pipe[0]), close_fd(&out_pipe[1]);
         close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
@@ -364,7 +348,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     if (oom || buffer_reserve(&out, 0) != 0 || buffer_reserve(&err, 0) != 0) {
         free(out.data);
         free(err.data);
-        *errmsg = message("%s: out of memory capturing its output", program);
+        *errmsg = ex_format("%s: out of memory capturing its output", program);
         return -1;
     }
     out.data[out.len] = '\0';

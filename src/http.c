@@ -2,6 +2,7 @@
  * http.c -- one HTTP request over libcurl (see http.h).
  */
 #include "http.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
@@ -21,23 +22,6 @@ typedef struct collector {
     size_t n_headers, cap_headers;
     int oom;
 } collector;
-
-static char *message(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *s = malloc((size_t)n + 1);
-    if (!s)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(s, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return s;
-}
 
 static char *copy_n(const char *s, size_t n)
 {
@@ -136,12 +120,12 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     memset(response, 0, sizeof *response);
     *errmsg = NULL;
     if (!request || !request->url) {
-        *errmsg = message("no URL to request");
+        *errmsg = ex_format("no URL to request");
         return -1;
     }
     if (!global_ready) {
         if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-            *errmsg = message("libcurl failed to initialise");
+            *errmsg = ex_format("libcurl failed to initialise");
             return -1;
         }
         global_ready = 1;
@@ -153,17 +137,17 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         const ex_http_header *h = &request->headers[i];
         if (!h->name[0] || strpbrk(h->name, "\r\n:") || strpbrk(h->value, "\r\n")) {
             *errmsg =
-                message("invalid HTTP header '%s' (no CR, LF or ':' allowed)", h->name);
+                ex_format("invalid HTTP header '%s' (no CR, LF or ':' allowed)", h->name);
             bad = 1;
             break;
         }
         /* "Name;" is curl's way to send a header with an empty value. */
         char *line =
-            h->value[0] ? message("%s: %s", h->name, h->value) : message("%s;", h->name);
+            h->value[0] ? ex_format("%s: %s", h->name, h->value) : ex_format("%s;", h->name);
         struct curl_slist *grown = line ? curl_slist_append(list, line) : NULL;
         free(line);
         if (!grown) {
-            *errmsg = message("out of memory");
+            *errmsg = ex_format("out of memory");
             bad = 1;
             break;
         }
@@ -172,14 +156,14 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     /* No "Expect: 100-continue" round trip before a body. */
     struct curl_slist *grown = bad ? NULL : curl_slist_append(list, "Expect:");
     if (!bad && !grown) {
-        *errmsg = message("out of memory");
+        *errmsg = ex_format("out of memory");
         bad = 1;
     }
     if (grown)
         list = grown;
     CURL *curl = bad ? NULL : curl_easy_init();
     if (!bad && !curl) {
-        *errmsg = message("libcurl failed to start a request");
+        *errmsg = ex_format("libcurl failed to start a request");
         bad = 1;
     }
     if (bad) {
@@ -229,9 +213,9 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     if (rc == CURLE_OK) {
         curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
     } else if (c.oom) {
-        *errmsg = message("out of memory reading the answer from %s", request->url);
+        *errmsg = ex_format("out of memory reading the answer from %s", request->url);
     } else {
-        *errmsg = message("%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
+        *errmsg = ex_format("%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
     }
     curl_easy_cleanup(curl);
     curl_slist_free_all(list);
@@ -244,7 +228,7 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         c.body = malloc(1);
         if (!c.body) {
             free_headers(c.headers, c.n_headers);
-            *errmsg = message("out of memory");
+            *errmsg = ex_format("out of memory");
             return -1;
         }
         c.body[0] = '\0';

@@ -9,6 +9,7 @@
  * live in <out>/<name>/.explainer.
  */
 #include "orchestrate.h"
+#include "util.h"
 
 #include <errno.h>
 #include <inttypes.h>
@@ -103,26 +104,9 @@ int ex_mkdir_p(const char *path)
     return rc;
 }
 
-static char *format_message(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0)
-        return NULL;
-    char *msg = malloc((size_t)n + 1);
-    if (!msg)
-        return NULL;
-    va_start(ap, fmt);
-    vsnprintf(msg, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    return msg;
-}
-
 char *ex_state_dir(const char *base, const char *name)
 {
-    return format_message("%s/%s/.explainer", base, name);
+    return ex_format("%s/%s/.explainer", base, name);
 }
 
 int ex_parse_rate(const char *spec, double *per_second)
@@ -334,7 +318,7 @@ static char *duplicate_message(const ex_document *doc)
     for (size_t i = 0; i < doc->n_scenes; i++)
         for (size_t j = i + 1; j < doc->n_scenes; j++)
             if (doc->scenes[i].number == doc->scenes[j].number)
-                return format_message(
+                return ex_format(
                     "%s: duplicate scene number %ld (lines %ld and %ld); "
                     "their outputs would overwrite each other",
                     file, doc->scenes[i].number, doc->scenes[i].line,
@@ -384,7 +368,7 @@ static int make_records(const ex_document *doc, const ex_run_options *opts,
             n++;
     stats->records = calloc(n ? n : 1, sizeof *stats->records);
     if (!stats->records) {
-        *errmsg = format_message("%s: out of memory", file);
+        *errmsg = ex_format("%s: out of memory", file);
         return -1;
     }
     stats->total = n;
@@ -398,7 +382,7 @@ static int make_records(const ex_document *doc, const ex_run_options *opts,
         rec->output_dir = ex_scene_output_dir(opts->output_base_dir, doc->name,
                                               rec->scene_number);
         if (!rec->output_dir) {
-            *errmsg = format_message("%s: out of memory", file);
+            *errmsg = ex_format("%s: out of memory", file);
             return -1;
         }
     }
@@ -438,12 +422,12 @@ static bool needs_run(const ex_run_options *opts, const ex_journal *journal,
 
 static char *lock_path(const char *state_dir, long number)
 {
-    return format_message("%s/locks/scene_%02ld.lock", state_dir, number);
+    return ex_format("%s/locks/scene_%02ld.lock", state_dir, number);
 }
 
 static int refuse(ex_stats *stats, char **errmsg, char *msg, const char *file)
 {
-    *errmsg = msg ? msg : format_message("%s: out of memory", file);
+    *errmsg = msg ? msg : ex_format("%s: out of memory", file);
     (void)stats;
     return -1;
 }
@@ -611,7 +595,7 @@ static bool record_attempt(run *r, ex_scene_record *rec, ex_outcome *out, double
     if (out->ok) {
         free(out->error);
     } else {
-        rec->error = out->error ? out->error : format_message("failed");
+        rec->error = out->error ? out->error : ex_format("failed");
     }
     out->error = NULL;
     return out->ok;
@@ -701,7 +685,7 @@ static bool call_here(run *r, ex_scene_record *rec, ex_outcome *out, double *sec
     *out = (ex_outcome){false, NULL, NULL, 0, false};
     double t0 = ex_now();
     if (ex_mkdir_p(rec->output_dir) != 0)
-        out->error = format_message("cannot create %s: %s", rec->output_dir,
+        out->error = ex_format("cannot create %s: %s", rec->output_dir,
                                     strerror(errno));
     else
         r->process(r->ctx, r->doc, rec->scene, rec->output_dir, out);
@@ -791,7 +775,7 @@ static void start_worker(run *r, ex_worker *w, ex_worker *workers, size_t i,
     w->started = ex_now();
     w->deadline = r->opts->timeout > 0 ? w->started + r->opts->timeout : 0;
     if (ex_mkdir_p(rec->output_dir) != 0) {
-        ex_outcome out = {false, format_message("cannot create %s: %s", rec->output_dir,
+        ex_outcome out = {false, ex_format("cannot create %s: %s", rec->output_dir,
                                                 strerror(errno)),
                           NULL, 0, false};
         w->pid = 0;
@@ -801,7 +785,7 @@ static void start_worker(run *r, ex_worker *w, ex_worker *workers, size_t i,
     }
     worker_job job = {r, rec};
     if (ex_worker_start(w, worker_body, &job, close_fds, n_close) != 0) {
-        ex_outcome out = {false, format_message("cannot start a worker: %s",
+        ex_outcome out = {false, ex_format("cannot start a worker: %s",
                                                 strerror(errno)),
                           NULL, 0, false};
         w->pid = 0;
@@ -1011,12 +995,12 @@ static int read_journal(const ex_document *doc, const ex_run_options *opts,
 {
     const char *file = doc->path ? doc->path : doc->name;
     *state_dir = ex_state_dir(opts->output_base_dir, doc->name);
-    char *path = *state_dir ? format_message("%s/journal", *state_dir) : NULL;
+    char *path = *state_dir ? ex_format("%s/journal", *state_dir) : NULL;
     if (!path)
         return refuse(NULL, errmsg, NULL, file);
     int rc = ex_journal_open(journal, path, false);
     if (rc != 0)
-        *errmsg = format_message("%s: %s", path, strerror(errno));
+        *errmsg = ex_format("%s: %s", path, strerror(errno));
     free(path);
     return rc;
 }
@@ -1136,14 +1120,14 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     }
 
     r.state_dir = ex_state_dir(opts->output_base_dir, doc->name);
-    char *locks = r.state_dir ? format_message("%s/locks", r.state_dir) : NULL;
-    char *jpath = r.state_dir ? format_message("%s/journal", r.state_dir) : NULL;
+    char *locks = r.state_dir ? ex_format("%s/locks", r.state_dir) : NULL;
+    char *jpath = r.state_dir ? ex_format("%s/journal", r.state_dir) : NULL;
     if (!locks || !jpath) {
         free(locks), free(jpath), free(r.state_dir);
         return refuse(stats, errmsg, NULL, file);
     }
     if (ex_mkdir_p(locks) != 0 || ex_journal_open(&r.journal, jpath, true) != 0) {
-        char *msg = format_message("cannot use %s: %s", r.state_dir, strerror(errno));
+        char *msg = ex_format("cannot use %s: %s", r.state_dir, strerror(errno));
         free(locks), free(jpath), free(r.state_dir);
         return refuse(stats, errmsg, msg, file);
     }
@@ -1189,10 +1173,10 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     char *report = NULL;
     if (opts->write_report) {
         report = opts->shard_count > 0
-                     ? format_message("%s/%s/report.shard-%d-of-%d.json",
+                     ? ex_format("%s/%s/report.shard-%d-of-%d.json",
                                       opts->output_base_dir, doc->name,
                                       opts->shard_index, opts->shard_count)
-                     : format_message("%s/%s/report.json", opts->output_base_dir,
+                     : ex_format("%s/%s/report.json", opts->output_base_dir,
                                       doc->name);
         if (report && ex_report_write(report, doc, opts, stats) != 0) {
             progress_printf(&r.pr, "warning: cannot write %s: %s\n", report,

@@ -2,6 +2,7 @@
  * worker.c -- scenes in worker processes; the run's signal handling.
  */
 #include "worker.h"
+#include "util.h"
 
 #include <ctype.h>
 #include <dirent.h>
@@ -23,20 +24,6 @@
 static char *copy_string(const char *s)
 {
     return s ? strdup(s) : NULL;
-}
-
-static char *message(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-#include <stdarg.h>
-static char *message(const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
-    va_end(ap);
-    return s;
 }
 
 static int write_all(int fd, const void *data, size_t len)
@@ -312,16 +299,16 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
     *out = (ex_outcome){false, NULL, NULL, 0, false};
     int st = w->status;
     if (w->timed_out) {
-        out->error = message("timed out after %g s", timeout);
+        out->error = ex_format("timed out after %g s", timeout);
     } else if (w->killed) {
         out->error = copy_string("interrupted");
     } else if (decode_outcome(w->result, w->result_len, out)) {
         /* a whole outcome: what the processor said, whatever the exit */
     } else if (WIFSIGNALED(st)) {
-        out->error = message("worker crashed (signal %d: %s)", WTERMSIG(st),
+        out->error = ex_format("worker crashed (signal %d: %s)", WTERMSIG(st),
                              strsignal(WTERMSIG(st)));
     } else if (WIFEXITED(st)) {
-        out->error = message("worker exited with status %d before the processor "
+        out->error = ex_format("worker exited with status %d before the processor "
                              "returned", WEXITSTATUS(st));
     } else {
         out->error = copy_string("worker ended unexpectedly");
