@@ -2,31 +2,12 @@
 -- reading files, probing media.
 local M = {}
 
-function M.quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+-- The basics are the specs' common helpers.
+local h = require "helpers"
+M.quote, M.read, M.tmpdir, M.rmtree = h.shell_quote, h.read, h.tmpdir, h.rm_rf
 
 function M.root()
-  return os.getenv("EXPLAINER_ROOT") or "."
-end
-
-function M.tmpdir()
-  local p = assert(io.popen("mktemp -d /tmp/explainer-spec.XXXXXX"))
-  local dir = p:read("l")
-  p:close()
-  return dir
-end
-
-function M.rmtree(dir)
-  if dir and dir:find("^/tmp/explainer%-spec%.") then os.execute("rm -rf " .. M.quote(dir)) end
-end
-
-function M.read(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
+  return h.root
 end
 
 --- Run a shell-free-enough command line built from quoted pieces; returns
