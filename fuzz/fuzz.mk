@@ -1,0 +1,28 @@
+# fuzz/fuzz.mk -- libFuzzer over the parser and the JSON writer (included by the Makefile).
+#   make fuzz FUZZ_SECONDS=600     fuzz for ten minutes (default 60 s)
+# New inputs go to fuzz/corpus-run/ (not kept in git), the seeds stay in fuzz/corpus/.
+# A crash is saved as fuzz/crashes/crash-<sha1> and fails the target; keep it as a
+# regression input in tests/fixtures/crashes/ (tests/c/test_corpus.c runs them all).
+
+FUZZ_SECONDS ?= 60
+FUZZ_CC      ?= clang
+FUZZ_BUILD   ?= build/fuzz
+FUZZ_FLAGS   ?=
+FUZZ_CFLAGS  := -std=c11 -D_GNU_SOURCE -g -O1 -fno-omit-frame-pointer \
+  -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=undefined \
+  -Wall -Wextra -Werror -Isrc -Ifuzz
+FUZZ_SRC     := fuzz/fuzz_parse.c src/parse.c src/json_out.c
+
+$(FUZZ_BUILD)/fuzz_parse: $(FUZZ_SRC) src/parse.h src/json_out.h fuzz/properties.h fuzz/json_check.h
+	@mkdir -p $(FUZZ_BUILD)
+	$(FUZZ_CC) $(FUZZ_CFLAGS) -o $@ $(FUZZ_SRC) -lm
+
+fuzz: SHELL := /bin/bash
+fuzz: $(FUZZ_BUILD)/fuzz_parse
+	@mkdir -p fuzz/corpus-run fuzz/crashes
+	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
+	  $(FUZZ_BUILD)/fuzz_parse -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=2048 \
+	  -max_len=16384 -dict=fuzz/parse.dict -artifact_prefix=fuzz/crashes/ \
+	  -print_final_stats=1 $(FUZZ_FLAGS) fuzz/corpus-run fuzz/corpus 2>&1 \
+	  | grep -v -E '^#[0-9]+.*(NEW|REDUCE|pulse)' | tail -n 40; \
+	  status=$${PIPESTATUS[0]}; exit $$status

@@ -1,0 +1,371 @@
+/*
+ * properties.h -- what must hold for every document the parser returns, whatever
+ * the input. Shared by the fuzzer (fuzz/fuzz_parse.c) and the regression test over
+ * the seed corpus and past crashes (tests/c/test_corpus.c).
+ *
+ * ex_check_properties(text, len, doc) returns NULL when every property holds, else
+ * a static message naming the first one that does not:
+ *
+ *  1. Every string is valid UTF-8 without CR (NUL cannot occur: they are C strings).
+ *     The JSON writer and the Lua binding rely on it.
+ *  2. Every scene's `line` is a line of the input that starts with exactly "##" and
+ *     holds the word "scene" (any case); scene lines strictly increase. Warning lines
+ *     lie within the input and are sorted.
+ *  3. total_duration is the sum of the scene durations when the header has none.
+ *  4. Round trip: the document rendered back to canonical explainer text (one
+ *     "## SCENE n: title (d seconds)[ - NO NARRATION]" header per scene and, where
+ *     it can be written unambiguously, a quoted Narration line) parses to the same
+ *     scene numbers, titles, durations, no_narration flags and narrations.
+ *  5. Line ends do not matter: when the input has no CR, the same text with every
+ *     LF turned into CRLF parses to an identical document.
+ *
+ * Reading outside the input is not checked here: the fuzzer hands the parser an
+ * exactly sized heap block, so AddressSanitizer reports any such read.
+ */
+#ifndef EXPLAINER_FUZZ_PROPERTIES_H
+#define EXPLAINER_FUZZ_PROPERTIES_H
+
+#include <math.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "parse.h"
+
+/* ------------------------------------------------------------------ buffer */
+
+typedef struct prop_buf {
+    char *p;
+    size_t n, cap;
+} prop_buf;
+
+static void prop_put(prop_buf *b, const char *s, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 256;
+        while (cap < b->n + n + 1)
+            cap *= 2;
+        char *p = realloc(b->p, cap);
+        if (!p)
+            abort();
+        b->p = p;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->n, s, n);
+    b->n += n;
+    b->p[b->n] = '\0';
+}
+
+static void prop_puts(prop_buf *b, const char *s) { prop_put(b, s, strlen(s)); }
+
+/* ----------------------------------------------------------------- strings */
+
+static bool prop_valid_text(const char *s)
+{
+    if (!s)
+        return true;
+    const unsigned char *u = (const unsigned char *)s;
+    while (*u) {
+        unsigned c = *u;
+        size_t len = c < 0x80 ? 1 : (c >= 0xC2 && c <= 0xDF) ? 2 : (c >= 0xE0 && c <= 0xEF) ? 3
+                                 : (c >= 0xF0 && c <= 0xF4) ? 4 : 0;
+        if (len == 0 || c == '\r')
+            return false;
+        for (size_t i = 1; i < len; i++)
+            if ((u[i] & 0xC0) != 0x80)
+                return false;
+        if ((c == 0xE0 && u[1] < 0xA0) || (c == 0xF0 && u[1] < 0x90) ||
+            (c == 0xED && u[1] > 0x9F) || (c == 0xF4 && u[1] > 0x8F))
+            return false;
+        u += len;
+    }
+    return true;
+}
+
+static bool prop_same(const char *a, const char *b)
+{
+    return (!a && !b) || (a && b && strcmp(a, b) == 0);
+}
+
+static const char *prop_check_strings(const ex_document *doc)
+{
+    const char *top[] = {doc->name, doc->path, doc->title, doc->style, doc->format,
+                         doc->audience};
+    for (size_t i = 0; i < sizeof top / sizeof *top; i++)
+        if (!prop_valid_text(top[i]))
+            return "a document string is not clean UTF-8";
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        const ex_scene *s = &doc->scenes[i];
+        const char *str[] = {s->narration, s->layout, s->initial_prompt, s->final_prompt,
+                             s->animation_prompt, s->prompt};
+        if (!s->title)
+            return "a scene has no title";
+        if (!prop_valid_text(s->title))
+            return "a scene title is not clean UTF-8";
+        for (size_t k = 0; k < sizeof str / sizeof *str; k++)
+            if (!prop_valid_text(str[k]))
+                return "a scene string is not clean UTF-8";
+        if (s->n_iterations && !s->iterations)
+            return "n_iterations without iterations";
+        for (size_t k = 0; k < s->n_iterations; k++)
+            if (!s->iterations[k] || !prop_valid_text(s->iterations[k]))
+                return "an iteration is missing or not clean UTF-8";
+        if (s->n_fields && !s->fields)
+            return "n_fields without fields";
+        for (size_t k = 0; k < s->n_fields; k++) {
+            if (!s->fields[k].label || !s->fields[k].value)
+                return "a field without label or value";
+            if (!prop_valid_text(s->fields[k].label) || !prop_valid_text(s->fields[k].value))
+                return "a field is not clean UTF-8";
+        }
+        if (s->no_narration && s->narration)
+            return "a NO NARRATION scene has narration";
+        if (!(s->duration >= 0) || !isfinite(s->duration))
+            return "a scene duration is negative or not finite";
+    }
+    for (size_t i = 0; i < doc->n_warnings; i++)
+        if (!doc->warnings[i].message || !prop_valid_text(doc->warnings[i].message))
+            return "a warning message is missing or not clean UTF-8";
+    return NULL;
+}
+
+/* ------------------------------------------------------------------- lines */
+
+/* Offsets of the line starts, split as the parser does (LF, CRLF or CR; a BOM
+ * skipped). Returns the number of lines; *starts is malloc'd. */
+static size_t prop_lines(const char *text, size_t len, size_t **starts)
+{
+    size_t cap = 64, n = 0, i = 0;
+    size_t *v = malloc(cap * sizeof *v);
+    if (!v)
+        abort();
+    if (len >= 3 && memcmp(text, "\xEF\xBB\xBF", 3) == 0)
+        i = 3;
+    while (i < len) {
+        if (n == cap) {
+            cap *= 2;
+            v = realloc(v, cap * sizeof *v);
+            if (!v)
+                abort();
+        }
+        v[n++] = i;
+        while (i < len && text[i] != '\n' && text[i] != '\r')
+            i++;
+        if (i < len)
+            i += (text[i] == '\r' && i + 1 < len && text[i + 1] == '\n') ? 2 : 1;
+    }
+    *starts = v;
+    return n;
+}
+
+static bool prop_holds_scene(const char *p, size_t n)
+{
+    for (size_t i = 0; i + 5 <= n; i++) {
+        size_t k = 0;
+        while (k < 5 && (p[i + k] | 32) == "scene"[k])
+            k++;
+        if (k == 5)
+            return true;
+    }
+    return false;
+}
+
+static const char *prop_check_lines(const char *text, size_t len, const ex_document *doc)
+{
+    size_t *starts;
+    size_t n = prop_lines(text, len, &starts);
+    const char *bad = NULL;
+    long prev = 0;
+    for (size_t i = 0; i < doc->n_scenes && !bad; i++) {
+        long line = doc->scenes[i].line;
+        if (line <= prev || line < 1 || (size_t)line > n) {
+            bad = "a scene line is out of range or out of order";
+            break;
+        }
+        prev = line;
+        size_t from = starts[line - 1], to = from;
+        while (to < len && text[to] != '\n' && text[to] != '\r')
+            to++;
+        if (to - from < 3 || text[from] != '#' || text[from + 1] != '#' || text[from + 2] == '#')
+            bad = "a scene line does not start with exactly '##'";
+        else if (!prop_holds_scene(text + from, to - from))
+            bad = "a scene line does not hold the word 'scene'";
+    }
+    long last = 0;
+    for (size_t i = 0; i < doc->n_warnings && !bad; i++) {
+        long line = doc->warnings[i].line;
+        if (line < last || line < 0 || (size_t)line > (n ? n : 1))
+            bad = "a warning line is out of range or out of order";
+        last = line;
+    }
+    free(starts);
+    return bad;
+}
+
+/* -------------------------------------------------------------- round trip */
+
+/* Can the narration be written as `Narration: "..."` and read back the same? Its
+ * later lines must not open a field, end the block or be a separator. */
+static bool prop_writable_narration(const char *s)
+{
+    for (const char *nl = strchr(s, '\n'); nl; nl = strchr(nl + 1, '\n')) {
+        const unsigned char *l = (const unsigned char *)nl + 1;
+        if (*l == '#' || *l >= 0x80 || ((*l | 32) >= 'a' && (*l | 32) <= 'z'))
+            return false;
+        const unsigned char *e = l;
+        while (*e && *e != '\n')
+            e++;
+        while (e > l && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\f' || e[-1] == '\v'))
+            e--;
+        const unsigned char *b = l;
+        while (b < e && (*b == ' ' || *b == '\t' || *b == '\f' || *b == '\v'))
+            b++;
+        bool dashes = e - b >= 3;
+        for (const unsigned char *q = b; q < e && dashes; q++)
+            dashes = *q == '-';
+        if (dashes)
+            return false;
+    }
+    return true;
+}
+
+static bool prop_near(double a, double b)
+{
+    return fabs(a - b) <= 1e-9 * fmax(1.0, fmax(fabs(a), fabs(b)));
+}
+
+static const char *prop_check_round_trip(const ex_document *doc)
+{
+    prop_buf b = {0};
+    bool *compare_narration = calloc(doc->n_scenes + 1, sizeof *compare_narration);
+    if (!compare_narration)
+        abort();
+    prop_puts(&b, "");
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        const ex_scene *s = &doc->scenes[i];
+        char head[128];
+        snprintf(head, sizeof head, "## SCENE %ld: ", s->number);
+        prop_puts(&b, head);
+        prop_puts(&b, s->title);
+        /* Fixed notation: the parser reads digits and a fraction, no exponent. */
+        snprintf(head, sizeof head, " (%.20f seconds)%s\n", s->duration,
+                 s->no_narration ? " - NO NARRATION" : "");
+        prop_puts(&b, head);
+        if (s->narration && prop_writable_narration(s->narration)) {
+            compare_narration[i] = true;
+            prop_puts(&b, "Narration: \"");
+            prop_puts(&b, s->narration);
+            prop_puts(&b, "\"\n");
+        }
+    }
+    ex_document *again = ex_parse(b.p, b.n, "roundtrip", NULL);
+    if (!again)
+        abort();
+    const char *bad = NULL;
+    if (again->n_scenes != doc->n_scenes)
+        bad = "round trip: the scene count differs";
+    for (size_t i = 0; i < doc->n_scenes && !bad; i++) {
+        const ex_scene *x = &doc->scenes[i], *y = &again->scenes[i];
+        if (x->number != y->number)
+            bad = "round trip: a scene number differs";
+        else if (!prop_same(x->title, y->title))
+            bad = "round trip: a scene title differs";
+        else if (!prop_near(x->duration, y->duration))
+            bad = "round trip: a scene duration differs";
+        else if (x->no_narration != y->no_narration)
+            bad = "round trip: a no_narration flag differs";
+        else if (compare_narration[i] && !prop_same(x->narration, y->narration))
+            bad = "round trip: a narration differs";
+        else if (!x->narration && y->narration)
+            bad = "round trip: a narration appeared";
+    }
+    if (bad && getenv("EXPLAINER_PROPERTY_VERBOSE"))
+        fprintf(stderr, "--- canonical text:\n%s---\n", b.p);
+    ex_document_free(again);
+    free(compare_narration);
+    free(b.p);
+    return bad;
+}
+
+/* ------------------------------------------------------------- line ends */
+
+static bool prop_same_scene(const ex_scene *x, const ex_scene *y)
+{
+    if (x->number != y->number || x->line != y->line || x->duration != y->duration ||
+        x->no_narration != y->no_narration || x->n_iterations != y->n_iterations ||
+        x->n_fields != y->n_fields)
+        return false;
+    if (!prop_same(x->title, y->title) || !prop_same(x->narration, y->narration) ||
+        !prop_same(x->layout, y->layout) || !prop_same(x->initial_prompt, y->initial_prompt) ||
+        !prop_same(x->final_prompt, y->final_prompt) ||
+        !prop_same(x->animation_prompt, y->animation_prompt) || !prop_same(x->prompt, y->prompt))
+        return false;
+    for (size_t k = 0; k < x->n_iterations; k++)
+        if (!prop_same(x->iterations[k], y->iterations[k]))
+            return false;
+    for (size_t k = 0; k < x->n_fields; k++)
+        if (!prop_same(x->fields[k].label, y->fields[k].label) ||
+            !prop_same(x->fields[k].value, y->fields[k].value))
+            return false;
+    return true;
+}
+
+static const char *prop_check_crlf(const char *text, size_t len, const ex_document *doc)
+{
+    if (memchr(text, '\r', len))
+        return NULL;
+    prop_buf b = {0};
+    prop_puts(&b, "");
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t stop = nl ? (size_t)(nl - text) : len;
+        prop_put(&b, text + i, stop - i);
+        if (nl)
+            prop_put(&b, "\r\n", 2);
+        i = stop + 1;
+    }
+    ex_document *crlf = ex_parse(b.p, b.n, doc->name, doc->path);
+    if (!crlf)
+        abort();
+    const char *bad = NULL;
+    if (crlf->n_scenes != doc->n_scenes || crlf->n_warnings != doc->n_warnings ||
+        crlf->declared_scenes != doc->declared_scenes ||
+        crlf->total_duration != doc->total_duration || !prop_same(crlf->title, doc->title) ||
+        !prop_same(crlf->style, doc->style) || !prop_same(crlf->format, doc->format) ||
+        !prop_same(crlf->audience, doc->audience))
+        bad = "CRLF: the document differs";
+    for (size_t i = 0; i < doc->n_scenes && !bad; i++)
+        if (!prop_same_scene(&doc->scenes[i], &crlf->scenes[i]))
+            bad = "CRLF: a scene differs";
+    for (size_t i = 0; i < doc->n_warnings && !bad; i++)
+        if (crlf->warnings[i].line != doc->warnings[i].line ||
+            !prop_same(crlf->warnings[i].message, doc->warnings[i].message))
+            bad = "CRLF: a warning differs";
+    ex_document_free(crlf);
+    free(b.p);
+    return bad;
+}
+
+/* ------------------------------------------------------------------- all */
+
+static const char *ex_check_properties(const char *text, size_t len, const ex_document *doc)
+{
+    const char *bad = prop_check_strings(doc);
+    if (!bad)
+        bad = prop_check_lines(text, len, doc);
+    if (!bad && !doc->total_duration_declared) {
+        double sum = 0;
+        for (size_t i = 0; i < doc->n_scenes; i++)
+            sum += doc->scenes[i].duration;
+        if (!prop_near(sum, doc->total_duration))
+            bad = "total_duration is not the sum of the scene durations";
+    }
+    if (!bad)
+        bad = prop_check_round_trip(doc);
+    if (!bad)
+        bad = prop_check_crlf(text, len, doc);
+    return bad;
+}
+
+#endif
