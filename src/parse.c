@@ -447,31 +447,72 @@ static void *palloc(parser *p, size_t n)
 }
 
 /* A sanitized, NUL-terminated copy of s in the arena (see the file comment). */
+/*
+ * Length of the prefix of in[0..n) made of bytes that copy as they are: ASCII
+ * other than NUL and CR. Eight bytes at a time, since values are mostly plain
+ * ASCII and this scan is most of the parser's work.
+ */
+static size_t plain_prefix(const unsigned char *in, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t w, cr;
+        memcpy(&w, in + i, 8);
+        cr = w ^ (ones * '\r');
+        /* a byte >= 0x80, a zero byte, a zero byte of w ^ CR (that is, a CR) */
+        if ((w | ((w - ones) & ~w) | ((cr - ones) & ~cr)) & highs)
+            break;
+    }
+    while (i < n && in[i] && in[i] < 0x80 && in[i] != '\r')
+        i++;
+    return i;
+}
+
+/* A sanitized, NUL-terminated copy of s in the arena (see the file comment). */
 static char *text_copy(parser *p, span s)
 {
     const unsigned char *in = (const unsigned char *)s.p;
-    size_t len = 0;
-    for (size_t i = 0; i < s.n;) {
+    size_t plain = plain_prefix(in, s.n);
+    if (plain == s.n) {
+        char *out = palloc(p, s.n + 1);
+        if (!out)
+            return NULL;
+        memcpy(out, in, s.n);
+        out[s.n] = '\0';
+        return out;
+    }
+    size_t len = plain;
+    for (size_t i = plain; i < s.n;) {
         if (in[i] == '\r') {
             len++;
             i += (i + 1 < s.n && in[i + 1] == '\n') ? 2 : 1;
             continue;
         }
         size_t k = utf8_sequence(in + i, s.n - i);
+        if (k == 1) {
+            k = plain_prefix(in + i, s.n - i);
+            len += k;
+            i += k;
+            continue;
+        }
         len += k ? k : 3;
         i += k ? k : 1;
     }
     char *out = palloc(p, len + 1);
     if (!out)
         return NULL;
-    char *o = out;
-    for (size_t i = 0; i < s.n;) {
+    memcpy(out, in, plain);
+    char *o = out + plain;
+    for (size_t i = plain; i < s.n;) {
         if (in[i] == '\r') {
             *o++ = '\n';
             i += (i + 1 < s.n && in[i + 1] == '\n') ? 2 : 1;
             continue;
         }
         size_t k = utf8_sequence(in + i, s.n - i);
+        if (k == 1)
+            k = plain_prefix(in + i, s.n - i);
         if (k) {
             memcpy(o, in + i, k);
             o += k;
@@ -1339,6 +1380,21 @@ static void finish_document(parser *p)
 
 /* ------------------------------------------------------------- public API */
 
+/* The end of the line at s: its LF or CR, or end. memchr finds the LF at memory
+ * speed; a CR (CRLF or old Mac files) is then looked for within the line only.
+ * *next_lf remembers the LF found, so that a file of CR-only line ends is not
+ * scanned to its end once per line. */
+static const char *line_end(const char *s, const char *end, const char **next_lf)
+{
+    if (!*next_lf || *next_lf < s) {
+        *next_lf = memchr(s, '\n', (size_t)(end - s));
+        if (!*next_lf)
+            *next_lf = end;
+    }
+    const char *cr = memchr(s, '\r', (size_t)(*next_lf - s));
+    return cr ? cr : *next_lf;
+}
+
 ex_document *ex_parse(const char *text, size_t len, const char *name, const char *path)
 {
     doc_box *box = xmalloc(sizeof *box);
@@ -1367,10 +1423,9 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
         s += 3;
 
     long lineno = 0;
+    const char *next_lf = NULL; /* none found yet */
     while (s && s < end && !p->oom) {
-        const char *eol = s;
-        while (eol < end && *eol != '\n' && *eol != '\r')
-            eol++;
+        const char *eol = line_end(s, end, &next_lf);
         handle_line(p, span_between(s, eol), ++lineno);
         s = eol;
         if (s < end)
