@@ -119,15 +119,19 @@ static void put_number(writer *w, double v)
 }
 
 /* Fields become an object; a label written twice keeps its last value, as in the
- * Lua table. Small scenes compare labels pairwise; big ones sort an index. */
-static int by_label_then_index(const void *a, const void *b, void *fields_arg)
+ * Lua table. Small scenes compare labels pairwise; big ones sort (label, index). */
+typedef struct labelled {
+    const char *label;
+    size_t index;
+} labelled;
+
+static int by_label_then_index(const void *a, const void *b)
 {
-    const ex_field *fields = fields_arg;
-    size_t x = *(const size_t *)a, y = *(const size_t *)b;
-    int c = strcmp(fields[x].label, fields[y].label);
+    const labelled *x = a, *y = b;
+    int c = strcmp(x->label, y->label);
     if (c)
         return c;
-    return (x > y) - (x < y);
+    return (x->index > y->index) - (x->index < y->index);
 }
 
 static bool later_label(const ex_scene *s, size_t i)
@@ -143,7 +147,7 @@ static void put_fields(writer *w, const ex_scene *s)
     put(w, "{", 1);
     bool *shadowed = NULL;
     if (s->n_fields > 16) {
-        size_t *order = malloc(s->n_fields * sizeof *order);
+        labelled *order = malloc(s->n_fields * sizeof *order);
         shadowed = calloc(s->n_fields, sizeof *shadowed);
         if (!order || !shadowed) {
             free(order);
@@ -152,12 +156,14 @@ static void put_fields(writer *w, const ex_scene *s)
             errno = ENOMEM;
             return;
         }
-        for (size_t i = 0; i < s->n_fields; i++)
-            order[i] = i;
-        qsort_r(order, s->n_fields, sizeof *order, by_label_then_index, s->fields);
+        for (size_t i = 0; i < s->n_fields; i++) {
+            order[i].label = s->fields[i].label;
+            order[i].index = i;
+        }
+        qsort(order, s->n_fields, sizeof *order, by_label_then_index);
         for (size_t i = 0; i + 1 < s->n_fields; i++)
-            if (strcmp(s->fields[order[i]].label, s->fields[order[i + 1]].label) == 0)
-                shadowed[order[i]] = true;
+            if (strcmp(order[i].label, order[i + 1].label) == 0)
+                shadowed[order[i].index] = true;
         free(order);
     }
     bool first = true;
