@@ -13,6 +13,7 @@
 #include <lua.h>
 
 #include "lexec.h"
+#include "ljson_out.h"
 #include "lexplainer.h"
 #include "orchestrate.h"
 #include "parse.h"
@@ -894,6 +895,7 @@ int luaopen_explainer_core(lua_State *L)
     }
     lua_pop(L, 1);
     luaL_newlib(L, core_functions);
+    ex_json_register(L);  /* write_json: ljson_out.c */
     lua_pushstring(L, EXPLAINER_VERSION);
     lua_setfield(L, -2, "version");
     ex_lua_register_exec(L); /* exec, http_request: lexec.c */

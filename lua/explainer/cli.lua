@@ -162,9 +162,13 @@ function M.parse_args(args, flags)
   return positional, overrides
 end
 
-local json = require "explainer.json"
-local null = json.null
-local list = json.list
+-- lua-cjson is loaded only by the commands that print JSON (start-up time).
+local json = setmetatable({}, { __index = function(t, k)
+  local mod = require "explainer.json"
+  setmetatable(t, { __index = mod })
+  return mod[k]
+end })
+local function list(t) return json.list(t) end
 
 -- ---------------------------------------------------------------- commands
 
@@ -197,12 +201,17 @@ end
 local function cmd_parse(args)
   local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })
   if #positional ~= 1 then usage_error("parse takes one FILE") end
-  local doc = load_document(positional[1])
-  if not doc then return 2 end
   if o.json then
-    io.stdout:write(json.document(doc), "\n")
+    -- Straight from the C structs (json_out.c): no Lua tables for a big script.
+    local ok, err = core.write_json(positional[1])
+    if not ok then
+      stderr("explainer: %s", err)
+      return 2
+    end
     return 0
   end
+  local doc = load_document(positional[1])
+  if not doc then return 2 end
   local out = {}
   out[#out + 1] = ("%s: %s"):format(doc.path, doc.title or "(untitled)")
   out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
@@ -239,7 +248,7 @@ local function cmd_narration(args)
     local items = {}
     for _, s in ipairs(doc.scenes) do
       items[#items + 1] = { scene_number = s.scene_number, title = s.title,
-        narration = s.narration == nil and null or s.narration }
+        narration = s.narration == nil and json.null or s.narration }
     end
     io.stdout:write(json.encode(list(items)), "\n")
     return 0
@@ -306,7 +315,7 @@ local function cmd_status(args)
     elseif overrides.json then
       for _, s in ipairs(scenes) do
         all[#all + 1] = { file = positional[i], scene_number = s.scene_number,
-          title = s.title or null, status = s.reason, attempts = s.attempts,
+          title = s.title or json.null, status = s.reason, attempts = s.attempts,
           seconds = s.seconds, output_dir = s.output_dir }
       end
     else
