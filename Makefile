@@ -12,8 +12,8 @@ SAN     ?=
 WARN    := -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter
 LUA_CFLAGS := $(shell pkg-config --cflags $(LUA_PKG))
 LUA_LIBS   := $(shell pkg-config --libs $(LUA_PKG))
+# libcurl's headers only: http.c opens the library on its first request.
 CURL_CFLAGS := $(shell pkg-config --cflags libcurl 2>/dev/null)
-CURL_LIBS   := $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 CFLAGS  += -std=c11 -D_GNU_SOURCE $(OPT) $(WARN) -fPIC $(SAN) $(LUA_CFLAGS) $(CURL_CFLAGS)
 LDFLAGS += $(SAN)
 
@@ -43,14 +43,14 @@ $(OBJDIR):
 
 # -Wl,-E exports the Lua API from the host so that C modules (lfs, cjson) load into it.
 $(BUILD)/explainer: $(OBJDIR)/main.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) $(CURL_LIBS) -lm
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) -ldl -lm
 
 # The module takes the Lua API from whichever interpreter loads it: no -llua here.
 $(BUILD)/explainer_core.so: $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ $(CURL_LIBS) -lm
+	$(CC) $(LDFLAGS) -shared -o $@ $^ -ldl -lm
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ) | $(OBJDIR)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) $(CURL_LIBS) -lm
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) -ldl -lm
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

@@ -6,6 +6,7 @@
 
 #include <ctype.h>
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -112,7 +113,56 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/*
+ * libcurl is opened on the first request, not linked: it pulls in some thirty
+ * shared libraries, which tripled the start-up time of every run that never
+ * makes an HTTP call (make bench).
+ */
+static struct {
+    CURLcode (*global_init)(long flags);
+    CURL *(*easy_init)(void);
+    CURLcode (*easy_setopt)(CURL *curl, CURLoption option, ...);
+    CURLcode (*easy_perform)(CURL *curl);
+    CURLcode (*easy_getinfo)(CURL *curl, CURLINFO info, ...);
+    void (*easy_cleanup)(CURL *curl);
+    const char *(*easy_strerror)(CURLcode code);
+    struct curl_slist *(*slist_append)(struct curl_slist *list, const char *s);
+    void (*slist_free_all)(struct curl_slist *list);
+} api;
+
 static int global_ready;
+
+#define LIBCURL "libcurl.so.4"
+
+static int load_curl(char **errmsg)
+{
+    void *lib = dlopen(LIBCURL, RTLD_NOW | RTLD_LOCAL);
+    if (!lib) {
+        *errmsg = ex_format("libcurl not found (%s); run make deps", LIBCURL);
+        return -1;
+    }
+    /* POSIX: function pointers from dlsym go through a data pointer. */
+#define LOAD(field, symbol)                                                    \
+    do {                                                                       \
+        void *sym = dlsym(lib, symbol);                                        \
+        if (!sym) {                                                            \
+            *errmsg = ex_format("%s has no %s", LIBCURL, symbol);              \
+            return -1;                                                         \
+        }                                                                      \
+        memcpy(&api.field, &sym, sizeof sym);                                  \
+    } while (0)
+    LOAD(global_init, "curl_global_init");
+    LOAD(easy_init, "curl_easy_init");
+    LOAD(easy_setopt, "curl_easy_setopt");
+    LOAD(easy_perform, "curl_easy_perform");
+    LOAD(easy_getinfo, "curl_easy_getinfo");
+    LOAD(easy_cleanup, "curl_easy_cleanup");
+    LOAD(easy_strerror, "curl_easy_strerror");
+    LOAD(slist_append, "curl_slist_append");
+    LOAD(slist_free_all, "curl_slist_free_all");
+#undef LOAD
+    return 0;
+}
 
 int ex_http_perform(const ex_http_request *request, ex_http_response *response,
                     char **errmsg)
@@ -124,7 +174,9 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         return -1;
     }
     if (!global_ready) {
-        if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        if (load_curl(errmsg) != 0)
+            return -1;
+        if (api.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
             *errmsg = ex_format("libcurl failed to initialise");
             return -1;
         }
@@ -144,7 +196,7 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         /* "Name;" is curl's way to send a header with an empty value. */
         char *line =
             h->value[0] ? ex_format("%s: %s", h->name, h->value) : ex_format("%s;", h->name);
-        struct curl_slist *grown = line ? curl_slist_append(list, line) : NULL;
+        struct curl_slist *grown = line ? api.slist_append(list, line) : NULL;
         free(line);
         if (!grown) {
             *errmsg = ex_format("out of memory");
@@ -154,20 +206,20 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         list = grown;
     }
     /* No "Expect: 100-continue" round trip before a body. */
-    struct curl_slist *grown = bad ? NULL : curl_slist_append(list, "Expect:");
+    struct curl_slist *grown = bad ? NULL : api.slist_append(list, "Expect:");
     if (!bad && !grown) {
         *errmsg = ex_format("out of memory");
         bad = 1;
     }
     if (grown)
         list = grown;
-    CURL *curl = bad ? NULL : curl_easy_init();
+    CURL *curl = bad ? NULL : api.easy_init();
     if (!bad && !curl) {
         *errmsg = ex_format("libcurl failed to start a request");
         bad = 1;
     }
     if (bad) {
-        curl_slist_free_all(list);
+        api.slist_free_all(list);
         return -1;
     }
 
@@ -177,48 +229,48 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     const char *method =
         request->method ? request->method : (request->body ? "POST" : "GET");
 
-    curl_easy_setopt(curl, CURLOPT_URL, request->url);
-    curl_easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &c);
-    curl_easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(curl, CURLOPT_HEADERDATA, &c);
-    curl_easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-    curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
-    curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+    api.easy_setopt(curl, CURLOPT_URL, request->url);
+    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    api.easy_setopt(curl, CURLOPT_WRITEDATA, &c);
+    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    api.easy_setopt(curl, CURLOPT_HEADERDATA, &c);
+    api.easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(timeout < 30 ? timeout * 1000 : 30000));
-    curl_easy_setopt(curl, CURLOPT_USERAGENT, "explainer/" EXPLAINER_VERSION);
-    curl_easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-    curl_easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    api.easy_setopt(curl, CURLOPT_USERAGENT, "explainer/" EXPLAINER_VERSION);
+    api.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    api.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
     if (request->follow_redirects) {
-        curl_easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-        curl_easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-        curl_easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+        api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+        api.easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+        api.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
     }
     if (strcmp(method, "GET") == 0) {
-        curl_easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+        api.easy_setopt(curl, CURLOPT_HTTPGET, 1L);
     } else if (strcmp(method, "HEAD") == 0) {
-        curl_easy_setopt(curl, CURLOPT_NOBODY, 1L);
+        api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
     } else {
-        curl_easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+        api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
     }
     if (request->body) {
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
+        api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
                          (curl_off_t)request->body_len);
-        curl_easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
+        api.easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
     }
 
-    CURLcode rc = curl_easy_perform(curl);
+    CURLcode rc = api.easy_perform(curl);
     if (rc == CURLE_OK) {
-        curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
+        api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
     } else if (c.oom) {
         *errmsg = ex_format("out of memory reading the answer from %s", request->url);
     } else {
-        *errmsg = ex_format("%s", curl_error[0] ? curl_error : curl_easy_strerror(rc));
+        *errmsg = ex_format("%s", curl_error[0] ? curl_error : api.easy_strerror(rc));
     }
-    curl_easy_cleanup(curl);
-    curl_slist_free_all(list);
+    api.easy_cleanup(curl);
+    api.slist_free_all(list);
     if (rc != CURLE_OK) {
         free(c.body);
         free_headers(c.headers, c.n_headers);
