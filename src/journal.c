@@ -27,13 +27,47 @@ static uint32_t line_crc(const char *line, size_t len)
     return (uint32_t)ex_hash_bytes(EX_HASH_SEED, line, len);
 }
 
+static size_t slot_of(long scene, size_t n_slots)
+{
+    uint64_t h = (uint64_t)scene * 0x9E3779B97F4A7C15u;
+    return (size_t)(h >> 32) & (n_slots - 1);
+}
+
+/* The slot holding `scene`, or the free slot where it would go. */
+static size_t *find_slot(const ex_journal *j, long scene)
+{
+    for (size_t i = slot_of(scene, j->n_slots);; i = (i + 1) & (j->n_slots - 1)) {
+        size_t *slot = &j->slots[i];
+        if (*slot == 0 || j->entries[*slot - 1].scene == scene)
+            return slot;
+    }
+}
+
+static int grow_index(ex_journal *j)
+{
+    size_t n = j->n_slots ? j->n_slots * 2 : 64;
+    size_t *slots = calloc(n, sizeof *slots);
+    if (!slots)
+        return -1;
+    free(j->slots);
+    j->slots = slots;
+    j->n_slots = n;
+    for (size_t e = 0; e < j->n_entries; e++)
+        *find_slot(j, j->entries[e].scene) = e + 1;
+    return 0;
+}
+
+/* Keep the last record of each scene; a hash index keeps this linear in the
+ * journal's length (10,000 scenes: no quadratic scan). */
 static int remember(ex_journal *j, const ex_journal_entry *e)
 {
-    for (size_t i = 0; i < j->n_entries; i++)
-        if (j->entries[i].scene == e->scene) {
-            j->entries[i] = *e;
-            return 0;
-        }
+    if ((j->n_entries + 1) * 2 > j->n_slots && grow_index(j) != 0)
+        return -1;
+    size_t *slot = find_slot(j, e->scene);
+    if (*slot) {
+        j->entries[*slot - 1] = *e;
+        return 0;
+    }
     if (j->n_entries == j->cap) {
         size_t cap = j->cap ? j->cap * 2 : 32;
         ex_journal_entry *grown = realloc(j->entries, cap * sizeof *grown);
@@ -43,6 +77,7 @@ static int remember(ex_journal *j, const ex_journal_entry *e)
         j->cap = cap;
     }
     j->entries[j->n_entries++] = *e;
+    *slot = j->n_entries;
     return 0;
 }
 
@@ -164,10 +199,10 @@ int ex_journal_open(ex_journal *j, const char *path, bool writable)
 
 const ex_journal_entry *ex_journal_get(const ex_journal *j, long scene)
 {
-    for (size_t i = 0; i < j->n_entries; i++)
-        if (j->entries[i].scene == scene)
-            return &j->entries[i];
-    return NULL;
+    if (j->n_slots == 0)
+        return NULL;
+    size_t *slot = find_slot(j, scene);
+    return *slot ? &j->entries[*slot - 1] : NULL;
 }
 
 int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
@@ -198,7 +233,7 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
     while (w < 0 && errno == EINTR);
     if (w != n)
         return -1;
-    if (fdatasync(j->fd) != 0 && errno != EINVAL)
+    if (state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 && errno != EINVAL)
         return -1;
     /* Our own record is read back by the next refresh; nothing else to do. */
     return 0;
@@ -210,6 +245,7 @@ void ex_journal_close(ex_journal *j)
         close(j->fd);
     free(j->tail);
     free(j->entries);
+    free(j->slots);
     memset(j, 0, sizeof *j);
     j->fd = -1;
 }

@@ -2,7 +2,10 @@
  * journal.h -- the per-output-folder journal of scene starts and ends.
  *
  * <out>/<name>/.explainer/journal is a text file, one record a line, appended
- * with O_APPEND and synced before the run goes on:
+ * with O_APPEND. A "started" record is synced before the processor runs (so
+ * that, even after a power cut, an output it half wrote is known to be
+ * unfinished); "done" and "failed" are not: losing one only means the scene is
+ * redone, and skipping their fdatasync halves a run's syncs.
  *
  *   started scene=3 inputs=9f0c2a1e5b7d3c44 attempt=1 seconds=0.000 time=1717171717.250 pid=4242 crc=1a2b3c4d
  *
@@ -44,6 +47,8 @@ typedef struct ex_journal {
     size_t tail_len;
     ex_journal_entry *entries;   /* the last record of each scene */
     size_t n_entries, cap;
+    size_t *slots;               /* open-addressing index: entry number + 1, 0 free */
+    size_t n_slots;              /* a power of two, at least twice n_entries */
     size_t n_bad;                /* lines ignored */
 } ex_journal;
 
@@ -57,7 +62,7 @@ int ex_journal_refresh(ex_journal *j);
 /* The last record of a scene, or NULL. */
 const ex_journal_entry *ex_journal_get(const ex_journal *j, long scene);
 
-/* Append one record and sync it to disk. 0, or -1 with errno. */
+/* Append one record ("started" ones synced to disk). 0, or -1 with errno. */
 int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
                       uint64_t inputs, int attempt, double seconds);
 

@@ -80,6 +80,12 @@ bool ex_output_exists(const char *dir, const char *filename)
 
 int ex_mkdir_p(const char *path)
 {
+    /* The common case, a scene folder whose parent exists: one system call. */
+    if (mkdir(path, 0777) == 0)
+        return 0;
+    struct stat st0;
+    if (errno == EEXIST && stat(path, &st0) == 0 && S_ISDIR(st0.st_mode))
+        return 0;
     char *copy = strdup(path);
     if (!copy)
         return -1;
