@@ -43,21 +43,21 @@ $(OBJDIR):
 
 # -Wl,-E exports the Lua API from the host so that C modules (lfs, cjson) load into it.
 $(BUILD)/explainer: $(OBJDIR)/main.o $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) -ldl -lm
+	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) -lxxhash -ldl -lm
 
 # The module takes the Lua API from whichever interpreter loads it: no -llua here.
 $(BUILD)/explainer_core.so: $(CORE_OBJ)
-	$(CC) $(LDFLAGS) -shared -o $@ $^ -ldl -lm
+	$(CC) $(LDFLAGS) -shared -o $@ $^ -lxxhash -ldl -lm
 
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ) | $(OBJDIR)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) -ldl -lm
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) -lxxhash -ldl -lm
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
 	  build-essential pkg-config lua5.4 liblua5.4-dev lua-filesystem lua-cjson lua-busted \
-	  libcurl4-openssl-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
+	  libcurl4-openssl-dev libxxhash-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
 	  fonts-dejavu-core ghostscript
 
 test: all $(CTEST_BIN)

@@ -9,7 +9,7 @@
  *
  *   started scene=3 inputs=9f0c2a1e5b7d3c44 attempt=1 seconds=0.000 time=1717171717.250 pid=4242 crc=1a2b3c4d
  *
- * crc is FNV-1a (low 32 bits) of the line up to " crc=". A line that does not
+ * crc is XXH3 (low 32 bits) of the line up to " crc=". A line that does not
  * parse or whose crc is wrong (the torn last line of a crashed run) is ignored.
  * The last record of a scene says where it stands: "started" with no later
  * "done" or "failed" means the run that started it died.

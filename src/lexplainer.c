@@ -63,7 +63,34 @@ static void push_scene(lua_State *L, const ex_scene *s)
     lua_setfield(L, -2, "fields");
 }
 
-static void push_document(lua_State *L, const ex_document *doc)
+/* Scenes built on first access: the list's __index (upvalue 1: the Document
+ * userdata, which it keeps alive) and __len. */
+static int lazy_scene(lua_State *L)
+{
+    const ex_document *doc = *(ex_document **)lua_touserdata(L, lua_upvalueindex(1));
+    lua_Integer i = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : 0;
+    if (!doc || i < 1 || (lua_Unsigned)i > doc->n_scenes)
+        return 0;
+    push_scene(L, &doc->scenes[i - 1]);
+    lua_pushvalue(L, -1);
+    lua_rawseti(L, 1, i);
+    return 1;
+}
+
+static int lazy_len(lua_State *L)
+{
+    const ex_document *doc = *(ex_document **)lua_touserdata(L, lua_upvalueindex(1));
+    lua_pushinteger(L, doc ? (lua_Integer)doc->n_scenes : 0);
+    return 1;
+}
+
+/*
+ * The document as a table. With lazy_box (the stack index of its Document
+ * userdata, or 0), scene tables are made when first indexed: a rerun where
+ * every scene is skipped builds none of them. Only for tables no user code
+ * iterates with pairs/next (the binding's own run without hooks).
+ */
+static void push_document(lua_State *L, const ex_document *doc, int lazy_box)
 {
     lua_createtable(L, 0, 12);
     set_string(L, "name", doc->name);
@@ -78,10 +105,22 @@ static void push_document(lua_State *L, const ex_document *doc)
     set_string(L, "audience", doc->audience);
     lua_pushnumber(L, doc->total_duration);
     lua_setfield(L, -2, "total_duration");
-    lua_createtable(L, (int)doc->n_scenes, 0);
-    for (size_t i = 0; i < doc->n_scenes; i++) {
-        push_scene(L, &doc->scenes[i]);
-        lua_rawseti(L, -2, (lua_Integer)i + 1);
+    if (lazy_box) {
+        lua_createtable(L, 0, 0);
+        lua_createtable(L, 0, 2);
+        lua_pushvalue(L, lazy_box);
+        lua_pushcclosure(L, lazy_scene, 1);
+        lua_setfield(L, -2, "__index");
+        lua_pushvalue(L, lazy_box);
+        lua_pushcclosure(L, lazy_len, 1);
+        lua_setfield(L, -2, "__len");
+        lua_setmetatable(L, -2);
+    } else {
+        lua_createtable(L, (int)doc->n_scenes, 0);
+        for (size_t i = 0; i < doc->n_scenes; i++) {
+            push_scene(L, &doc->scenes[i]);
+            lua_rawseti(L, -2, (lua_Integer)i + 1);
+        }
     }
     lua_setfield(L, -2, "scenes");
     lua_createtable(L, (int)doc->n_warnings, 0);
@@ -126,9 +165,11 @@ static int document_gc(lua_State *L)
     return 0;
 }
 
+/* doc:table([lazy]) */
 static int document_table(lua_State *L)
 {
-    push_document(L, check_document(L, 1));
+    const ex_document *doc = check_document(L, 1);
+    push_document(L, doc, lua_toboolean(L, 2) ? 1 : 0);
     return 1;
 }
 
@@ -168,7 +209,7 @@ static int l_parse(lua_State *L)
     if (n != 1)
         return n;
     document_box *box = lua_touserdata(L, -1);
-    push_document(L, box->doc);
+    push_document(L, box->doc, 0);
     ex_document_free(box->doc);
     box->doc = NULL;
     return 1;
@@ -180,7 +221,7 @@ static int l_parse_string(lua_State *L)
     lua_settop(L, 2);
     l_open_string(L);
     document_box *box = lua_touserdata(L, -1);
-    push_document(L, box->doc);
+    push_document(L, box->doc, 0);
     ex_document_free(box->doc);
     box->doc = NULL;
     return 1;
@@ -412,7 +453,7 @@ static void call_processor(void *ud, const ex_document *doc,
     int top = lua_gettop(L);
     lua_Integer index = (lua_Integer)(scene - doc->scenes) + 1;
     lua_pushvalue(L, ctx->fn);
-    lua_rawgeti(L, ctx->scenes, index);
+    lua_geti(L, ctx->scenes, index); /* may build it (lazy scenes) */
     lua_pushstring(L, output_dir);
     int status = lua_pcall(L, 2, LUA_MULTRET, 0);
     if (hook_set) /* interrupted: no further Lua code may be stopped midway */
@@ -608,7 +649,7 @@ static void opt_inputs(lua_State *L, int opts, int scenes, const ex_document *do
     lua_setfield(L, keep, "lens");
     for (size_t i = 0; i < doc->n_scenes; i++) {
         lua_pushvalue(L, fn);
-        lua_rawgeti(L, scenes, (lua_Integer)i + 1);
+        lua_geti(L, scenes, (lua_Integer)i + 1);
         lua_call(L, 1, 1);
         int t = lua_type(L, -1);
         if (t == LUA_TNUMBER)

@@ -151,7 +151,9 @@ function M.orchestrate_workflow(opts, fn, more)
   check_options(opts, 2)
   local doc, err = core.open(opts.explainer_path)
   if not doc then return nil, err end
-  local document = doc:table()
+  -- Without hooks no user code sees the document table, so its scene tables
+  -- can be made as processors need them (a rerun that skips all makes none).
+  local document = doc:table(not (opts.setup or opts.finish or opts.inputs))
   -- A dry run runs nothing of the workflow's but inputs(scene).
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local stats
