@@ -647,17 +647,32 @@ static bool is_separator(span line)
  * colon is followed by a blank or the end of the line (so "https://" and "10:30"
  * are not labels). Bullets ("- Text: ...") and indented lines never match.
  */
+/* `Label: value`, or in markdown bold `**Label:** value` / `**Label**: value`
+ * (scripts written in a chat tool often come that way). */
 static bool match_label(span line, span *label, const char **value_start)
 {
-    if (line.n == 0 || !(is_alpha(at(line, 0)) || at(line, 0) >= 0x80))
+    size_t start = line.n > 2 && at(line, 0) == '*' && at(line, 1) == '*' ? 2 : 0;
+    bool bold = start == 2;
+    if (line.n <= start || !(is_alpha(at(line, start)) || at(line, start) >= 0x80))
         return false;
-    for (size_t i = 1; i < line.n && i <= MAX_LABEL; i++) {
+    for (size_t i = start + 1; i < line.n && i <= MAX_LABEL + start; i++) {
         unsigned char c = at(line, i);
         if (c == '"')
             return false;
-        if (c == ':' && (i + 1 == line.n || is_blank(at(line, i + 1)))) {
-            *label = trim(mkspan(line.p, i));
-            *value_start = line.p + i + 1;
+        size_t after;
+        if (!bold && c == ':')
+            after = i + 1;
+        else if (bold && i + 2 < line.n && c == ':' && at(line, i + 1) == '*' &&
+                 at(line, i + 2) == '*')
+            after = i + 3; /* **Label:** */
+        else if (bold && i + 2 < line.n && c == '*' && at(line, i + 1) == '*' &&
+                 at(line, i + 2) == ':')
+            after = i + 3; /* **Label**: */
+        else
+            continue;
+        if (after == line.n || is_blank(at(line, after))) {
+            *label = trim(mkspan(line.p + start, i - start));
+            *value_start = line.p + after;
             return true;
         }
     }

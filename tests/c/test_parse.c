@@ -377,6 +377,25 @@ static void test_header(void)
 
 /* ------------------------------------------------------------ image prompts */
 
+static void test_bold_labels(void)
+{
+    ex_document *doc = parse_text(
+        "## SCENE 1: Bold (6s)\n\n**Narration:** \"Said in bold.\"\n\n"
+        "**Animation Prompt**: \"Slow zoom.\"\n**Not a label** but prose: with a colon\n\n"
+        "**Mood:** calm\n");
+    CHECK(doc && doc->n_scenes == 1, "bold labels: one scene");
+    if (doc && doc->n_scenes == 1) {
+        const ex_scene *s = &doc->scenes[0];
+        CHECK_STR(s->narration, "Said in bold.", "**Narration:** opens the narration");
+        CHECK_STR(s->animation_prompt, "Slow zoom.", "**Animation Prompt**: opens the animation prompt");
+        CHECK_STR(ex_scene_field(s, "Mood"), "calm", "a bold custom label is kept without its stars");
+        CHECK(ex_scene_field(s, "Not a label** but prose") == NULL &&
+                  ex_scene_field(s, "Not a label") == NULL,
+              "bold text with a later colon opens no field");
+    }
+    ex_document_free(doc);
+}
+
 static void test_two_step(void)
 {
     ex_document *doc = load(FIXTURE("two_step.txt"));
@@ -942,6 +961,7 @@ int main(void)
     test_dialects();
     test_scene_headers();
     test_header();
+    test_bold_labels();
     test_two_step();
     test_nano_banana();
     test_crlf_bom();
