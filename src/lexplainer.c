@@ -71,9 +71,9 @@ static int lazy_scene(lua_State *L)
     lua_Integer i = lua_isinteger(L, 2) ? lua_tointeger(L, 2) : 0;
     if (!doc || i < 1 || (lua_Unsigned)i > doc->n_scenes)
         return 0;
+    /* Not cached: each processor call gets a fresh table, and a long run does
+     * not accumulate a Lua copy of every scene (peak memory). */
     push_scene(L, &doc->scenes[i - 1]);
-    lua_pushvalue(L, -1);
-    lua_rawseti(L, 1, i);
     return 1;
 }
 
@@ -86,9 +86,10 @@ static int lazy_len(lua_State *L)
 
 /*
  * The document as a table. With lazy_box (the stack index of its Document
- * userdata, or 0), scene tables are made when first indexed: a rerun where
- * every scene is skipped builds none of them. Only for tables no user code
- * iterates with pairs/next (the binding's own run without hooks).
+ * userdata, or 0), a scene table is made each time it is indexed: a rerun
+ * where every scene is skipped builds none of them. Only for tables that no
+ * user code sees (pairs/next would find no scenes): the binding's own run
+ * without hooks, and the command line's summary.
  */
 static void push_document(lua_State *L, const ex_document *doc, int lazy_box)
 {

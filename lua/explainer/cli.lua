@@ -210,8 +210,13 @@ local function cmd_parse(args)
     end
     return 0
   end
-  local doc = load_document(positional[1])
-  if not doc then return 2 end
+  -- The summary walks the scenes once: tables made one at a time (memory).
+  local handle, err = core.open(positional[1])
+  if not handle then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local doc = handle:table(true)
   local out = {}
   out[#out + 1] = ("%s: %s"):format(doc.path, doc.title or "(untitled)")
   out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
