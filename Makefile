@@ -49,7 +49,7 @@ $(BUILD)/explainer: $(OBJDIR)/main.o $(CORE_OBJ)
 $(BUILD)/explainer_core.so: $(CORE_OBJ)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ -lxxhash -ldl -lm
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(CORE_OBJ) | $(OBJDIR)
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_OBJ) | $(OBJDIR)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) -lxxhash -ldl -lm
 
 deps:

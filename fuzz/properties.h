@@ -206,12 +206,13 @@ static const char *prop_check_lines(const char *text, size_t len, const ex_docum
 /* -------------------------------------------------------------- round trip */
 
 /* Can the narration be written as `Narration: "..."` and read back the same? Its
- * later lines must not open a field, end the block or be a separator. */
+ * later lines must not open a field (a letter, or `**` for a bold label), end the
+ * block or be a separator. */
 static bool prop_writable_narration(const char *s)
 {
     for (const char *nl = strchr(s, '\n'); nl; nl = strchr(nl + 1, '\n')) {
         const unsigned char *l = (const unsigned char *)nl + 1;
-        if (*l == '#' || *l >= 0x80 || ((*l | 32) >= 'a' && (*l | 32) <= 'z'))
+        if (*l == '#' || *l == '*' || *l >= 0x80 || ((*l | 32) >= 'a' && (*l | 32) <= 'z'))
             return false;
         const unsigned char *e = l;
         while (*e && *e != '\n')
