@@ -295,14 +295,23 @@ local STATUS_FLAGS = {
   ["--json"] = { "json", false },
 }
 
-local function cmd_status(args)
-  local positional, overrides = M.parse_args(args, STATUS_FLAGS)
-  if #positional < 2 then usage_error("status takes SCRIPT.lua and FILE.txt") end
+-- SCRIPT.lua FILE.txt ... with flags: positional, overrides and the workflow,
+-- or nil after saying why.
+local function workflow_args(args, flags, usage)
+  local positional, overrides = M.parse_args(args, flags)
+  if #positional < 2 then usage_error(usage) end
   local workflow, err = M.load_workflow(positional[1])
   if not workflow then
     stderr("explainer: %s", err)
-    return 2
+    return nil
   end
+  return positional, overrides, workflow
+end
+
+local function cmd_status(args)
+  local positional, overrides, workflow =
+    workflow_args(args, STATUS_FLAGS, "status takes SCRIPT.lua and FILE.txt")
+  if not positional then return 2 end
   local status = 0
   local all = {}
   for i = 2, #positional do
@@ -342,13 +351,9 @@ local function cmd_status(args)
 end
 
 local function cmd_run(args)
-  local positional, overrides = M.parse_args(args, RUN_FLAGS)
-  if #positional < 2 then usage_error("expected SCRIPT.lua and at least one FILE.txt") end
-  local workflow, err = M.load_workflow(positional[1])
-  if not workflow then
-    stderr("explainer: %s", err)
-    return 2
-  end
+  local positional, overrides, workflow =
+    workflow_args(args, RUN_FLAGS, "expected SCRIPT.lua and at least one FILE.txt")
+  if not positional then return 2 end
   local status = 0
   for i = 2, #positional do
     local opts = {}
