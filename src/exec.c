@@ -1,9 +1,12 @@
 /*
  * exec.c -- run a program with an argument vector (see exec.h).
  *
- * posix_spawnp rather than fork: the host may be large, and glibc's spawn
- * reports a failed exec (a missing program) to the caller as an error number
- * instead of leaving a child to die with status 127.
+ * fork + execvpe, so that the child can ask the kernel to kill it when the
+ * explainer process dies (PR_SET_PDEATHSIG): it sits in its own process group
+ * (a timeout kills the group), which a kill -9 of the run's group would miss,
+ * leaving an ffmpeg or a curl to run on as an orphan. A failed exec reports its
+ * errno through a close-on-exec pipe, so a missing program is an error message,
+ * not a child that died with status 127.
  */
 #include "exec.h"
 #include "util.h"
@@ -13,7 +16,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <spawn.h>
+#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -208,52 +211,77 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         return -1;
     }
 
-    posix_spawn_file_actions_t actions;
-    posix_spawnattr_t attr;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawnattr_init(&attr);
-    if (feed)
-        posix_spawn_file_actions_adddup2(&actions, in_pipe[0], STDIN_FILENO);
-    else
-        posix_spawn_file_actions_addopen(&actions, STDIN_FILENO, "/dev/null", O_RDONLY,
-                                         0);
-    posix_spawn_file_actions_adddup2(&actions, out_pipe[1], STDOUT_FILENO);
-    posix_spawn_file_actions_adddup2(&actions, err_pipe[1], STDERR_FILENO);
-    if (opts->cwd)
-        posix_spawn_file_actions_addchdir_np(&actions, opts->cwd);
-
-    /* Own process group (so a timeout can kill all of it); default signal
-     * dispositions and an empty mask, whatever the host had set. */
-    sigset_t defaults, empty;
-    sigemptyset(&empty);
-    sigemptyset(&defaults);
-    sigaddset(&defaults, SIGPIPE);
-    sigaddset(&defaults, SIGINT);
-    sigaddset(&defaults, SIGQUIT);
-    sigaddset(&defaults, SIGTERM);
-    sigaddset(&defaults, SIGHUP);
-    sigaddset(&defaults, SIGCHLD);
-    posix_spawnattr_setflags(&attr, POSIX_SPAWN_SETPGROUP | POSIX_SPAWN_SETSIGDEF |
-                                        POSIX_SPAWN_SETSIGMASK);
-    posix_spawnattr_setpgroup(&attr, 0);
-    posix_spawnattr_setsigdefault(&attr, &defaults);
-    posix_spawnattr_setsigmask(&attr, &empty);
-
     char **env = opts->env ? child_environment(opts->env) : environ;
+    int report[2] = {-1, -1};
+    if (!env || pipe2(report, O_CLOEXEC) != 0) {
+        *errmsg = env ? ex_format("%s: cannot make pipes: %s", program, strerror(errno))
+                      : ex_format("out of memory");
+        if (env && env != environ)
+            free(env);
+        close_fd(&in_pipe[0]), close_fd(&in_pipe[1]);
+        close_fd(&out_pipe[0]), close_fd(&out_pipe[1]);
+        close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
+        return -1;
+    }
     double start = monotonic();
-    pid_t pid;
-    int rc =
-        env ? posix_spawnp(&pid, program, &actions, &attr, (char *const *)opts->argv, env)
-            : ENOMEM;
+    pid_t parent = getpid();
+    pid_t pid = fork();
+    if (pid == 0) {
+        /* The child: only async-signal-safe calls from here to exec. */
+        setpgid(0, 0);
+        prctl(PR_SET_PDEATHSIG, SIGKILL);
+        if (getppid() != parent)
+            _exit(127); /* the run died before the line above */
+        static const int reset[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD};
+        struct sigaction dfl;
+        memset(&dfl, 0, sizeof dfl);
+        dfl.sa_handler = SIG_DFL;
+        for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
+            sigaction(reset[i], &dfl, NULL);
+        sigset_t empty;
+        sigemptyset(&empty);
+        sigprocmask(SIG_SETMASK, &empty, NULL);
+        int in = feed ? in_pipe[0] : open("/dev/null", O_RDONLY);
+        int err_no = 0;
+        if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
+            dup2(err_pipe[1], STDERR_FILENO) < 0)
+            err_no = errno;
+        else if (opts->cwd && chdir(opts->cwd) != 0)
+            err_no = -errno; /* negative: the folder, not the program */
+        else
+            execvpe(program, (char *const *)opts->argv, env);
+        if (!err_no)
+            err_no = errno;
+        ssize_t ignored = write(report[1], &err_no, sizeof err_no);
+        (void)ignored;
+        _exit(127);
+    }
+    int rc = pid < 0 ? errno : 0;
+    if (pid > 0)
+        setpgid(pid, pid); /* also here: no window where a kill of -pid misses */
     if (env != environ)
         free(env);
-    posix_spawn_file_actions_destroy(&actions);
-    posix_spawnattr_destroy(&attr);
+    close_fd(&report[1]);
+    if (pid > 0) {
+        int child_errno = 0;
+        ssize_t n;
+        do
+            n = read(report[0], &child_errno, sizeof child_errno);
+        while (n < 0 && errno == EINTR);
+        if (n == (ssize_t)sizeof child_errno) {
+            rc = child_errno ? child_errno : ENOEXEC;
+            while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
+            }
+        }
+    }
+    close_fd(&report[0]);
     close_fd(&in_pipe[0]);
     close_fd(&out_pipe[1]);
     close_fd(&err_pipe[1]);
     if (rc != 0) {
-        *errmsg = spawn_error(program, rc);
+        *errmsg = rc < 0 ? ex_format("%s: cannot run in %s: %s", program, opts->cwd,
+                                     strerror(-rc))
+                         : spawn_error(program, rc);
         close_fd(&in_pipe[1]);
         close_fd(&out_pipe[0]);
         close_fd(&err_pipe[0]);

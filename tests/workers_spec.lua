@@ -184,6 +184,28 @@ describe("worker processes", function()
         end }]]):format(dir))
     end
 
+    it("leaves no program of a processor running after a kill -9 of the run", function()
+      for _, extra in ipairs { {}, { "-j", "2" } } do
+        local pidfile = dir .. "/child.pid"
+        os.remove(pidfile)
+        local wf = workflow(([[
+          return { process_scene = function(scene)
+            if scene.scene_number ~= 0 then return end
+            require('explainer').exec({ 'sh', '-c', 'echo $$ > %s.tmp && mv %s.tmp %s && exec sleep 60' })
+          end }]]):format(pidfile, pidfile, pidfile))
+        local args = { wf, film, "--output-dir", out, "--no-skip" }
+        for _, a in ipairs(extra) do args[#args + 1] = a end
+        local p = spawn(dir, args)
+        wait_for(pidfile)
+        local child = tonumber(h.read(pidfile))
+        assert.is_true(alive(child), "the program runs")
+        os.execute(("kill -9 %d"):format(p.pid))
+        local deadline = os.time() + 5
+        while alive(child) and os.time() <= deadline do core.sleep(0.05) end
+        assert.is_false(alive(child), "sleep outlived the run (" .. (#extra > 0 and "workers" or "in-process") .. ")")
+      end
+    end)
+
     it("stops a long core.sleep and a long exec'd program on SIGINT in this process", function()
       for _, body in ipairs {
         "require('explainer_core').sleep(60)",
