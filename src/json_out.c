@@ -57,38 +57,44 @@ static const unsigned char needs_escape[256] = {
     0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 0, 0, 0, /* '\\' */
 };
 
-static void put_string(writer *w, const char *s)
+void ex_json_string(const char *s, void (*emit)(void *ctx, const char *p, size_t n),
+                    void *ctx)
 {
     if (!s) {
-        put_lit(w, "null");
+        emit(ctx, "null", 4);
         return;
     }
-    put(w, "\"", 1);
+    emit(ctx, "\"", 1);
     const unsigned char *p = (const unsigned char *)s;
     for (;;) {
         const unsigned char *run = p;
         while (*p && !needs_escape[*p])
             p++;
-        put(w, (const char *)run, (size_t)(p - run));
+        if (p > run)
+            emit(ctx, (const char *)run, (size_t)(p - run));
         if (!*p)
             break;
         char esc[8];
         switch (*p) {
-        case '"': put(w, "\\\"", 2); break;
-        case '\\': put(w, "\\\\", 2); break;
-        case '\n': put(w, "\\n", 2); break;
-        case '\t': put(w, "\\t", 2); break;
-        case '\r': put(w, "\\r", 2); break;
-        case '\b': put(w, "\\b", 2); break;
-        case '\f': put(w, "\\f", 2); break;
+        case '"': emit(ctx, "\\\"", 2); break;
+        case '\\': emit(ctx, "\\\\", 2); break;
+        case '\n': emit(ctx, "\\n", 2); break;
+        case '\t': emit(ctx, "\\t", 2); break;
+        case '\r': emit(ctx, "\\r", 2); break;
+        case '\b': emit(ctx, "\\b", 2); break;
+        case '\f': emit(ctx, "\\f", 2); break;
         default:
             snprintf(esc, sizeof esc, "\\u%04x", *p);
-            put(w, esc, 6);
+            emit(ctx, esc, 6);
         }
         p++;
     }
-    put(w, "\"", 1);
+    emit(ctx, "\"", 1);
 }
+
+static void writer_put(void *w, const char *s, size_t n) { put(w, s, n); }
+
+static void put_string(writer *w, const char *s) { ex_json_string(s, writer_put, w); }
 
 static void put_key(writer *w, const char *key, bool first)
 {

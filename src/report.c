@@ -2,6 +2,7 @@
  * report.c -- JSON events and the run report.
  */
 #include "report.h"
+#include "json_out.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -45,35 +46,19 @@ void ex_buf_printf(ex_buf *b, const char *fmt, ...)
     b->len += (size_t)n;
 }
 
+static void buf_put(void *ctx, const char *p, size_t n)
+{
+    ex_buf *b = ctx;
+    if (!reserve(b, n))
+        return;
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+}
+
 void ex_buf_json_string(ex_buf *b, const char *s)
 {
-    if (!s) {
-        ex_buf_printf(b, "null");
-        return;
-    }
-    size_t len = strlen(s);
-    if (!reserve(b, len * 6 + 2))
-        return;
-    char *o = b->data + b->len;
-    *o++ = '"';
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        switch (*p) {
-        case '"': *o++ = '\\'; *o++ = '"'; break;
-        case '\\': *o++ = '\\'; *o++ = '\\'; break;
-        case '\n': *o++ = '\\'; *o++ = 'n'; break;
-        case '\r': *o++ = '\\'; *o++ = 'r'; break;
-        case '\t': *o++ = '\\'; *o++ = 't'; break;
-        default:
-            if (*p < 0x20) {
-                o += sprintf(o, "\\u%04x", *p);
-            } else {
-                *o++ = (char)*p;
-            }
-        }
-    }
-    *o++ = '"';
-    *o = '\0';
-    b->len = (size_t)(o - b->data);
+    ex_json_string(s, buf_put, b);
 }
 
 void ex_buf_free(ex_buf *b)
