@@ -314,13 +314,14 @@ static const char *json_check_scene(const jv *o, const ex_scene *s)
     const jv *f = jv_get(o, "fields");
     if (!f || f->kind != JV_OBJ)
         return "JSON: fields is not an object";
-    /* Each label once, with the value of its last occurrence. */
+    /* Each label once, with the value of its first occurrence (as the scene's
+     * own keys and the Lua table). */
     size_t labels = 0;
     for (size_t i = 0; i < s->n_fields; i++) {
-        bool later = false;
-        for (size_t k = i + 1; k < s->n_fields && !later; k++)
-            later = strcmp(s->fields[k].label, s->fields[i].label) == 0;
-        if (later)
+        bool earlier = false;
+        for (size_t k = 0; k < i && !earlier; k++)
+            earlier = strcmp(s->fields[k].label, s->fields[i].label) == 0;
+        if (earlier)
             continue;
         labels++;
         if (!jv_is(jv_get(f, s->fields[i].label), s->fields[i].value))

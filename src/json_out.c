@@ -124,8 +124,9 @@ static void put_number(writer *w, double v)
     put(w, buf, (size_t)n);
 }
 
-/* Fields become an object; a label written twice keeps its last value, as in the
- * Lua table. Small scenes compare labels pairwise; big ones sort (label, index). */
+/* Fields become an object; a label written twice keeps its first value, as the
+ * scene's own keys and the Lua table do. Small scenes compare labels pairwise;
+ * big ones sort (label, index). */
 typedef struct labelled {
     const char *label;
     size_t index;
@@ -140,9 +141,9 @@ static int by_label_then_index(const void *a, const void *b)
     return (x->index > y->index) - (x->index < y->index);
 }
 
-static bool later_label(const ex_scene *s, size_t i)
+static bool earlier_label(const ex_scene *s, size_t i)
 {
-    for (size_t k = i + 1; k < s->n_fields; k++)
+    for (size_t k = 0; k < i; k++)
         if (strcmp(s->fields[k].label, s->fields[i].label) == 0)
             return true;
     return false;
@@ -169,12 +170,12 @@ static void put_fields(writer *w, const ex_scene *s)
         qsort(order, s->n_fields, sizeof *order, by_label_then_index);
         for (size_t i = 0; i + 1 < s->n_fields; i++)
             if (strcmp(order[i].label, order[i + 1].label) == 0)
-                shadowed[order[i].index] = true;
+                shadowed[order[i + 1].index] = true;
         free(order);
     }
     bool first = true;
     for (size_t i = 0; i < s->n_fields; i++) {
-        if (shadowed ? shadowed[i] : later_label(s, i))
+        if (shadowed ? shadowed[i] : earlier_label(s, i))
             continue;
         if (!first)
             put(w, ",", 1);

@@ -57,6 +57,12 @@ static void push_scene(lua_State *L, const ex_scene *s)
     set_string(L, "prompt", s->prompt);
     lua_createtable(L, 0, (int)s->n_fields);
     for (size_t i = 0; i < s->n_fields; i++) {
+        /* A repeated label: the first one wins, as for the scene's own keys. */
+        if (lua_getfield(L, -1, s->fields[i].label) != LUA_TNIL) {
+            lua_pop(L, 1);
+            continue;
+        }
+        lua_pop(L, 1);
         lua_pushstring(L, s->fields[i].value ? s->fields[i].value : "");
         lua_setfield(L, -2, s->fields[i].label);
     }

@@ -63,6 +63,22 @@ describe("explainer command line", function()
     assert.equal(cjson.null, doc.declared_scenes)
   end)
 
+  it("keeps the first value of a repeated label in fields, in Lua and in JSON", function()
+    for _, extra in ipairs { 0, 20 } do -- 20 more labels: the writer's sorted path
+      local lines = { "## SCENE 1: Moods", "Mood: calm", "" }
+      for i = 1, extra do lines[#lines + 1] = ("Label %d: v%d\n"):format(i, i) end
+      lines[#lines + 1] = "Mood: wild"
+      local f = h.write(dir .. "/moods.txt", table.concat(lines, "\n") .. "\n")
+      local doc = require("explainer").parse(f)
+      assert.equal("calm", doc.scenes[1].fields.Mood)
+      local out, _, code = h.run { "parse", f, "--json" }
+      assert.equal(0, code)
+      local fields = cjson.decode(out).scenes[1].fields
+      assert.equal("calm", fields.Mood)
+      if extra > 0 then assert.equal("v20", fields["Label 20"]) end
+    end
+  end)
+
   it("prints a readable summary without --json", function()
     local out, _, code = h.run { "parse", film }
     assert.equal(0, code)
