@@ -136,11 +136,8 @@ M.backends = { ["local"] = speak_local, openai = speak_openai, elevenlabs = spea
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
   opts = opts or {}
-  local backend = common.option(opts, "backend", "EXPLAINER_AUDIO_BACKEND", "local")
-  local fn = M.backends[backend]
-  if not fn then
-    return nil, "unknown audio backend '" .. tostring(backend) .. "' (local, openai or elevenlabs)"
-  end
+  local fn, berr = common.backend("audio", M.backends, opts, "EXPLAINER_AUDIO_BACKEND", "local, openai or elevenlabs")
+  if not fn then return nil, berr end
   local path = output_dir .. "/" .. (opts.filename or "narration.mp3")
   local text = M.narration_text(scene)
   local ok, err

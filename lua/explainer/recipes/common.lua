@@ -171,6 +171,20 @@ function M.format_of(opts)
   return opts and opts.document and opts.document.format or nil
 end
 
+--- The backend function chosen by `opts.backend`, else `$env`, else "local".
+-- @tparam string kind "image" or "audio", for the message
+-- @tparam table backends name -> function
+-- @tparam string names the names as a message lists them ("local, openai or fal")
+-- @treturn function|nil the backend, or nil and a message
+function M.backend(kind, backends, opts, env, names)
+  local name = M.option(opts, "backend", env, "local")
+  local fn = backends[name]
+  if not fn then
+    return nil, ("unknown %s backend '%s' (%s)"):format(kind, tostring(name), names)
+  end
+  return fn
+end
+
 --- Check the arguments every recipe takes: a scene table and a directory.
 function M.check_scene_args(fname, scene, output_dir, level)
   if type(scene) ~= "table" then

@@ -328,11 +328,8 @@ M.backends = { ["local"] = generate_local, openai = generate_openai, fal = gener
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
   opts = opts or {}
-  local backend = common.option(opts, "backend", "EXPLAINER_IMAGE_BACKEND", "local")
-  local fn = M.backends[backend]
-  if not fn then
-    return nil, "unknown image backend '" .. tostring(backend) .. "' (local, openai or fal)"
-  end
+  local fn, berr = common.backend("image", M.backends, opts, "EXPLAINER_IMAGE_BACKEND", "local, openai or fal")
+  if not fn then return nil, berr end
   local path = output_dir .. "/" .. (opts.filename or "final.png")
   local ok, err = fn(scene, path, opts)
   if not ok then return nil, err end
