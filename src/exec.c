@@ -10,7 +10,7 @@
  */
 #include "exec.h"
 #include "util.h"
-#include "worker.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -28,36 +28,6 @@
 extern char **environ;
 
 enum { CHUNK = 65536 };
-
-typedef struct buffer {
-    char *data;
-    size_t len, cap;
-} buffer;
-
-static int buffer_reserve(buffer *b, size_t extra)
-{
-    if (b->len + extra + 1 <= b->cap)
-        return 0;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + extra + 1) {
-        if (cap > (size_t)-1 / 2)
-            return -1;
-        cap *= 2;
-    }
-    char *data = realloc(b->data, cap);
-    if (!data)
-        return -1;
-    b->data = data;
-    b->cap = cap;
-    return 0;
-}
-
-static double monotonic(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
 
 static void close_fd(int *fd)
 {
@@ -77,9 +47,9 @@ static char *spawn_error(const char *program, int err)
 }
 
 /* Read what is there; returns 0 at end of file (fd closed), 1 to go on. */
-static int drain(int *fd, buffer *b, int *oom)
+static int drain(int *fd, ex_buf *b, int *oom)
 {
-    if (buffer_reserve(b, CHUNK) != 0) {
+    if (!ex_buf_reserve(b, CHUNK)) {
         *oom = 1;
         close_fd(fd);
         return 0;
@@ -175,7 +145,7 @@ static int reap(pid_t pid, double deadline, bool *timed_out)
         if (r < 0 && errno != EINTR)
             return 0;
         if (deadline > 0 && r == 0) {
-            if (monotonic() >= deadline) {
+            if (ex_now() >= deadline) {
                 kill(-pid, SIGKILL);
                 *timed_out = true;
                 deadline = 0; /* now wait for it to go */
@@ -223,7 +193,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
         return -1;
     }
-    double start = monotonic();
+    double start = ex_now();
     pid_t parent = getpid();
     pid_t pid = fork();
     if (pid == 0) {
@@ -303,7 +273,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
             close_fd(&in_pipe[1]);
     }
 
-    buffer out = {0}, err = {0};
+    ex_buf out = {0}, err = {0};
     size_t written = 0;
     int oom = 0;
     double deadline = opts->timeout > 0 ? start + opts->timeout : 0;
@@ -317,7 +287,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         }
         int wait_ms = -1;
         if (deadline > 0) {
-            double left = deadline - monotonic();
+            double left = deadline - ex_now();
             if (left <= 0) {
                 kill(-pid, SIGKILL);
                 timed_out = true;
@@ -365,7 +335,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
     pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
 
     int status = reap(pid, timed_out ? 0 : deadline, &timed_out);
-    result->seconds = monotonic() - start;
+    result->seconds = ex_now() - start;
     result->timed_out = timed_out;
     if (WIFEXITED(status)) {
         result->status = WEXITSTATUS(status);
@@ -373,7 +343,7 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         result->status = -1;
         result->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
-    if (oom || buffer_reserve(&out, 0) != 0 || buffer_reserve(&err, 0) != 0) {
+    if (oom || !ex_buf_reserve(&out, 0) || !ex_buf_reserve(&err, 0)) {
         free(out.data);
         free(err.data);
         *errmsg = ex_format("%s: out of memory capturing its output", program);

@@ -1,9 +1,13 @@
 /*
- * hash.c -- a scene's input hash (XXH3 from Debian's libxxhash).
+ * hash.c -- XXH3 hashes of bytes and of files.
  */
 #include "hash.h"
 
-#include <string.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <unistd.h>
 
 #define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
 #include <xxhash.h>
@@ -13,40 +17,44 @@ uint64_t ex_hash_bytes(uint64_t h, const void *data, size_t len)
     return XXH3_64bits_withSeed(data, len, h);
 }
 
-/* A tag byte and a length before each value, so that ("ab", "c") and ("a", "bc")
- * or an absent and an empty field hash differently. */
-static void hash_field(XXH3_state_t *st, char tag, const char *value)
+static void to_hex(XXH128_hash_t h, char hex[33])
 {
-    XXH3_64bits_update(st, &tag, 1);
-    if (!value) {
-        XXH3_64bits_update(st, "\xff", 1);
-        return;
-    }
-    uint64_t len = strlen(value);
-    XXH3_64bits_update(st, &len, sizeof len);
-    XXH3_64bits_update(st, value, (size_t)len);
+    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.high64,
+             (unsigned long long)h.low64);
 }
 
-uint64_t ex_scene_hash(const ex_scene *s)
+void ex_hash128_hex(const void *data, size_t len, char hex[33])
 {
+    to_hex(XXH3_128bits(data, len), hex);
+}
+
+int ex_hash_file_hex(const char *path, char hex[33])
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return -1;
     XXH3_state_t st;
     XXH3_INITSTATE(&st);
-    XXH3_64bits_reset_withSeed(&st, EX_HASH_SEED);
-    hash_field(&st, 't', s->title);
-    XXH3_64bits_update(&st, &s->duration, sizeof s->duration);
-    unsigned char silent = s->no_narration ? 1 : 0;
-    XXH3_64bits_update(&st, &silent, 1);
-    hash_field(&st, 'n', s->narration);
-    hash_field(&st, 'l', s->layout);
-    hash_field(&st, 'i', s->initial_prompt);
-    for (size_t i = 0; i < s->n_iterations; i++)
-        hash_field(&st, 'r', s->iterations[i]);
-    hash_field(&st, 'f', s->final_prompt);
-    hash_field(&st, 'a', s->animation_prompt);
-    hash_field(&st, 'p', s->prompt);
-    for (size_t i = 0; i < s->n_fields; i++) {
-        hash_field(&st, 'L', s->fields[i].label);
-        hash_field(&st, 'V', s->fields[i].value);
+    XXH3_128bits_reset(&st);
+    enum { BLOCK = 1 << 17 };
+    char *block = malloc(BLOCK);
+    int rc = block ? 0 : -1;
+    while (rc == 0) {
+        ssize_t n = read(fd, block, BLOCK);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n < 0)
+            rc = -1;
+        else if (n == 0)
+            break;
+        else
+            XXH3_128bits_update(&st, block, (size_t)n);
     }
-    return XXH3_64bits_digest(&st);
+    int saved = errno;
+    free(block);
+    close(fd);
+    errno = saved;
+    if (rc == 0)
+        to_hex(XXH3_128bits_digest(&st), hex);
+    return rc;
 }

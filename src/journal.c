@@ -2,6 +2,7 @@
  * journal.c -- append-only scene journal (see journal.h for the format).
  */
 #include "journal.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -81,32 +82,41 @@ static int remember(ex_journal *j, const ex_journal_entry *e)
     return 0;
 }
 
-/* One line without its '\n'. Returns false for anything that is not a whole,
- * intact record. */
-static bool parse_line(const char *line, size_t len, ex_journal_entry *e)
+/* The last " crc=" of a line, or NULL. */
+static char *find_crc(char *line, size_t len)
 {
-    const char *crc_at = NULL;
     for (size_t i = len; i-- > 0;)
-        if (len - i >= 5 && memcmp(line + i, " crc=", 5) == 0) {
-            crc_at = line + i;
-            break;
-        }
-    if (!crc_at || len > 4096)
+        if (line[i] == ' ' && len - i >= 5 && memcmp(line + i, " crc=", 5) == 0)
+            return line + i;
+    return NULL;
+}
+
+/* One line without its '\n' (writable: it is cut at " crc=" while read, then
+ * restored). Returns false for anything that is not a whole, intact record. */
+static bool parse_line(char *line, size_t len, ex_journal_entry *e)
+{
+    char *crc_at = find_crc(line, len);
+    if (!crc_at || line + len - crc_at != 13)
         return false;
-    char buf[4100];
-    memcpy(buf, line, len);
-    buf[len] = '\0';
-    unsigned crc;
-    if (sscanf(buf + (crc_at - line) + 5, "%8x", &crc) != 1 ||
-        crc != line_crc(line, (size_t)(crc_at - line)))
+    uint32_t crc = 0;
+    for (const char *p = crc_at + 5; p < line + len; p++) {
+        int d = *p >= '0' && *p <= '9' ? *p - '0' : *p >= 'a' && *p <= 'f' ? *p - 'a' + 10 : -1;
+        if (d < 0)
+            return false;
+        crc = crc << 4 | (uint32_t)d;
+    }
+    if (crc != line_crc(line, (size_t)(crc_at - line)))
         return false;
     char state[16];
     long scene, pid;
     uint64_t inputs;
     int attempt;
     double seconds, when;
-    if (sscanf(buf, "%15s scene=%ld inputs=%" SCNx64 " attempt=%d seconds=%lf time=%lf pid=%ld",
-               state, &scene, &inputs, &attempt, &seconds, &when, &pid) != 7)
+    *crc_at = '\0';
+    int got = sscanf(line, "%15s scene=%ld inputs=%" SCNx64 " attempt=%d seconds=%lf time=%lf pid=%ld",
+                     state, &scene, &inputs, &attempt, &seconds, &when, &pid);
+    *crc_at = ' ';
+    if (got != 7)
         return false;
     memset(e, 0, sizeof *e);
     for (int s = EX_JOURNAL_STARTED; s <= EX_JOURNAL_FAILED; s++)
@@ -120,68 +130,105 @@ static bool parse_line(const char *line, size_t len, ex_journal_entry *e)
     e->seconds = seconds;
     e->time = when;
     e->pid = pid;
+    e->line_len = len;
     return true;
+}
+
+/* Parse the whole lines of tail[scan_from..tail_len) and keep the rest. */
+static int take_lines(ex_journal *j, size_t scan_from)
+{
+    off_t tail_at = j->offset - (off_t)j->tail_len;
+    size_t start = 0;
+    for (;;) {
+        char *nl = memchr(j->tail + scan_from, '\n', j->tail_len - scan_from);
+        if (!nl)
+            break;
+        size_t end = (size_t)(nl - j->tail);
+        if (j->skipping) {
+            j->skipping = false; /* the end of an over-long line: drop it */
+        } else if (end > start) {
+            ex_journal_entry e;
+            if (end - start <= EX_JOURNAL_MAX_LINE &&
+                parse_line(j->tail + start, end - start, &e)) {
+                e.line_at = tail_at + (off_t)start;
+                if (remember(j, &e) != 0)
+                    return -1;
+            } else {
+                j->n_bad++;
+            }
+        }
+        start = scan_from = end + 1;
+    }
+    size_t rest = j->tail_len - start;
+    if (rest > EX_JOURNAL_MAX_LINE || (j->skipping && rest > 0)) {
+        /* A line that never ends (garbage, a hostile file): stop keeping it;
+         * drop what follows up to its newline. */
+        if (!j->skipping)
+            j->n_bad++;
+        j->skipping = true;
+        rest = 0;
+        start = j->tail_len;
+    }
+    memmove(j->tail, j->tail + start, rest);
+    j->tail_len = rest;
+    return 0;
 }
 
 int ex_journal_refresh(ex_journal *j)
 {
     if (j->fd < 0)
         return 0;
-    char chunk[65536];
     for (;;) {
-        ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
+        size_t want = 65536;
+        if (j->tail_cap - j->tail_len < want) {
+            size_t cap = j->tail_len + want;
+            char *grown = realloc(j->tail, cap);
+            if (!grown)
+                return -1;
+            j->tail = grown;
+            j->tail_cap = cap;
+        }
+        ssize_t n = pread(j->fd, j->tail + j->tail_len, want, j->offset);
         if (n < 0 && errno == EINTR)
             continue;
         if (n < 0)
             return -1;
         if (n == 0)
             return 0;
+        size_t scan_from = j->tail_len;
         j->offset += n;
-        char *grown = realloc(j->tail, j->tail_len + (size_t)n);
-        if (!grown)
-            return -1;
-        j->tail = grown;
-        memcpy(j->tail + j->tail_len, chunk, (size_t)n);
         j->tail_len += (size_t)n;
-        size_t start = 0;
-        for (size_t i = 0; i < j->tail_len; i++) {
-            if (j->tail[i] != '\n')
-                continue;
-            ex_journal_entry e;
-            if (i > start) {
-                if (parse_line(j->tail + start, i - start, &e)) {
-                    if (remember(j, &e) != 0)
-                        return -1;
-                } else {
-                    j->n_bad++;
-                }
-            }
-            start = i + 1;
-        }
-        memmove(j->tail, j->tail + start, j->tail_len - start);
-        j->tail_len -= start;
+        if (take_lines(j, scan_from) != 0)
+            return -1;
     }
 }
 
-int ex_journal_open(ex_journal *j, const char *path, bool writable)
+int ex_journal_open(ex_journal *j, const char *path, bool writable, bool durable)
 {
     memset(j, 0, sizeof *j);
     j->writable = writable;
-    j->fd = open(path, writable ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC
-                                : O_RDONLY | O_CLOEXEC, 0666);
+    j->durable = durable;
+    j->fd = open(path, writable ? O_RDWR | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW
+                                : O_RDONLY | O_CLOEXEC | O_NOFOLLOW, 0666);
     if (j->fd < 0) {
         if (!writable && errno == ENOENT)
             return 0;
         return -1;
     }
+    struct stat st;
+    if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        /* A journal that is a device or a FIFO (/dev/zero) would never end. */
+        int saved = S_ISDIR(st.st_mode) ? EISDIR : EINVAL;
+        ex_journal_close(j);
+        errno = saved;
+        return -1;
+    }
     if (writable) {
         /* A crash can leave a torn last line; end it so that the next record
          * starts on a line of its own (the torn one then fails its crc). */
-        struct stat st;
         char last;
-        if (fstat(j->fd, &st) == 0 && st.st_size > 0 &&
-            pread(j->fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
-            write(j->fd, "\n", 1) != 1) {
+        if (st.st_size > 0 && pread(j->fd, &last, 1, st.st_size - 1) == 1 && last != '\n' &&
+            ex_write_all(j->fd, "\n", 1) != 0) {
             int saved = errno;
             ex_journal_close(j);
             errno = saved;
@@ -206,7 +253,8 @@ const ex_journal_entry *ex_journal_get(const ex_journal *j, long scene)
 }
 
 int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
-                      uint64_t inputs, int attempt, double seconds)
+                      uint64_t inputs, int attempt, double seconds,
+                      const char *parts)
 {
     if (j->fd < 0 || !j->writable) {
         errno = EBADF;
@@ -214,38 +262,70 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
-    char line[256];
-    int n = snprintf(line, sizeof line,
-                     "%s scene=%ld inputs=%016" PRIx64 " attempt=%d seconds=%.3f "
-                     "time=%lld.%03ld pid=%ld",
-                     ex_journal_state_name(state), scene, inputs, attempt, seconds,
-                     (long long)now.tv_sec, now.tv_nsec / 1000000, (long)getpid());
-    if (n < 0 || (size_t)n + 16 > sizeof line) {
-        errno = EOVERFLOW;
+    ex_buf line = {0};
+    ex_buf_printf(&line,
+                  "%s scene=%ld inputs=%016" PRIx64 " attempt=%d seconds=%.3f "
+                  "time=%lld.%03ld pid=%ld",
+                  ex_journal_state_name(state), scene, inputs, attempt, seconds,
+                  (long long)now.tv_sec, now.tv_nsec / 1000000, (long)getpid());
+    /* Parts that would make the line too long are left out: the record still
+     * tells a changed scene, only not what changed in it. */
+    if (parts && *parts && line.len + strlen(parts) + 32 < EX_JOURNAL_MAX_LINE)
+        ex_buf_printf(&line, " parts=%s", parts);
+    if (line.failed) {
+        ex_buf_free(&line);
+        errno = ENOMEM;
         return -1;
     }
-    n += snprintf(line + n, sizeof line - (size_t)n, " crc=%08x\n",
-                  line_crc(line, (size_t)n));
+    ex_buf_printf(&line, " crc=%08x\n", line_crc(line.data, line.len));
     /* One write: with O_APPEND, records of concurrent runs never mix. */
-    ssize_t w;
-    do
-        w = write(j->fd, line, (size_t)n);
-    while (w < 0 && errno == EINTR);
-    if (w != n)
+    int rc = line.failed ? -1 : ex_write_all(j->fd, line.data, line.len);
+    if (line.failed)
+        errno = ENOMEM;
+    ex_buf_free(&line);
+    if (rc != 0)
         return -1;
-    if (state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 && errno != EINVAL)
+    j->dirty = true;
+    if (j->durable && state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 &&
+        errno != EINVAL)
         return -1;
-    /* Our own record is read back by the next refresh; nothing else to do. */
     return 0;
 }
 
-void ex_journal_close(ex_journal *j)
+char *ex_journal_parts(const ex_journal *j, const ex_journal_entry *e)
 {
-    if (j->fd >= 0)
+    if (j->fd < 0 || !e || e->line_len == 0 || e->line_len > EX_JOURNAL_MAX_LINE)
+        return NULL;
+    char *line = malloc(e->line_len + 1);
+    if (!line)
+        return NULL;
+    ssize_t n = pread(j->fd, line, e->line_len, e->line_at);
+    char *parts = NULL;
+    if (n == (ssize_t)e->line_len) {
+        line[n] = '\0';
+        char *at = strstr(line, " parts=");
+        char *crc = find_crc(line, (size_t)n);
+        if (at && crc && at < crc)
+            parts = ex_strndup(at + 7, (size_t)(crc - at - 7));
+    }
+    free(line);
+    return parts;
+}
+
+int ex_journal_close(ex_journal *j)
+{
+    int rc = 0;
+    if (j->fd >= 0) {
+        if (j->writable && j->dirty && fdatasync(j->fd) != 0 && errno != EINVAL)
+            rc = -1;
+        int saved = errno;
         close(j->fd);
+        errno = saved;
+    }
     free(j->tail);
     free(j->entries);
     free(j->slots);
     memset(j, 0, sizeof *j);
     j->fd = -1;
+    return rc;
 }

@@ -14,7 +14,7 @@
  * raise.
  */
 #include "lexec.h"
-#include "worker.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <stdlib.h>
@@ -25,34 +25,7 @@
 
 #include "exec.h"
 #include "http.h"
-
-/* The string at t[k] (t at index idx), or NULL when absent; raises on a
- * value of another type. The string stays alive as long as the table does. */
-static const char *opt_string_field(lua_State *L, int idx, const char *k, size_t *len)
-{
-    const char *s = NULL;
-    int t = lua_getfield(L, idx, k);
-    if (t == LUA_TSTRING)
-        s = lua_tolstring(L, -1, len);
-    else if (t != LUA_TNIL)
-        luaL_error(L, "bad field '%s' (string expected, got %s)", k,
-                   luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return s;
-}
-
-static double opt_number_field(lua_State *L, int idx, const char *k, double dflt)
-{
-    double v = dflt;
-    int t = lua_getfield(L, idx, k);
-    if (t == LUA_TNUMBER)
-        v = lua_tonumber(L, -1);
-    else if (t != LUA_TNIL)
-        luaL_error(L, "bad field '%s' (number expected, got %s)", k,
-                   luaL_typename(L, -1));
-    lua_pop(L, 1);
-    return v;
-}
+#include "lopt.h"
 
 static void push_owned(lua_State *L, char *s)
 {
@@ -84,9 +57,9 @@ static int l_exec(lua_State *L)
     ex_exec_options opts = {.argv = argv};
     if (!lua_isnoneornil(L, 2)) {
         luaL_checktype(L, 2, LUA_TTABLE);
-        opts.stdin_data = opt_string_field(L, 2, "stdin", &opts.stdin_len);
-        opts.timeout = opt_number_field(L, 2, "timeout", 0);
-        opts.cwd = opt_string_field(L, 2, "cwd", NULL);
+        opts.stdin_data = ex_opt_string(L, 2, "stdin", NULL, &opts.stdin_len);
+        opts.timeout = ex_opt_number(L, 2, "timeout", 0);
+        opts.cwd = ex_opt_string(L, 2, "cwd", NULL, NULL);
         int t = lua_getfield(L, 2, "env"); /* stays on the stack: keeps strings alive */
         if (t == LUA_TTABLE) {
             size_t count = 0;
@@ -162,11 +135,11 @@ static int l_http_request(lua_State *L)
     lua_settop(L, 1);
     luaL_checktype(L, 1, LUA_TTABLE);
     ex_http_request req = {0};
-    req.url = opt_string_field(L, 1, "url", NULL);
+    req.url = ex_opt_string(L, 1, "url", NULL, NULL);
     luaL_argcheck(L, req.url != NULL, 1, "field 'url' (string) is required");
-    req.method = opt_string_field(L, 1, "method", NULL);
-    req.body = opt_string_field(L, 1, "body", &req.body_len);
-    req.timeout = opt_number_field(L, 1, "timeout", 0);
+    req.method = ex_opt_string(L, 1, "method", NULL, NULL);
+    req.body = ex_opt_string(L, 1, "body", NULL, &req.body_len);
+    req.timeout = ex_opt_number(L, 1, "timeout", 0);
     lua_getfield(L, 1, "follow_redirects");
     req.follow_redirects = lua_toboolean(L, -1);
     lua_pop(L, 1);
@@ -242,10 +215,20 @@ static int l_sleep(lua_State *L)
     return 0;
 }
 
+/* core.time() -> seconds since the epoch, with the fraction (event times). */
+static int l_time(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (lua_Number)ts.tv_sec + (lua_Number)ts.tv_nsec / 1e9);
+    return 1;
+}
+
 static const luaL_Reg exec_functions[] = {
     {"exec", l_exec},
     {"http_request", l_http_request},
     {"sleep", l_sleep},
+    {"time", l_time},
     {NULL, NULL},
 };
 

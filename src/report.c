@@ -1,70 +1,28 @@
 /*
- * report.c -- JSON events and the run report.
+ * report.c -- progress lines and events, the plan, the summary and the run's
+ * report.json (see report.h).
  */
 #include "report.h"
 #include "json_out.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
-#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/time.h>
 #include <unistd.h>
-
-static bool reserve(ex_buf *b, size_t more)
-{
-    if (b->failed)
-        return false;
-    if (b->len + more + 1 <= b->cap)
-        return true;
-    size_t cap = b->cap ? b->cap : 256;
-    while (cap < b->len + more + 1)
-        cap *= 2;
-    char *grown = realloc(b->data, cap);
-    if (!grown) {
-        b->failed = true;
-        return false;
-    }
-    b->data = grown;
-    b->cap = cap;
-    return true;
-}
-
-void ex_buf_printf(ex_buf *b, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    int n = vsnprintf(NULL, 0, fmt, ap);
-    va_end(ap);
-    if (n < 0 || !reserve(b, (size_t)n))
-        return;
-    va_start(ap, fmt);
-    vsnprintf(b->data + b->len, (size_t)n + 1, fmt, ap);
-    va_end(ap);
-    b->len += (size_t)n;
-}
 
 static void buf_put(void *ctx, const char *p, size_t n)
 {
-    ex_buf *b = ctx;
-    if (!reserve(b, n))
-        return;
-    memcpy(b->data + b->len, p, n);
-    b->len += n;
-    b->data[b->len] = '\0';
+    ex_buf_put(ctx, p, n);
 }
 
 void ex_buf_json_string(ex_buf *b, const char *s)
 {
     ex_json_string(s, buf_put, b);
-}
-
-void ex_buf_free(ex_buf *b)
-{
-    free(b->data);
-    memset(b, 0, sizeof *b);
 }
 
 const char *ex_scene_state_name(ex_scene_state state)
@@ -78,27 +36,398 @@ const char *ex_scene_state_name(ex_scene_state state)
     }
 }
 
+/* Text for a person's terminal: control characters (an ESC in a title could
+ * move the cursor or retitle the window) shown as \xNN. */
+static void put_text(ex_buf *b, const char *s)
+{
+    for (const unsigned char *p = (const unsigned char *)(s ? s : ""); *p; p++) {
+        if (*p < 0x20 || *p == 0x7f)
+            ex_buf_printf(b, "\\x%02x", *p);
+        else
+            ex_buf_put(b, p, 1);
+    }
+}
+
+/* Every line of progress goes out in one write(2), so that it never
+ * interleaves with a processor's own output. A reader that went away (EPIPE)
+ * only loses the progress. */
+static void emit(const ex_progress *pr, ex_buf *b)
+{
+    if (!b->failed && b->len)
+        ex_write_all(pr->fd, b->data, b->len);
+    ex_buf_free(b);
+}
+
+static bool plain(const ex_progress *pr)
+{
+    return pr->mode == EX_PROGRESS_PLAIN;
+}
+
+static bool json(const ex_progress *pr)
+{
+    return pr->mode == EX_PROGRESS_JSON;
+}
+
+/* {"event":…,"file":…,"time":…[,"scene":n] */
+static void event_begin(const ex_progress *pr, ex_buf *b, const char *event,
+                        const ex_scene_record *rec)
+{
+    struct timeval tv;
+    gettimeofday(&tv, NULL);
+    ex_buf_printf(b, "{\"event\":\"%s\",\"file\":", event);
+    ex_buf_json_string(b, pr->file);
+    ex_buf_printf(b, ",\"time\":%lld.%03ld", (long long)tv.tv_sec, (long)tv.tv_usec / 1000);
+    if (rec)
+        ex_buf_printf(b, ",\"scene\":%ld", rec->scene_number);
+}
+
+static void event_end(const ex_progress *pr, ex_buf *b)
+{
+    ex_buf_printf(b, "}\n");
+    emit(pr, b);
+}
+
+void ex_progress_init(ex_progress *pr, const ex_run_options *opts, const char *file,
+                      size_t total)
+{
+    memset(pr, 0, sizeof *pr);
+    pr->fd = opts->progress_fd;
+    pr->mode = opts->progress;
+    if (pr->mode == EX_PROGRESS_AUTO) {
+        pr->mode = EX_PROGRESS_PLAIN;
+        pr->live = isatty(pr->fd) == 1;
+    }
+    pr->tagged = opts->jobs > 1;
+    pr->started = ex_now();
+    pr->file = file;
+    pr->total = total;
+    pr->max_attempts = opts->retries + 1;
+}
+
+void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt, ...)
+{
+    if (!plain(pr) && !json(pr))
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    char *text = NULL;
+    if (vasprintf(&text, fmt, ap) < 0)
+        text = NULL;
+    va_end(ap);
+    if (!text)
+        return;
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, "message", NULL);
+        ex_buf_printf(&b, ",\"level\":\"%s\",\"message\":", level);
+        ex_buf_json_string(&b, text);
+        event_end(pr, &b);
+    } else {
+        put_text(&b, text);
+        ex_buf_put(&b, "\n", 1);
+        emit(pr, &b);
+    }
+    free(text);
+}
+
+void ex_progress_skip(const ex_progress *pr, const ex_scene_record *rec)
+{
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped", rec);
+        ex_buf_printf(&b, ",\"reason\":");
+        ex_buf_json_string(&b, rec->reason);
+        event_end(pr, &b);
+        return;
+    }
+    if (!plain(pr))
+        return;
+    const char *why = rec->reason;
+    if (rec->standing == EX_STANDING_FRESH || rec->standing == EX_STANDING_EXISTS)
+        why = "output already exists";
+    ex_buf_printf(&b, "[%zu/%zu] Scene %ld: ", rec->index, pr->total, rec->scene_number);
+    put_text(&b, rec->scene->title);
+    ex_buf_printf(&b, "\n      Skipping (");
+    put_text(&b, why);
+    ex_buf_printf(&b, ")\n");
+    emit(pr, &b);
+}
+
+void ex_progress_start(const ex_progress *pr, const ex_scene_record *rec, int attempt)
+{
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, "start", rec);
+        ex_buf_printf(&b, ",\"title\":");
+        ex_buf_json_string(&b, rec->scene->title);
+        ex_buf_printf(&b, ",\"attempt\":%d,\"index\":%zu,\"total\":%zu,\"reason\":",
+                      attempt, rec->index, pr->total);
+        ex_buf_json_string(&b, rec->reason);
+        event_end(pr, &b);
+        return;
+    }
+    if (!plain(pr))
+        return;
+    ex_buf_printf(&b, "[%zu/%zu] %s Scene %ld: ", rec->index, pr->total,
+                  attempt == 1 ? "Processing" : "Retrying", rec->scene_number);
+    put_text(&b, rec->scene->title);
+    if (attempt > 1)
+        ex_buf_printf(&b, " (attempt %d of %d)", attempt, pr->max_attempts);
+    ex_buf_printf(&b, "\n");
+    emit(pr, &b);
+}
+
+void ex_progress_settled(const ex_progress *pr, const ex_scene_record *rec)
+{
+    bool ok = rec->state == EX_SCENE_COMPLETED;
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, ok ? "done" : "failed", rec);
+        ex_buf_printf(&b, ",\"attempts\":%d,\"seconds\":%.3f", rec->attempts, rec->seconds);
+        if (!ok) {
+            ex_buf_printf(&b, ",\"error\":");
+            ex_buf_json_string(&b, rec->error);
+        }
+        event_end(pr, &b);
+        return;
+    }
+    if (!plain(pr))
+        return;
+    ex_buf_printf(&b, "      ");
+    if (pr->tagged)
+        ex_buf_printf(&b, "Scene %ld: ", rec->scene_number);
+    if (ok) {
+        double last = rec->attempt_log && rec->attempts > 0
+                          ? rec->attempt_log[rec->attempts - 1].seconds
+                          : rec->seconds;
+        ex_buf_printf(&b, "Done in %.1fs\n", last);
+    } else {
+        ex_buf_printf(&b, "Failed: ");
+        put_text(&b, rec->error ? rec->error : "failed");
+        ex_buf_printf(&b, "\n");
+    }
+    emit(pr, &b);
+}
+
+void ex_progress_retry(const ex_progress *pr, const ex_scene_record *rec, double delay)
+{
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, "retry", rec);
+        ex_buf_printf(&b, ",\"attempt\":%d,\"delay\":%.3f,\"error\":", rec->attempts + 1,
+                      delay);
+        ex_buf_json_string(&b, rec->error);
+        event_end(pr, &b);
+        return;
+    }
+    if (!plain(pr))
+        return;
+    ex_buf_printf(&b, "      Scene %ld: attempt %d failed (", rec->scene_number,
+                  rec->attempts);
+    put_text(&b, rec->error ? rec->error : "failed");
+    ex_buf_printf(&b, "); retrying in %.1fs\n", delay);
+    emit(pr, &b);
+}
+
+static void format_duration(char *buf, size_t size, double seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    long s = (long)(seconds + 0.5);
+    snprintf(buf, size, "%ldm %02lds", s / 60, s % 60);
+}
+
+void ex_progress_eta(const ex_progress *pr, size_t done, size_t processed)
+{
+    if (!pr->live || !plain(pr) || done >= pr->total)
+        return;
+    double elapsed = ex_now() - pr->started;
+    char el[32], left[32];
+    format_duration(el, sizeof el, elapsed);
+    ex_buf b = {0};
+    if (processed == 0) {
+        ex_buf_printf(&b, "      %zu/%zu done, %s elapsed\n", done, pr->total, el);
+    } else {
+        /* Skipped scenes cost nothing: estimate from the scenes actually run. */
+        format_duration(left, sizeof left,
+                        elapsed / (double)processed * (double)(pr->total - done));
+        ex_buf_printf(&b, "      %zu/%zu done, %s elapsed, about %s left\n", done,
+                      pr->total, el, left);
+    }
+    emit(pr, &b);
+}
+
+static size_t not_run(const ex_stats *stats)
+{
+    return stats->total - stats->completed - stats->skipped - stats->failed - stats->locked;
+}
+
+void ex_progress_summary(const ex_progress *pr, const ex_stats *stats, const char *report)
+{
+    ex_buf b = {0};
+    if (json(pr)) {
+        event_begin(pr, &b, "summary", NULL);
+        ex_buf_printf(&b,
+                      ",\"total\":%zu,\"completed\":%zu,\"skipped\":%zu,"
+                      "\"failed\":%zu,\"locked\":%zu,\"not_run\":%zu,"
+                      "\"elapsed_time\":%.3f,\"interrupted\":",
+                      stats->total, stats->completed, stats->skipped, stats->failed,
+                      stats->locked, not_run(stats), stats->elapsed_time);
+        if (stats->interrupted)
+            ex_buf_printf(&b, "\"%s\"", ex_signal_name(stats->interrupted));
+        else
+            ex_buf_printf(&b, "null");
+        ex_buf_printf(&b, ",\"fatal\":");
+        ex_buf_json_string(&b, stats->fatal);
+        ex_buf_printf(&b, ",\"report\":");
+        ex_buf_json_string(&b, report);
+        event_end(pr, &b);
+        return;
+    }
+    if (!plain(pr))
+        return;
+    char took[32];
+    format_duration(took, sizeof took, stats->elapsed_time);
+    ex_buf_printf(&b, "\nSummary for ");
+    put_text(&b, pr->file);
+    ex_buf_printf(&b, "\n");
+    if (stats->interrupted)
+        ex_buf_printf(&b, "  Interrupted by %s: running scenes were stopped and "
+                          "stay undone\n", ex_signal_name(stats->interrupted));
+    if (stats->fatal) {
+        ex_buf_printf(&b, "  Stopped: ");
+        put_text(&b, stats->fatal);
+        ex_buf_printf(&b, "\n");
+    }
+    ex_buf_printf(&b, "  Completed: %zu\n  Skipped: %zu\n  Failed: %zu\n",
+                  stats->completed, stats->skipped, stats->failed);
+    if (stats->locked)
+        ex_buf_printf(&b, "  Locked by another run: %zu\n", stats->locked);
+    if (not_run(stats))
+        ex_buf_printf(&b, "  Not run: %zu\n", not_run(stats));
+    ex_buf_printf(&b, "  Time: %s (%.2fs)\n", took, stats->elapsed_time);
+    for (size_t i = 0; i < stats->n_records; i++) {
+        const ex_scene_record *rec = &stats->records[i];
+        if (rec->state != EX_SCENE_FAILED)
+            continue;
+        ex_buf_printf(&b, "  Scene %ld failed: ", rec->scene_number);
+        put_text(&b, rec->error ? rec->error : "failed");
+        ex_buf_printf(&b, "\n");
+    }
+    if (report) {
+        ex_buf_printf(&b, "  Report: ");
+        put_text(&b, report);
+        ex_buf_printf(&b, "\n");
+    }
+    emit(pr, &b);
+}
+
+static void plan_json_fields(ex_buf *b, const ex_scene_record *rec, bool run_it)
+{
+    ex_buf_printf(b, "\"scene\":%ld,\"action\":\"%s\",\"standing\":\"%s\",\"reason\":",
+                  rec->scene_number, run_it ? "run" : "skip",
+                  ex_standing_name(rec->standing));
+    ex_buf_json_string(b, rec->reason);
+    ex_buf_printf(b, ",\"title\":");
+    ex_buf_json_string(b, rec->scene->title);
+    ex_buf_printf(b, ",\"output_dir\":");
+    ex_buf_json_string(b, rec->output_dir);
+}
+
+void ex_plan_print(const ex_run_options *opts, const char *file, const ex_stats *stats)
+{
+    if (opts->progress == EX_PROGRESS_QUIET && !opts->plan_json)
+        return;
+    ex_progress pr;
+    ex_progress_init(&pr, opts, file, stats->n_records);
+    ex_buf b = {0};
+    size_t would = 0;
+    if (opts->plan_json)
+        ex_buf_printf(&b, "[");
+    for (size_t i = 0; i < stats->n_records; i++) {
+        const ex_scene_record *rec = &stats->records[i];
+        bool run_it = rec->state == EX_SCENE_PENDING;
+        would += run_it;
+        if (opts->plan_json) {
+            ex_buf_printf(&b, "%s\n  {", i ? "," : "");
+            plan_json_fields(&b, rec, run_it);
+            ex_buf_printf(&b, "}");
+        } else if (json(&pr)) {
+            event_begin(&pr, &b, "plan", NULL);
+            ex_buf_printf(&b, ",");
+            plan_json_fields(&b, rec, run_it);
+            ex_buf_printf(&b, "}\n");
+        } else {
+            ex_buf_printf(&b, "%s Scene %ld: ", run_it ? "run " : "skip", rec->scene_number);
+            put_text(&b, rec->scene->title);
+            ex_buf_printf(&b, " (");
+            put_text(&b, rec->reason);
+            ex_buf_printf(&b, ")\n");
+        }
+    }
+    if (opts->plan_json) {
+        ex_buf_printf(&b, "\n]\n");
+    } else if (!json(&pr)) {
+        put_text(&b, file);
+        ex_buf_printf(&b, ": would run %zu, skip %zu of %zu scenes\n", would,
+                      stats->n_records - would, stats->n_records);
+    }
+    if (!b.failed)
+        ex_write_all(opts->plan_fd, b.data, b.len);
+    ex_buf_free(&b);
+}
+
+/* Write all of data to path through a temporary file, fsync'd, then renamed. */
+static int write_atomically(const char *path, const char *data, size_t len)
+{
+    char *tmp = ex_format("%s.tmp.%ld", path, (long)getpid());
+    if (!tmp) {
+        errno = ENOMEM;
+        return -1;
+    }
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0666);
+    int rc = fd < 0 ? -1 : ex_write_all(fd, data, len);
+    if (fd >= 0) {
+        int saved = errno;
+        if (close(fd) != 0 && rc == 0)
+            rc = -1;
+        else
+            errno = saved;
+    }
+    if (rc == 0 && rename(tmp, path) != 0)
+        rc = -1;
+    if (rc != 0) {
+        int saved = errno;
+        unlink(tmp);
+        errno = saved;
+    }
+    free(tmp);
+    return rc;
+}
+
 int ex_report_write(const char *path, const ex_document *doc,
                     const ex_run_options *opts, const ex_stats *stats)
 {
     ex_buf b = {0};
-    size_t not_run = stats->total - stats->completed - stats->skipped -
-                     stats->failed - stats->locked;
     ex_buf_printf(&b, "{\n  \"file\": ");
     ex_buf_json_string(&b, doc->path ? doc->path : doc->name);
     ex_buf_printf(&b, ",\n  \"name\": ");
     ex_buf_json_string(&b, doc->name);
+    ex_buf_printf(&b, ",\n  \"workflow\": ");
+    ex_buf_json_string(&b, opts->workflow);
     ex_buf_printf(&b,
                   ",\n  \"total\": %zu, \"completed\": %zu, \"skipped\": %zu, "
                   "\"failed\": %zu, \"locked\": %zu, \"not_run\": %zu,\n"
                   "  \"elapsed_time\": %.3f, \"jobs\": %d, \"interrupted\": ",
                   stats->total, stats->completed, stats->skipped, stats->failed,
-                  stats->locked, not_run, stats->elapsed_time,
+                  stats->locked, not_run(stats), stats->elapsed_time,
                   opts->jobs > 0 ? opts->jobs : 1);
     if (stats->interrupted)
-        ex_buf_printf(&b, "\"%s\"", stats->interrupted == SIGINT ? "SIGINT" : "SIGTERM");
+        ex_buf_printf(&b, "\"%s\"", ex_signal_name(stats->interrupted));
     else
         ex_buf_printf(&b, "null");
+    ex_buf_printf(&b, ", \"fatal\": ");
+    ex_buf_json_string(&b, stats->fatal);
     if (opts->shard_count > 0)
         ex_buf_printf(&b, ", \"shard\": \"%d/%d\"", opts->shard_index, opts->shard_count);
     ex_buf_printf(&b, ",\n  \"scenes\": [");
@@ -107,14 +436,15 @@ int ex_report_write(const char *path, const ex_document *doc,
         ex_buf_printf(&b, "%s\n    {\"scene_number\": %ld, \"title\": ", i ? "," : "",
                       r->scene_number);
         ex_buf_json_string(&b, r->scene ? r->scene->title : NULL);
-        ex_buf_printf(&b, ", \"state\": \"%s\", \"reason\": ", ex_scene_state_name(r->state));
+        ex_buf_printf(&b, ", \"state\": \"%s\", \"standing\": \"%s\", \"reason\": ",
+                      ex_scene_state_name(r->state), ex_standing_name(r->standing));
         ex_buf_json_string(&b, r->reason);
         ex_buf_printf(&b, ", \"seconds\": %.3f, \"error\": ", r->seconds);
         ex_buf_json_string(&b, r->error);
         ex_buf_printf(&b, ", \"output_dir\": ");
         ex_buf_json_string(&b, r->output_dir);
         ex_buf_printf(&b, ", \"inputs\": \"%016llx\", \"attempts\": [",
-                      (unsigned long long)r->inputs);
+                      (unsigned long long)r->inputs.key);
         for (int a = 0; r->attempt_log && a < r->attempts; a++) {
             ex_buf_printf(&b, "%s{\"seconds\": %.3f, \"error\": ", a ? ", " : "",
                           r->attempt_log[a].seconds);
@@ -129,33 +459,8 @@ int ex_report_write(const char *path, const ex_document *doc,
         errno = ENOMEM;
         return -1;
     }
-    size_t tlen = strlen(path) + 32;
-    char *tmp = malloc(tlen);
-    if (!tmp) {
-        ex_buf_free(&b);
-        errno = ENOMEM;
-        return -1;
-    }
-    snprintf(tmp, tlen, "%s.tmp.%ld", path, (long)getpid());
-    int rc = -1;
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0666);
-    if (fd >= 0) {
-        size_t off = 0;
-        while (off < b.len) {
-            ssize_t w = write(fd, b.data + off, b.len - off);
-            if (w < 0 && errno == EINTR)
-                continue;
-            if (w <= 0)
-                break;
-            off += (size_t)w;
-        }
-        if (close(fd) == 0 && off == b.len && rename(tmp, path) == 0)
-            rc = 0;
-        else
-            unlink(tmp);
-    }
+    int rc = write_atomically(path, b.data, b.len);
     int saved = errno;
-    free(tmp);
     ex_buf_free(&b);
     errno = saved;
     return rc;

@@ -1,7 +1,7 @@
 /*
- * report.h -- JSON for the run's outside world: progress events (one a line)
- * and <out>/<name>/report.json. A small growable buffer and a JSON string
- * escaper; no Lua, no JSON library.
+ * report.h -- what a run tells the outside world: progress on stderr (plain
+ * lines or one JSON event a line), the dry run's plan, the summary, and
+ * <out>/<name>/report.json. The orchestrator decides; this file only prints.
  */
 #ifndef EXPLAINER_REPORT_H
 #define EXPLAINER_REPORT_H
@@ -10,18 +10,43 @@
 #include <stddef.h>
 
 #include "orchestrate.h"
+#include "util.h"
 
-typedef struct ex_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;    /* out of memory: the contents are incomplete */
-} ex_buf;
-
-void ex_buf_printf(ex_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-void ex_buf_json_string(ex_buf *b, const char *s);   /* NULL -> null */
-void ex_buf_free(ex_buf *b);
+/* s as a JSON string (NULL -> null). */
+void ex_buf_json_string(ex_buf *b, const char *s);
 
 const char *ex_scene_state_name(ex_scene_state state);
+
+typedef struct ex_progress {
+    int fd;
+    ex_progress_mode mode;   /* AUTO resolved to PLAIN */
+    bool live;               /* a terminal: show elapsed and time left */
+    bool tagged;             /* several scenes at once: name the scene a line is about */
+    double started;
+    const char *file;        /* the script, in every JSON event */
+    size_t total;
+    int max_attempts;
+} ex_progress;
+
+void ex_progress_init(ex_progress *pr, const ex_run_options *opts, const char *file,
+                      size_t total);
+
+/* A line of its own (a warning about the selection, a stop): plain mode only;
+ * in JSON mode a {"event":"message"} event. */
+void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+void ex_progress_skip(const ex_progress *pr, const ex_scene_record *rec);
+void ex_progress_start(const ex_progress *pr, const ex_scene_record *rec, int attempt);
+void ex_progress_settled(const ex_progress *pr, const ex_scene_record *rec);
+void ex_progress_retry(const ex_progress *pr, const ex_scene_record *rec, double delay);
+/* After each settled scene: how far along the run is, on a terminal. */
+void ex_progress_eta(const ex_progress *pr, size_t done, size_t processed);
+void ex_progress_summary(const ex_progress *pr, const ex_stats *stats, const char *report);
+
+/* A dry run's list: "run  Scene 3: Title (changed: narration)" lines and a
+ * count, or (plan_json) one JSON array, or (JSON progress) plan events. */
+void ex_plan_print(const ex_run_options *opts, const char *file, const ex_stats *stats);
 
 /* Write the report of a run to `path` (through a temporary file and rename, so
  * a reader never sees half of one). 0, or -1 with errno. */

@@ -1,8 +1,45 @@
-/* util.h -- small helpers shared by the C core (no Lua). */
+/*
+ * util.h -- small helpers shared by the C core (no Lua): strings, a growable
+ * buffer, whole writes, folders and the clock. Everything above includes this;
+ * it includes nothing of the project's.
+ */
 #ifndef EXPLAINER_UTIL_H
 #define EXPLAINER_UTIL_H
 
+#include <stdbool.h>
+#include <stddef.h>
+
 /* A malloc'd printf-formatted string; NULL when memory runs out. */
 char *ex_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* strdup that passes NULL through. */
+char *ex_strdup(const char *s);
+
+/* The first n bytes of s as a NUL-terminated malloc'd string; NULL on OOM. */
+char *ex_strndup(const char *s, size_t n);
+
+/* A growable byte buffer, always NUL-terminated once non-empty. After a failed
+ * allocation it stays `failed` and ignores further writes, so a caller checks
+ * once at the end. */
+typedef struct ex_buf {
+    char *data;
+    size_t len, cap;
+    bool failed;
+} ex_buf;
+
+bool ex_buf_reserve(ex_buf *b, size_t more);
+void ex_buf_put(ex_buf *b, const void *data, size_t len);
+void ex_buf_printf(ex_buf *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void ex_buf_free(ex_buf *b);
+
+/* write(2) until all of it is written (EINTR retried; EAGAIN on a non-blocking
+ * descriptor waited out). 0, or -1 with errno. */
+int ex_write_all(int fd, const void *data, size_t len);
+
+/* mkdir -p. 0, or -1 with errno set. */
+int ex_mkdir_p(const char *path);
+
+/* Monotonic seconds. */
+double ex_now(void);
 
 #endif

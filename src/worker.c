@@ -2,6 +2,7 @@
  * worker.c -- scenes in worker processes; the run's signal handling.
  */
 #include "worker.h"
+#include "signals.h"
 #include "util.h"
 
 #include <ctype.h>
@@ -21,35 +22,7 @@
  * (a progress bar drawn with \r never ends its line). */
 #define RELAY_MAX_LINE 65536
 
-static char *copy_string(const char *s)
-{
-    return s ? strdup(s) : NULL;
-}
-
-static int write_all(int fd, const void *data, size_t len)
-{
-    const char *p = data;
-    while (len > 0) {
-        ssize_t w = write(fd, p, len);
-        if (w < 0 && errno == EINTR)
-            continue;
-        if (w < 0 && errno == EAGAIN) {
-            /* The target is non-blocking (a terminal shared with another
-             * program): wait until it takes more. */
-            usleep(1000);
-            continue;
-        }
-        if (w <= 0)
-            return -1;
-        p += w;
-        len -= (size_t)w;
-    }
-    return 0;
-}
-
 /* ---- the child ------------------------------------------------------------- */
-
-static void child_forget_run_signals(void);
 
 static void on_term_in_child(int sig)
 {
@@ -79,9 +52,9 @@ static void child_signals(pid_t parent)
 static void put_bytes(int fd, const char *data, size_t len)
 {
     uint64_t n = data ? len : UINT64_MAX;
-    write_all(fd, &n, sizeof n);
+    ex_write_all(fd, &n, sizeof n);
     if (data)
-        write_all(fd, data, len);
+        ex_write_all(fd, data, len);
 }
 
 /* Outcome on the wire: 'X', ok byte, error (u64 length or UINT64_MAX for NULL,
@@ -89,7 +62,7 @@ static void put_bytes(int fd, const char *data, size_t len)
 static void send_outcome(int fd, const ex_outcome *out)
 {
     char head[2] = {'X', out->ok ? 1 : 0};
-    write_all(fd, head, 2);
+    ex_write_all(fd, head, 2);
     put_bytes(fd, out->error, out->error ? strlen(out->error) : 0);
     put_bytes(fd, out->result, out->result_len);
 }
@@ -121,7 +94,7 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
     if (pid == 0) {
         setpgid(0, 0);
         child_signals(parent);
-        child_forget_run_signals();
+        ex_signals_forget();
         dup2(op[1], STDOUT_FILENO);
         dup2(ep[1], STDERR_FILENO);
         close(op[0]), close(op[1]), close(ep[0]), close(ep[1]), close(rp[0]);
@@ -141,10 +114,9 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
     fcntl(ep[0], F_SETFL, O_NONBLOCK);
     w->pid = pid;
     w->result_fd = rp[0];
-    w->result = NULL;
-    w->result_len = w->result_cap = 0;
-    w->out = (ex_relay){op[0], STDOUT_FILENO, NULL, 0, 0};
-    w->err = (ex_relay){ep[0], STDERR_FILENO, NULL, 0, 0};
+    w->result = (ex_buf){0};
+    w->out = (ex_relay){op[0], STDOUT_FILENO, {0}};
+    w->err = (ex_relay){ep[0], STDERR_FILENO, {0}};
     w->reaped = false;
     w->status = 0;
     w->timed_out = w->killed = false;
@@ -155,16 +127,16 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
 
 static void relay_flush(ex_relay *r, bool all)
 {
-    size_t upto = r->len;
-    if (!all && r->len < RELAY_MAX_LINE) {
-        while (upto > 0 && r->buf[upto - 1] != '\n')
+    size_t upto = r->buf.len;
+    if (!all && r->buf.len < RELAY_MAX_LINE) {
+        while (upto > 0 && r->buf.data[upto - 1] != '\n')
             upto--;
     }
     if (upto == 0)
         return;
-    write_all(r->target, r->buf, upto); /* whole lines in one write(2) */
-    memmove(r->buf, r->buf + upto, r->len - upto);
-    r->len -= upto;
+    ex_write_all(r->target, r->buf.data, upto); /* whole lines in one write(2) */
+    memmove(r->buf.data, r->buf.data + upto, r->buf.len - upto);
+    r->buf.len -= upto;
 }
 
 static void relay_close(ex_relay *r)
@@ -173,63 +145,44 @@ static void relay_close(ex_relay *r)
         close(r->fd);
     r->fd = -1;
     relay_flush(r, true);
-    free(r->buf);
-    r->buf = NULL;
-    r->len = r->cap = 0;
+    ex_buf_free(&r->buf);
+}
+
+/* Read what a pipe holds into b; false once it is closed (EOF or error). */
+static bool read_available(int fd, ex_buf *b)
+{
+    for (;;) {
+        if (!ex_buf_reserve(b, 4096)) {
+            b->failed = false; /* out of memory: leave the rest in the pipe */
+            return true;
+        }
+        ssize_t n = read(fd, b->data + b->len, b->cap - b->len - 1);
+        if (n > 0)
+            b->len += (size_t)n;
+        else if (n < 0 && errno == EINTR)
+            continue;
+        else if (n < 0 && errno == EAGAIN)
+            return true;
+        else
+            return false;
+    }
 }
 
 static void relay_read(ex_relay *r)
 {
-    while (r->fd >= 0) {
-        if (r->cap - r->len < 4096) {
-            size_t cap = r->cap ? r->cap * 2 : 8192;
-            char *grown = realloc(r->buf, cap);
-            if (!grown) {
-                relay_flush(r, true);
-                if (r->cap - r->len < 4096)
-                    return;
-            } else {
-                r->buf = grown;
-                r->cap = cap;
-            }
-        }
-        ssize_t n = read(r->fd, r->buf + r->len, r->cap - r->len);
-        if (n > 0) {
-            r->len += (size_t)n;
-            relay_flush(r, false);
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            return;
-        } else {
-            relay_close(r);
-        }
-    }
+    if (r->fd < 0)
+        return;
+    bool open = read_available(r->fd, &r->buf);
+    relay_flush(r, false);
+    if (!open)
+        relay_close(r);
 }
 
 static void result_read(ex_worker *w)
 {
-    while (w->result_fd >= 0) {
-        if (w->result_cap - w->result_len < 4096) {
-            size_t cap = w->result_cap ? w->result_cap * 2 : 4096;
-            char *grown = realloc(w->result, cap);
-            if (!grown)
-                return;
-            w->result = grown;
-            w->result_cap = cap;
-        }
-        ssize_t n = read(w->result_fd, w->result + w->result_len,
-                         w->result_cap - w->result_len);
-        if (n > 0) {
-            w->result_len += (size_t)n;
-        } else if (n < 0 && errno == EINTR) {
-            continue;
-        } else if (n < 0 && errno == EAGAIN) {
-            return;
-        } else {
-            close(w->result_fd);
-            w->result_fd = -1;
-        }
+    if (w->result_fd >= 0 && !read_available(w->result_fd, &w->result)) {
+        close(w->result_fd);
+        w->result_fd = -1;
     }
 }
 
@@ -301,8 +254,8 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
     if (w->timed_out) {
         out->error = ex_format("timed out after %g s", timeout);
     } else if (w->killed) {
-        out->error = copy_string("interrupted");
-    } else if (decode_outcome(w->result, w->result_len, out)) {
+        out->error = ex_strdup("interrupted");
+    } else if (decode_outcome(w->result.data, w->result.len, out)) {
         /* a whole outcome: what the processor said, whatever the exit */
     } else if (WIFSIGNALED(st)) {
         out->error = ex_format("worker crashed (signal %d: %s)", WTERMSIG(st),
@@ -311,11 +264,9 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
         out->error = ex_format("worker exited with status %d before the processor "
                              "returned", WEXITSTATUS(st));
     } else {
-        out->error = copy_string("worker ended unexpectedly");
+        out->error = ex_strdup("worker ended unexpectedly");
     }
-    free(w->result);
-    w->result = NULL;
-    w->result_len = w->result_cap = 0;
+    ex_buf_free(&w->result);
     w->pid = 0;
 }
 
@@ -426,104 +377,3 @@ void ex_worker_kill(ex_worker *w)
     w->reaped = true;
 }
 
-/* ---- signals ---------------------------------------------------------------- */
-
-static volatile sig_atomic_t interrupted;
-static int signal_pipe[2] = {-1, -1};
-static int installed;
-static bool watching_children;
-static void (*interrupt_hook)(void *);
-static void *interrupt_ctx;
-static struct sigaction saved_int, saved_term, saved_chld;
-
-static void on_signal(int sig)
-{
-    int saved = errno;
-    if (sig == SIGINT || sig == SIGTERM) {
-        if (interrupted) {
-            /* A second one: the user means it. Die as we would have. */
-            signal(sig, SIG_DFL);
-            raise(sig);
-        }
-        interrupted = sig;
-        if (interrupt_hook)
-            interrupt_hook(interrupt_ctx);
-    }
-    if (signal_pipe[1] >= 0) {
-        ssize_t ignored = write(signal_pipe[1], "x", 1);
-        (void)ignored;
-    }
-    errno = saved;
-}
-
-int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *ctx)
-{
-    if (installed++)
-        return 0; /* a run inside a run: the outer one's handlers stay */
-    if (pipe2(signal_pipe, O_CLOEXEC | O_NONBLOCK) != 0) {
-        installed = 0;
-        return -1;
-    }
-    interrupted = 0;
-    interrupt_hook = on_interrupt;
-    interrupt_ctx = ctx;
-    watching_children = watch_children;
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sa.sa_flags = SA_RESTART;
-    sigaction(SIGINT, &sa, &saved_int);
-    sigaction(SIGTERM, &sa, &saved_term);
-    if (watch_children) {
-        sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
-        sigaction(SIGCHLD, &sa, &saved_chld);
-    }
-    return 0;
-}
-
-void ex_signals_restore(void)
-{
-    if (installed == 0 || --installed > 0)
-        return;
-    sigaction(SIGINT, &saved_int, NULL);
-    sigaction(SIGTERM, &saved_term, NULL);
-    if (watching_children)
-        sigaction(SIGCHLD, &saved_chld, NULL);
-    close(signal_pipe[0]);
-    close(signal_pipe[1]);
-    signal_pipe[0] = signal_pipe[1] = -1;
-    interrupt_hook = NULL;
-    interrupted = 0;
-}
-
-/* A worker is not the run: it must not hold the run's wake-up pipe, and a run
- * started inside the processor installs its own handlers. */
-static void child_forget_run_signals(void)
-{
-    if (signal_pipe[0] >= 0)
-        close(signal_pipe[0]);
-    if (signal_pipe[1] >= 0)
-        close(signal_pipe[1]);
-    signal_pipe[0] = signal_pipe[1] = -1;
-    installed = 0;
-    interrupted = 0;
-    interrupt_hook = NULL;
-}
-
-int ex_signals_fd(void)
-{
-    return signal_pipe[0];
-}
-
-void ex_signals_drain(void)
-{
-    char buf[64];
-    while (signal_pipe[0] >= 0 && read(signal_pipe[0], buf, sizeof buf) > 0) {
-    }
-}
-
-int ex_signals_interrupted(void)
-{
-    return interrupted;
-}

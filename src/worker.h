@@ -15,20 +15,19 @@
 #include <stddef.h>
 #include <sys/types.h>
 
-#include "orchestrate.h"
+#include "outcome.h"
+#include "util.h"
 
 typedef struct ex_relay {
     int fd;          /* read end, -1 when closed */
     int target;      /* 1 or 2 in the parent */
-    char *buf;
-    size_t len, cap;
+    ex_buf buf;      /* what was read and not yet passed on */
 } ex_relay;
 
 typedef struct ex_worker {
     pid_t pid;               /* 0: slot free */
     int result_fd;           /* read end of the outcome pipe, -1 when closed */
-    char *result;            /* raw outcome bytes read so far */
-    size_t result_len, result_cap;
+    ex_buf result;           /* raw outcome bytes read so far */
     ex_relay out, err;
     bool reaped;
     int status;              /* waitpid status once reaped */
@@ -58,19 +57,5 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out);
 /* Kill a worker and every process it started, whatever process group or
  * session they moved to (found through /proc), then reap it. */
 void ex_worker_kill(ex_worker *w);
-
-/* ---- run-wide signals ------------------------------------------------------ */
-
-/*
- * During a run: SIGINT and SIGTERM set a flag (and call on_interrupt, from the
- * signal handler, so the Lua binding can stop a running processor); a second
- * one kills the program as it would have without us. With watch_children,
- * SIGCHLD wakes the poll loop. Every event writes a byte to ex_signals_fd().
- */
-int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *ctx);
-void ex_signals_restore(void);
-int ex_signals_fd(void);
-void ex_signals_drain(void);
-int ex_signals_interrupted(void);  /* 0, SIGINT or SIGTERM */
 
 #endif

@@ -252,9 +252,9 @@ describe("worker processes", function()
         assert.is_nil(h.exists(out .. "/film/scene_00/final.png") and true or nil)
         assert.is_false(h.exists(dir .. "/started_3"), "no new scene after the signal")
         -- the interrupted scenes are "incomplete" for the next run
-        local st = assert(explainer.status(film, { output_base_dir = out }))
+        local st = assert(explainer.status(film, { output_base_dir = out, workflow = "wf" }))
         assert.equal("incomplete", st[1].reason)
-        assert.equal("not run", st[4].reason)
+        assert.equal("new", st[4].reason)
       end)
     end
   end)

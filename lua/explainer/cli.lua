@@ -11,6 +11,7 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer parse FILE.txt [--json]
        explainer narration FILE.txt [--json]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--json]
+       explainer cache [prune --max-size SIZE] [--cache-dir DIR]
        explainer --help | --version
 
 Runs the workflow SCRIPT.lua (a Lua file returning a table with
@@ -31,9 +32,16 @@ options:
   --rate N/UNIT          at most N scene starts per s, min or hour (60/min)
   --shard K/N            only the K-th of N equal parts of the scenes
   --dry-run              list what would run and why; run nothing
+  --json                 with --dry-run: the list as JSON on stdout
+  --cache-dir DIR        the shared cache of images, speech and clips
+                         (default: $XDG_CACHE_HOME/explainer)
+  --no-cache             neither use nor fill the cache
+  --durable              sync each scene's journal record and outputs to disk
 
-Scenes already done are skipped; the journal in OUT/NAME/.explainer tells
-a done scene from one that was interrupted or whose text changed since.
+A scene is skipped when it is fresh: done before with the same inputs (its
+text, and the workflow's settings such as the voice) and its output is
+there. The workflow's journal in OUT/NAME/.explainer/WORKFLOW tells a fresh
+scene from a changed or an interrupted one; `status` says which and why.
 
 exit status: 0 all scenes done or skipped, 1 a scene failed,
              2 bad usage or an unusable input file,
@@ -80,15 +88,6 @@ local function number_flag(min, integer)
   end
 end
 
-local function shard_flag(value, name)
-  local k, n = value:match("^(%d+)/(%d+)$")
-  k, n = tonumber(k), tonumber(n)
-  if not k or n < 1 or k < 1 or k > n then
-    usage_error(name .. ": expected K/N with 1 <= K <= N (e.g. 1/4), got '" .. value .. "'")
-  end
-  return value
-end
-
 local function progress_flag(value, name)
   if value ~= "auto" and value ~= "plain" and value ~= "json" and value ~= "quiet" then
     usage_error(name .. ": expected auto, plain, json or quiet, got '" .. value .. "'")
@@ -96,14 +95,8 @@ local function progress_flag(value, name)
   return value
 end
 
-local function rate_flag(value, name)
-  local n, unit = value:match("^([%d.]+)/(%a+)$")
-  if not (tonumber(value) or (tonumber(n) and ({ s = 1, sec = 1, second = 1, m = 1,
-      min = 1, minute = 1, h = 1, hour = 1 })[unit:lower()])) then
-    usage_error(name .. ": expected a rate like 60/min, 2/s or 100/hour, got '" .. value .. "'")
-  end
-  return value
-end
+local function yes() return true end
+local function no() return false end
 
 -- Flags of a workflow run: name -> {option key, takes a value, convert}.
 local RUN_FLAGS = {
@@ -112,15 +105,19 @@ local RUN_FLAGS = {
   ["--timeout"] = { "timeout", true, number_flag(0.001, false) },
   ["--retries"] = { "retries", true, number_flag(0, true) },
   ["--retry-delay"] = { "retry_delay", true, number_flag(0, false) },
-  ["--rate"] = { "rate", true, rate_flag },
-  ["--shard"] = { "shard", true, shard_flag },
-  ["--dry-run"] = { "dry_run", false, function() return true end },
+  ["--rate"] = { "rate", true },
+  ["--shard"] = { "shard", true },
+  ["--dry-run"] = { "dry_run", false, yes },
+  ["--json"] = { "json", false, yes },
+  ["--cache-dir"] = { "cache_dir", true },
+  ["--no-cache"] = { "cache", false, no },
+  ["--durable"] = { "durable", false, yes },
   ["--progress"] = { "progress", true, progress_flag },
   ["--scenes"] = { "scene_numbers", true, M.parse_scene_list },
-  ["--no-skip"] = { "skip_existing", false, function() return false end },
+  ["--no-skip"] = { "skip_existing", false, no },
   ["--output-dir"] = { "output_base_dir", true },
   ["--output-filename"] = { "output_filename", true },
-  ["--abort-on-error"] = { "continue_on_error", false, function() return false end },
+  ["--abort-on-error"] = { "continue_on_error", false, no },
   ["--quiet"] = { "progress", false, function() return "quiet" end },
 }
 M.RUN_FLAGS = RUN_FLAGS
@@ -292,7 +289,7 @@ local STATUS_FLAGS = {
   ["--output-filename"] = RUN_FLAGS["--output-filename"],
   ["--scenes"] = RUN_FLAGS["--scenes"],
   ["--shard"] = RUN_FLAGS["--shard"],
-  ["--json"] = { "json", false },
+  ["--json"] = { "json", false, yes },
 }
 
 -- SCRIPT.lua FILE.txt ... with flags: positional, overrides and the workflow,
@@ -308,6 +305,24 @@ local function workflow_args(args, flags, usage)
   return positional, overrides, workflow
 end
 
+--- The journal's name for a workflow script: its `workflow` field, else the
+-- script's file name without .lua ("scripts/video.lua" -> "video").
+function M.workflow_name(script, workflow)
+  if type(workflow.workflow) == "string" then return workflow.workflow end
+  return (script:match("([^/]+)$") or script):gsub("%.lua$", "")
+end
+
+-- The options of a run (or status) of `workflow` on `file`: the script's
+-- table, then the flags over it.
+local function run_options(script, workflow, overrides, file)
+  local opts = {}
+  for key in pairs(explainer.OPTION_TYPES) do opts[key] = workflow[key] end
+  opts.workflow = M.workflow_name(script, workflow)
+  for key, value in pairs(overrides) do opts[key] = value end
+  opts.explainer_path = file
+  return opts
+end
+
 local function cmd_status(args)
   local positional, overrides, workflow =
     workflow_args(args, STATUS_FLAGS, "status takes SCRIPT.lua and FILE.txt")
@@ -315,13 +330,8 @@ local function cmd_status(args)
   local status = 0
   local all = {}
   for i = 2, #positional do
-    local opts = {}
-    for _, key in ipairs { "output_base_dir", "output_filename", "scene_numbers", "inputs" } do
-      opts[key] = workflow[key]
-    end
-    for key, value in pairs(overrides) do
-      if key ~= "json" then opts[key] = value end
-    end
+    local opts = run_options(positional[1], workflow, overrides, positional[i])
+    opts.json, opts.process_scene, opts.setup, opts.finish = nil, nil, nil, nil
     local scenes, run_err = explainer.status(positional[i], opts)
     if not scenes then
       stderr("explainer: %s", run_err)
@@ -329,8 +339,8 @@ local function cmd_status(args)
     elseif overrides.json then
       for _, s in ipairs(scenes) do
         all[#all + 1] = { file = positional[i], scene_number = s.scene_number,
-          title = s.title or json.null, status = s.reason, attempts = s.attempts,
-          seconds = s.seconds, output_dir = s.output_dir }
+          title = s.title or json.null, status = s.standing, reason = s.reason,
+          attempts = s.attempts, seconds = s.seconds, output_dir = s.output_dir }
       end
     else
       local counts, order = {}, {}
@@ -338,8 +348,9 @@ local function cmd_status(args)
       for _, s in ipairs(scenes) do
         io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, s.reason,
           s.title or ""))
-        if not counts[s.reason] then order[#order + 1] = s.reason end
-        counts[s.reason] = (counts[s.reason] or 0) + 1
+        local word = s.reason == "running" and "running" or s.standing
+        if not counts[word] then order[#order + 1] = word end
+        counts[word] = (counts[word] or 0) + 1
       end
       local parts = {}
       for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
@@ -354,12 +365,10 @@ local function cmd_run(args)
   local positional, overrides, workflow =
     workflow_args(args, RUN_FLAGS, "expected SCRIPT.lua and at least one FILE.txt")
   if not positional then return 2 end
+  if overrides.json and not overrides.dry_run then usage_error("--json goes with --dry-run") end
   local status = 0
   for i = 2, #positional do
-    local opts = {}
-    for key in pairs(explainer.OPTION_TYPES) do opts[key] = workflow[key] end
-    for key, value in pairs(overrides) do opts[key] = value end
-    opts.explainer_path = positional[i]
+    local opts = run_options(positional[1], workflow, overrides, positional[i])
     local ok, stats, run_err = pcall(explainer.orchestrate_workflow, opts)
     if not ok and getmetatable(stats) == explainer.HookError then
       -- The workflow itself failed (e.g. the film could not be assembled).
@@ -373,11 +382,57 @@ local function cmd_run(args)
       status = math.max(status, 2)
     elseif stats.interrupted then
       return SIGNAL_STATUS[stats.interrupted] or 130 -- and no further files
+    elseif stats.fatal then
+      -- The journal could not be written: nothing after this can be trusted.
+      stderr("explainer: %s", stats.fatal)
+      return 1
     elseif stats.failed > 0 then
       status = math.max(status, 1)
     end
   end
   return status
+end
+
+local CACHE_FLAGS = {
+  ["--cache-dir"] = { "cache_dir", true },
+  ["--max-size"] = { "max_size", true },
+  ["--json"] = { "json", false, yes },
+}
+
+-- explainer cache [prune --max-size SIZE] [--cache-dir DIR]
+local function cmd_cache(args)
+  local cache = require "explainer.cache"
+  local settings = require "explainer.settings"
+  local positional, o = M.parse_args(args, CACHE_FLAGS)
+  settings.cache_dir = o.cache_dir
+  local dir = cache.dir()
+  if not dir then
+    stderr("explainer: no cache folder (set EXPLAINER_CACHE_DIR or HOME)")
+    return 2
+  end
+  local action = positional[1]
+  if action == nil then
+    if o.max_size then usage_error("--max-size goes with 'cache prune'") end
+    local st = cache.stats(dir)
+    if o.json then
+      io.stdout:write(json.encode(st), "\n")
+    else
+      io.stdout:write(("%s\n  %d entries, %s\n"):format(dir, st.entries, cache.format_size(st.bytes)))
+    end
+    return 0
+  elseif action == "prune" and #positional == 1 then
+    local max = o.max_size and cache.parse_size(o.max_size)
+    if not max then usage_error("cache prune needs --max-size SIZE (like 2G, 500M)") end
+    local r = cache.prune(dir, max)
+    if o.json then
+      io.stdout:write(json.encode(r), "\n")
+    else
+      io.stdout:write(("%s\n  removed %d entries (%s); %d entries, %s left\n"):format(dir,
+        r.removed, cache.format_size(r.freed), r.entries, cache.format_size(r.bytes)))
+    end
+    return 0
+  end
+  usage_error("cache takes no argument, or 'prune --max-size SIZE'")
 end
 
 --- Entry point: returns the exit status.
@@ -397,6 +452,8 @@ function M.main(args)
       return cmd_narration(rest)
     elseif cmd == "status" then
       return cmd_status(rest)
+    elseif cmd == "cache" then
+      return cmd_cache(rest)
     else
       return cmd_run(args)
     end

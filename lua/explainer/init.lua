@@ -4,6 +4,9 @@
 -- @module explainer
 
 local core = require "explainer_core"
+local key = require "explainer.key"
+local log = require "explainer.log"
+local settings = require "explainer.settings"
 
 local M = {
   _VERSION = core.version,
@@ -74,7 +77,8 @@ local OPTION_TYPES = {
   progress = "string",
   setup = "function",
   finish = "function",
-  -- workers, limits and resume (docs/runs.md)
+  inputs = "function",
+  -- workers, limits and resume
   jobs = "number",
   timeout = "number",
   retries = "number",
@@ -82,7 +86,12 @@ local OPTION_TYPES = {
   rate = "string",
   shard = "string",
   dry_run = "boolean",
-  inputs = "function",
+  json = "boolean",
+  -- reruns: the journal's name, the cache, power-cut safety
+  workflow = "string",
+  cache = "boolean",
+  cache_dir = "string",
+  durable = "boolean",
 }
 M.OPTION_TYPES = OPTION_TYPES
 
@@ -108,6 +117,97 @@ local function check_options(opts, level)
   end
 end
 
+local RATE_UNITS = { s = 1, sec = 1, second = 1, m = 60, min = 60, minute = 60,
+                     h = 3600, hour = 3600 }
+
+--- Scene starts a second from "60/min", "2/s", "100/hour" or a number.
+-- @treturn number|nil
+-- @treturn string|nil message
+function M.parse_rate(spec)
+  if type(spec) == "number" then
+    if spec > 0 then return spec end
+    return nil, "rate: expected a positive number, got " .. spec
+  end
+  local n, unit = tostring(spec):match("^%s*([%d.]+)%s*/%s*(%a+)%s*$")
+  n = tonumber(n or spec)
+  local period = unit and RATE_UNITS[unit:lower()] or (unit == nil and 1)
+  if not n or n <= 0 or not period then
+    return nil, "rate: expected a rate like 60/min, 2/s or 100/hour, got '" .. tostring(spec) .. "'"
+  end
+  return n / period
+end
+
+--- "K/N" with 1 <= K <= N -> K, N.
+-- @treturn integer|nil K
+-- @treturn integer|string N, or a message
+function M.parse_shard(spec)
+  local k, n = tostring(spec):match("^%s*(%d+)%s*/%s*(%d+)%s*$")
+  k, n = math.tointeger(tonumber(k)), math.tointeger(tonumber(n))
+  if not k or n < 1 or k < 1 or k > n then
+    return nil, "shard: expected K/N with 1 <= K <= N (e.g. 1/4), got '" .. tostring(spec) .. "'"
+  end
+  return k, n
+end
+
+--- What each scene of the document depends on, from a workflow's
+-- `inputs(scene, document)`: a list of canonical lines (explainer.key), one a
+-- scene in file order; nil without the hook.
+local function scene_inputs(inputs, document)
+  if not inputs then return nil end
+  local list = {}
+  for i = 1, #document.scenes do
+    local scene = document.scenes[i]
+    local ok, value = pcall(inputs, scene, document)
+    if not ok then
+      error(("inputs(scene) failed for scene %s: %s"):format(tostring(scene.scene_number),
+        tostring(value)), 0)
+    end
+    local lines_ok, lines = pcall(key.lines_of, value)
+    if not lines_ok then
+      error(("inputs(scene) for scene %s: %s"):format(tostring(scene.scene_number), lines), 0)
+    end
+    list[i] = lines or false
+  end
+  return list
+end
+
+-- The options as the core takes them: rate and shard converted, the inputs
+-- computed. Returns nil, message for a value that cannot be converted.
+local function core_options(opts, document)
+  local c = {}
+  for k, v in pairs(opts) do c[k] = v end
+  c.inputs, c.shard, c.setup, c.finish, c.process_scene, c.explainer_path = nil, nil, nil, nil, nil, nil
+  if opts.rate ~= nil then
+    local rate, err = M.parse_rate(opts.rate)
+    if not rate then return nil, err end
+    c.rate = rate
+  end
+  if opts.shard ~= nil then
+    local k, n = M.parse_shard(opts.shard)
+    if not k then return nil, n end
+    c.shard_index, c.shard_count = k, n
+  end
+  for _, name in ipairs { "jobs", "retries" } do
+    if c[name] ~= nil then
+      c[name] = math.tointeger(c[name])
+      if c[name] == nil then return nil, name .. ": expected a whole number" end
+    end
+  end
+  c.inputs = scene_inputs(opts.inputs, document)
+  return c
+end
+
+-- What the recipes and hooks of this run read: how to print, where the
+-- cache is, whether outputs are forced or synced.
+local function configure_run(opts)
+  settings.progress = opts.progress or "auto"
+  settings.file = opts.explainer_path
+  settings.cache = opts.cache ~= false
+  settings.cache_dir = opts.cache_dir
+  settings.force = opts.skip_existing == false
+  settings.durable = opts.durable == true
+end
+
 --- The error a setup or finish hook raised: `hook` names it, `message` says what
 -- went wrong; tostring() gives "finish: <message>".
 local HookError = {}
@@ -129,15 +229,21 @@ end
 --   (true), output_base_dir ("output"), output_filename ("final.png"),
 --   continue_on_error (true), progress ("auto", "plain", "json", "quiet"),
 --   setup(document, opts), finish(stats, document, opts) (an error raised in
---   either is re-raised as a HookError); jobs (1: in this process; N: N worker processes), timeout
---   (seconds), retries (0), retry_delay (1 s, doubled each retry, jittered),
---   rate ("60/min"), shard ("K/N"), dry_run (false), inputs(scene) (what a
---   scene's output depends on, as a string; default: the parsed scene)
+--   either is re-raised as a HookError); inputs(scene, document) (what a
+--   scene's output depends on: a key, a table of values or a string; default:
+--   the parsed scene); jobs (1: in this process; N: N worker processes),
+--   timeout (seconds), retries (0), retry_delay (1 s, doubled each retry,
+--   jittered), rate ("60/min"), shard ("K/N"), dry_run (false), json (the dry
+--   run's plan as JSON), workflow (names the journal: "default"), cache
+--   (true), cache_dir, durable (false)
 -- @treturn table|nil stats: total, completed, skipped, failed, locked,
---   elapsed_time, failures, results, scenes (state, reason, attempts, seconds,
---   error per scene), interrupted ("SIGINT"/"SIGTERM" when a signal stopped it)
+--   elapsed_time, failures, results, scenes (state, standing, reason,
+--   attempts, seconds, error, output_dir per scene), output_dir (the
+--   document's folder), output_base_dir, workflow, interrupted
+--   ("SIGINT"/"SIGTERM" when a signal stopped it), fatal (why the run had to
+--   stop: the journal could not be written)
 -- @treturn string|nil message when the run could not start (unreadable file,
---   duplicate scene numbers)
+--   duplicate scene numbers, a bad option value)
 function M.orchestrate_workflow(opts, fn, more)
   if type(opts) == "string" then
     local merged = {}
@@ -151,27 +257,31 @@ function M.orchestrate_workflow(opts, fn, more)
   check_options(opts, 2)
   local doc, err = core.open(opts.explainer_path)
   if not doc then return nil, err end
+  configure_run(opts)
   -- Without hooks no user code sees the document table, so its scene tables
   -- can be made as processors need them (a rerun that skips all makes none).
   local document = doc:table(not (opts.setup or opts.finish or opts.inputs))
   -- A dry run runs nothing of the workflow's but inputs(scene).
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
+  local copts, cerr = core_options(opts, document)
+  if not copts then return nil, cerr end
   local stats
-  stats, err = core.run(doc, document, opts.process_scene, opts)
+  stats, err = core.run(doc, document, opts.process_scene, copts)
   if not stats then return nil, err end
-  if opts.finish and not opts.dry_run then
+  if opts.finish and not opts.dry_run and not stats.fatal then
     call_hook("finish", opts.finish, stats, document, opts)
   end
   return stats
 end
 
---- Where each scene of a script stands, from the journal of its output folder.
+--- Where each scene of a script stands, from its workflow's journal.
 -- @tparam string path the explainer script
--- @tparam[opt] table opts output_base_dir, output_filename, scene_numbers,
---   shard, inputs (as for orchestrate_workflow)
--- @treturn table|nil list of {scene_number, title, reason, attempts, seconds,
---   output_dir}; reason is "done", "changed", "missing", "incomplete", "failed",
---   "running", "exists" (done, no journal) or "not run"
+-- @tparam[opt] table opts output_base_dir, output_filename, workflow,
+--   scene_numbers, shard, inputs (as for orchestrate_workflow)
+-- @treturn table|nil list of {scene_number, title, standing, reason,
+--   attempts, seconds, output_dir}; standing is "new", "fresh", "exists",
+--   "missing", "changed", "incomplete" or "failed"; reason says it for
+--   people ("changed: narration", "missing clip.mp4", "running")
 -- @treturn string|nil message
 function M.status(path, opts)
   if type(path) ~= "string" then
@@ -180,11 +290,43 @@ function M.status(path, opts)
   opts = opts or {}
   local doc, err = core.open(path)
   if not doc then return nil, err end
-  local query = {}
-  for k, v in pairs(opts) do query[k] = v end
-  if opts.inputs then query.document = doc:table() end
-  return core.status(doc, query)
+  local document = doc:table(not opts.inputs)
+  local copts, cerr = core_options(opts, document)
+  if not copts then return nil, cerr end
+  return core.status(doc, copts)
 end
+
+--- Is `path` fresh for `deps` (made by explainer.make with the same values and
+-- file identities)? For a processor's "skip it" in one line.
+-- @tparam string path
+-- @tparam table deps name -> value; `files` = {paths} stands for those files
+-- @tparam[opt] string recipe names what makes it, with a version ("summary/1")
+-- @treturn boolean
+function M.fresh(path, deps, recipe)
+  local artifact = require "explainer.artifact"
+  return artifact.standing(path, artifact.key_for(recipe, deps)) == "fresh"
+end
+
+--- Make `path` with `build(tmp)` unless it is fresh for `deps`; record what
+-- made it. A file made by hand is kept.
+-- @tparam string path
+-- @tparam table deps name -> value; `files` = {paths} stands for those files
+-- @tparam function build writes the output at the temporary path it is given;
+--   returns true, or nil and a message
+-- @tparam[opt] table opts `recipe` ("user"), `cache` (default false: a user's
+--   output is cached only when asked), `kind` (media kind to check)
+-- @treturn string|nil path
+-- @treturn string "fresh", "kept", "cached" or "made"; or the message
+function M.make(path, deps, build, opts)
+  opts = opts or {}
+  local artifact = require "explainer.artifact"
+  local k = artifact.key_for(opts.recipe, deps)
+  return artifact.make(path, k, build, { cache = opts.cache == true, kind = opts.kind })
+end
+
+M.key = key.of
+M.say = log.say
+M.warn = log.warn
 
 -- Process spawning and HTTP (from lexec.c), when the core has them.
 M.exec = core.exec

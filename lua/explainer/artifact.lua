@@ -1,0 +1,190 @@
+--- Outputs that know what made them: make a file only when its key changed.
+--
+-- `artifact.make(path, k, build)` keeps `path` when the key recorded beside
+-- it (`.NAME.key`, see explainer.key) is `k` and the file's bytes are the
+-- ones that key was recorded for; otherwise it takes the file from the cache
+-- (explainer.cache) or calls `build(tmp)`, checks what was made (not empty,
+-- the right magic bytes), stores it in the cache and moves it into place.
+--
+-- A file with no key beside it, or whose bytes changed since its key was
+-- written, was made by hand (or by an older version): it is kept, with a
+-- warning, and never overwritten — unless the run is forced (`--no-skip`) or
+-- the file is unusable (empty, or not the kind of file its name says).
+--
+-- Order of writes: the new key (holding the hashes of the new bytes and of
+-- the bytes they replace) goes first, then the file is renamed into place.
+-- A crash between the two leaves the old bytes beside a key that names them as
+-- replaced, which reads as stale: the file is made again.
+-- @module explainer.artifact
+
+local core = require "explainer_core"
+local lfs = require "lfs"
+local key = require "explainer.key"
+local cache = require "explainer.cache"
+local media = require "explainer.media"
+local log = require "explainer.log"
+local settings = require "explainer.settings"
+
+local M = {}
+
+local function exists(path)
+  return lfs.attributes(path, "mode") == "file"
+end
+
+--- A temporary name beside `path` (".NAME.<random><ext>"): a half-written
+-- output never looks finished, and a later run can find it to clean up.
+function M.temp_beside(path, ext)
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  dir, base = dir or ".", base or path
+  return ("%s/.%s.%d.tmp%s"):format(dir, base, math.random(1, 1e9), ext or "")
+end
+
+--- Remove the temporary files a killed run left beside `path` (older than an
+-- hour: a run that is writing one now is not disturbed).
+function M.clean_temporaries(path)
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  dir, base = dir or ".", base or path
+  if lfs.attributes(dir, "mode") ~= "directory" then return end
+  local prefix = "." .. base .. "."
+  local hour_ago = os.time() - 3600
+  for name in lfs.dir(dir) do
+    if name:sub(1, #prefix) == prefix and name:sub(#prefix + 1):match("^%d+%.tmp") then
+      local full = dir .. "/" .. name
+      if (lfs.attributes(full, "modification") or hour_ago) < hour_ago then os.remove(full) end
+    end
+  end
+end
+
+--- Where an output stands against the key it should have.
+-- @tparam string path
+-- @tparam[opt] table k the key it should have (nil: only read what it has)
+-- @treturn string "fresh", "stale", "missing" or "foreign" (made by hand, or
+--   before keys: kept)
+-- @treturn table|nil the key record beside it (explainer.key.read), when it
+--   describes the file's bytes
+function M.standing(path, k, kind)
+  if not exists(path) then return "missing" end
+  local usable = media.check_file(path, kind)
+  local rec, err = key.read(path)
+  if err then
+    log.warn(err .. ": ignored, " .. path .. " is made again")
+    return "stale"
+  end
+  if not rec then return usable and "foreign" or "stale" end
+  local content = core.hash_file(path)
+  if content == rec.content then
+    return (k == nil or rec.id == k.id) and usable and "fresh" or "stale", rec
+  end
+  if content == rec.previous or not usable then return "stale" end
+  return "foreign"
+end
+
+--- An output's identity, for what is made from it: the id of the key it
+-- was made with, else (a file made by hand) a hash of its bytes; nil when it
+-- is missing.
+function M.identity(path)
+  if not exists(path) then return nil end
+  local _, rec = M.standing(path)
+  if rec then return rec.id end
+  return "bytes:" .. (core.hash_file(path) or "unreadable")
+end
+
+local function write_whole(path, data)
+  local f, err = io.open(path, "wb")
+  if not f then return nil, err end
+  local ok, werr = f:write(data)
+  local closed, cerr = f:close()
+  if not ok or not closed then
+    os.remove(path)
+    return nil, path .. ": " .. tostring(werr or cerr)
+  end
+  return true
+end
+
+--- Move a finished temporary file into place, with its key beside it.
+-- @treturn true|nil
+-- @treturn string|nil message
+function M.commit(tmp, path, k)
+  local content, err = core.hash_file(tmp)
+  if not content then return nil, err end
+  local previous = exists(path) and core.hash_file(path) or nil
+  local side = key.sidecar(path)
+  local side_tmp = M.temp_beside(side)
+  local ok
+  ok, err = write_whole(side_tmp, key.format(k, content, previous))
+  if ok and settings.durable then ok, err = core.fsync(side_tmp) end
+  if ok then ok, err = os.rename(side_tmp, side) end
+  if ok and settings.durable then ok, err = core.fsync(tmp) end
+  if ok then ok, err = os.rename(tmp, path) end
+  if ok and settings.durable then ok, err = core.fsync(path:match("^(.*)/") or ".") end
+  if not ok then
+    os.remove(side_tmp)
+    os.remove(tmp)
+    return nil, err
+  end
+  return true
+end
+
+--- Make `path` unless it is fresh for key `k`.
+-- @tparam string path the output
+-- @tparam table k its key (explainer.key.of)
+-- @tparam function build `build(tmp)` writes the output at `tmp`; returns
+--   true, or nil and a message
+-- @tparam[opt] table opts `kind` (media kind to check, default from the
+--   name's extension), `cache` (default true: take it from / put it in the
+--   shared cache)
+-- @treturn string|nil path
+-- @treturn string how: "fresh", "kept" (made by hand), "cached" or "made";
+--   or the message when it failed
+function M.make(path, k, build, opts)
+  opts = opts or {}
+  local kind = opts.kind or media.kind_of_name(path)
+  local standing = M.standing(path, k, kind)
+  if not settings.force then
+    if standing == "fresh" then return path, "fresh" end
+    if standing == "foreign" then
+      log.warn_once("foreign:" .. path, path .. " was not made by explainer (or was changed "
+        .. "since): kept; delete it to have it made")
+      return path, "kept"
+    end
+  end
+  M.clean_temporaries(path)
+  local ext = path:match("(%.%w+)$") or ""
+  local tmp = M.temp_beside(path, ext)
+  local use_cache = opts.cache ~= false
+  local how = "made"
+  if use_cache and cache.fetch(k.id, ext, tmp, kind) then
+    how = "cached"
+  else
+    local ok, err = build(tmp)
+    if ok then ok, err = media.check_file(tmp, kind) end
+    if not ok then
+      os.remove(tmp)
+      return nil, err or (path .. ": not made")
+    end
+    if use_cache then cache.store(k.id, ext, tmp) end
+  end
+  local ok, err = M.commit(tmp, path, k)
+  if not ok then return nil, err end
+  return path, how
+end
+
+--- A key for `deps`, as the helpers of `explainer` take them: a table of
+-- values, where `files` (a list of paths) stands for those files' identities.
+function M.key_for(recipe, deps)
+  local values = {}
+  for name, value in pairs(deps or {}) do
+    if name == "files" and type(value) == "table" then
+      local ids = {}
+      for _, file in ipairs(value) do
+        ids[file:match("[^/]*$")] = M.identity(file) or "missing"
+      end
+      values.files = ids
+    else
+      values[name] = value
+    end
+  end
+  return key.of(recipe or "user", values)
+end
+
+return M

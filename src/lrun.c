@@ -1,0 +1,453 @@
+/*
+ * lrun.c -- the Lua binding of the run: options table -> ex_run_options, the
+ * user's process_scene as the orchestrator's callback, stats -> table.
+ *
+ * The options arrive normalised by explainer/init.lua (types converted there:
+ * rate as starts a second, shard as shard_index/shard_count, inputs as the
+ * canonical lines of inputs.h); their values are checked by the core
+ * (ex_run_options_check), which refuses the run with a message.
+ */
+#include "lrun.h"
+
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <lauxlib.h>
+
+#include "lopt.h"
+#include "lwire.h"
+#include "orchestrate.h"
+#include "report.h"
+#include "signals.h"
+#include "util.h"
+
+/* Stack slots of core.run and core.status. */
+enum {
+    ARG_DOC = 1,     /* the Document userdata */
+    ARG_TABLE,       /* the document table (its scenes go to process_scene) */
+    ARG_FN,          /* process_scene (run only) */
+    ARG_OPTS,        /* the options table */
+    SLOT_NUMBERS,    /* keeps the scene_numbers array alive (or nil) */
+    SLOT_INPUTS,     /* keeps the inputs pointer arrays alive (or nil) */
+    SLOT_SCENES,     /* the document table's scenes */
+    SLOT_RESULTS     /* stats.results, filled as processors return */
+};
+
+typedef struct run_ctx {
+    lua_State *L;
+    const ex_document *doc;
+} run_ctx;
+
+/* The message of a Lua error value: a string, a table with .message, or
+ * whatever tostring makes of it. */
+static char *error_text(lua_State *L, int idx)
+{
+    idx = lua_absindex(L, idx);
+    if (lua_type(L, idx) == LUA_TTABLE) {
+        lua_getfield(L, idx, "message");
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            char *s = ex_strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return s;
+        }
+        lua_pop(L, 1);
+    }
+    char *s = ex_strdup(luaL_tolstring(L, idx, NULL));
+    lua_pop(L, 1);
+    return s;
+}
+
+/* Set by the SIGINT handler when it hooked the Lua state (see on_interrupt). */
+static volatile sig_atomic_t hook_set;
+
+/* In a processor run in this process, os.exit would end the run with no
+ * report: it fails the scene instead, as it does in a worker. */
+static int refuse_exit(lua_State *L)
+{
+    return luaL_error(L, "process_scene called os.exit(%s); a scene cannot end the run",
+                      luaL_optstring(L, 1, "true"));
+}
+
+/* Swap os.exit for refuse_exit (in) or back (out); the original is kept in
+ * the registry meanwhile. */
+static void guard_exit(lua_State *L, bool in)
+{
+    static const char key[] = "explainer.os_exit";
+    if (lua_getglobal(L, "os") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (in) {
+        lua_getfield(L, -1, "exit");
+        lua_setfield(L, LUA_REGISTRYINDEX, key);
+        lua_pushcfunction(L, refuse_exit);
+    } else {
+        lua_getfield(L, LUA_REGISTRYINDEX, key);
+    }
+    lua_setfield(L, -2, "exit");
+    lua_pop(L, 1);
+}
+
+/* A forked worker must not draw the same random numbers as its siblings
+ * (retry jitter in step): seed it from its pid and the clock. */
+static void reseed(lua_State *L)
+{
+    int top = lua_gettop(L);
+    if (lua_getglobal(L, "math") == LUA_TTABLE &&
+        lua_getfield(L, -1, "randomseed") == LUA_TFUNCTION) {
+        struct timespec ts;
+        clock_gettime(CLOCK_REALTIME, &ts);
+        lua_pushinteger(L, (lua_Integer)getpid());
+        lua_pushinteger(L, (lua_Integer)ts.tv_sec * 1000000000 + ts.tv_nsec);
+        lua_pcall(L, 2, 0, 0);
+    }
+    lua_settop(L, top);
+}
+
+/* What the processor returned, when it succeeded: kept for stats.results (in
+ * this process), or sent as bytes (from a worker). */
+static void keep_result(lua_State *L, int idx, const ex_scene *scene, ex_outcome *out)
+{
+    if (!out->in_worker) {
+        lua_pushvalue(L, idx);
+        lua_rawseti(L, SLOT_RESULTS, scene->number);
+        return;
+    }
+    ex_buf bytes = {0};
+    const char *why = ex_lua_wire(L, idx, &bytes);
+    if (why) {
+        out->ok = false;
+        out->error = ex_format("process_scene's return value cannot leave its worker "
+                               "process: %s (return strings, numbers, booleans and "
+                               "tables of them)", why);
+        return;
+    }
+    out->result = bytes.data;
+    out->result_len = bytes.len;
+}
+
+static void call_processor(void *ud, const ex_document *doc, const ex_scene *scene,
+                           const char *output_dir, ex_outcome *out)
+{
+    run_ctx *ctx = ud;
+    lua_State *L = ctx->L;
+    int top = lua_gettop(L);
+    if (out->in_worker)
+        reseed(L);
+    else
+        guard_exit(L, true);
+    lua_pushvalue(L, ARG_FN);
+    lua_geti(L, SLOT_SCENES, (lua_Integer)(scene - doc->scenes) + 1); /* may build it */
+    lua_pushstring(L, output_dir);
+    int status = lua_pcall(L, 2, LUA_MULTRET, 0);
+    if (hook_set) /* interrupted: no further Lua code may be stopped midway */
+        lua_sethook(L, NULL, 0, 0);
+    if (!out->in_worker)
+        guard_exit(L, false);
+    int nret = lua_gettop(L) - top;
+    if (status != LUA_OK) {
+        out->ok = false;
+        out->error = error_text(L, -1);
+    } else if (nret >= 2 && !lua_toboolean(L, top + 1)) {
+        /* `return false/nil, "why"` fails the scene; anything else succeeds. */
+        out->ok = false;
+        out->error = lua_isnil(L, top + 2) ? ex_strdup("failed") : error_text(L, top + 2);
+    } else {
+        out->ok = true;
+        if (nret >= 1 && !lua_isnil(L, top + 1))
+            keep_result(L, top + 1, scene, out);
+    }
+    lua_settop(L, top);
+}
+
+/* As lua.c does: the SIGINT handler sets a hook, and the hook raises an error
+ * in the running processor at its next Lua instruction. */
+static void interrupt_hook(lua_State *L, lua_Debug *ar)
+{
+    (void)ar;
+    lua_sethook(L, NULL, 0, 0);
+    luaL_error(L, "interrupted");
+}
+
+static void on_interrupt(void *ud)
+{
+    lua_State *L = ud;
+    hook_set = 1;
+    lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
+}
+
+/* ---- options ------------------------------------------------------------------ */
+
+/* scene_numbers as an array owned by a userdata left in SLOT_NUMBERS (nil
+ * when absent). */
+static void read_scene_numbers(lua_State *L, ex_run_options *o)
+{
+    if (lua_getfield(L, ARG_OPTS, "scene_numbers") == LUA_TNIL) {
+        lua_replace(L, SLOT_NUMBERS);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "bad option 'scene_numbers' (table expected, got %s)",
+                   luaL_typename(L, -1));
+    size_t n = (size_t)luaL_len(L, -1);
+    long *numbers = lua_newuserdatauv(L, (n ? n : 1) * sizeof *numbers, 0);
+    for (size_t i = 0; i < n; i++) {
+        int isnum;
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        numbers[i] = (long)lua_tointegerx(L, -1, &isnum);
+        if (!isnum)
+            luaL_error(L, "bad option 'scene_numbers' (integer expected at position %d, got %s)",
+                       (int)i + 1, luaL_typename(L, -1));
+        lua_pop(L, 1);
+    }
+    lua_replace(L, SLOT_NUMBERS);
+    lua_pop(L, 1);
+    o->scene_numbers = numbers;
+    o->n_scene_numbers = n;
+}
+
+/* inputs: a list of strings indexed like the document's scenes (false or nil:
+ * that scene's own content). The pointer arrays live in a userdata left in
+ * SLOT_INPUTS; the strings stay alive in the options table. */
+static void read_inputs(lua_State *L, const ex_document *doc, ex_run_options *o)
+{
+    if (lua_getfield(L, ARG_OPTS, "inputs") == LUA_TNIL) {
+        lua_replace(L, SLOT_INPUTS);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "bad option 'inputs' (table expected, got %s)", luaL_typename(L, -1));
+    size_t n = doc->n_scenes ? doc->n_scenes : 1;
+    const char **strings = lua_newuserdatauv(L, n * (sizeof *strings + sizeof(size_t)), 0);
+    size_t *lens = (size_t *)(void *)(strings + n);
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        strings[i] = lua_type(L, -1) == LUA_TSTRING ? lua_tolstring(L, -1, &lens[i]) : NULL;
+        lua_pop(L, 1);
+    }
+    lua_replace(L, SLOT_INPUTS);
+    lua_pop(L, 1);
+    o->inputs = strings;
+    o->inputs_len = lens;
+}
+
+static ex_progress_mode read_progress(lua_State *L)
+{
+    static const char *const names[] = {"auto", "plain", "json", "quiet", NULL};
+    static const ex_progress_mode modes[] = {EX_PROGRESS_AUTO, EX_PROGRESS_PLAIN,
+                                             EX_PROGRESS_JSON, EX_PROGRESS_QUIET};
+    const char *name = ex_opt_string(L, ARG_OPTS, "progress", "auto", NULL);
+    for (int i = 0; names[i]; i++)
+        if (strcmp(names[i], name) == 0)
+            return modes[i];
+    luaL_error(L, "bad option 'progress' (auto, plain, json or quiet expected, got '%s')",
+               name);
+    return EX_PROGRESS_AUTO;
+}
+
+/* The options table at ARG_OPTS; fills SLOT_NUMBERS and SLOT_INPUTS. */
+static void read_options(lua_State *L, const ex_document *doc, ex_run_options *o)
+{
+    ex_run_options_init(o);
+    o->skip_existing = ex_opt_boolean(L, ARG_OPTS, "skip_existing", true);
+    o->continue_on_error = ex_opt_boolean(L, ARG_OPTS, "continue_on_error", true);
+    o->dry_run = ex_opt_boolean(L, ARG_OPTS, "dry_run", false);
+    o->durable = ex_opt_boolean(L, ARG_OPTS, "durable", false);
+    o->plan_json = ex_opt_boolean(L, ARG_OPTS, "json", false);
+    o->output_base_dir = ex_opt_string(L, ARG_OPTS, "output_base_dir", "output", NULL);
+    o->output_filename = ex_opt_string(L, ARG_OPTS, "output_filename", "final.png", NULL);
+    o->workflow = ex_opt_string(L, ARG_OPTS, "workflow", "default", NULL);
+    o->progress = read_progress(L);
+    o->jobs = (int)ex_opt_integer(L, ARG_OPTS, "jobs", 1);
+    o->timeout = ex_opt_number(L, ARG_OPTS, "timeout", 0);
+    o->retries = (int)ex_opt_integer(L, ARG_OPTS, "retries", 0);
+    o->retry_delay = ex_opt_number(L, ARG_OPTS, "retry_delay", 1);
+    o->rate = ex_opt_number(L, ARG_OPTS, "rate", 0);
+    o->shard_index = (int)ex_opt_integer(L, ARG_OPTS, "shard_index", 0);
+    o->shard_count = (int)ex_opt_integer(L, ARG_OPTS, "shard_count", 0);
+    read_scene_numbers(L, o);
+    read_inputs(L, doc, o);
+}
+
+/* ---- stats -> table ------------------------------------------------------------- */
+
+static void set_string(lua_State *L, const char *key, const char *value)
+{
+    if (value) {
+        lua_pushstring(L, value);
+        lua_setfield(L, -2, key);
+    }
+}
+
+static void set_number(lua_State *L, const char *key, lua_Number value)
+{
+    lua_pushnumber(L, value);
+    lua_setfield(L, -2, key);
+}
+
+static void set_integer(lua_State *L, const char *key, lua_Integer value)
+{
+    lua_pushinteger(L, value);
+    lua_setfield(L, -2, key);
+}
+
+static void push_record(lua_State *L, const ex_scene_record *rec)
+{
+    lua_createtable(L, 0, 10);
+    set_integer(L, "scene_number", rec->scene_number);
+    set_string(L, "state", ex_scene_state_name(rec->state));
+    set_string(L, "standing", ex_standing_name(rec->standing));
+    set_string(L, "reason", rec->reason);
+    set_integer(L, "attempts", rec->attempts);
+    set_number(L, "seconds", rec->seconds);
+    set_string(L, "output_dir", rec->output_dir);
+    set_string(L, "error", rec->error);
+    if (rec->scene)
+        set_string(L, "title", rec->scene->title);
+}
+
+/* The stats table; results (a stack index, or 0) becomes stats.results and
+ * receives what worker processes sent back. */
+static void push_stats(lua_State *L, const ex_document *doc, const ex_run_options *o,
+                       const ex_stats *stats, int results)
+{
+    lua_createtable(L, 0, 16);
+    set_integer(L, "total", (lua_Integer)stats->total);
+    set_integer(L, "completed", (lua_Integer)stats->completed);
+    set_integer(L, "skipped", (lua_Integer)stats->skipped);
+    set_integer(L, "failed", (lua_Integer)stats->failed);
+    set_integer(L, "locked", (lua_Integer)stats->locked);
+    set_number(L, "elapsed_time", stats->elapsed_time);
+    if (stats->interrupted)
+        set_string(L, "interrupted", ex_signal_name(stats->interrupted));
+    if (stats->dry_run) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "dry_run");
+    }
+    set_string(L, "fatal", stats->fatal);
+    /* Where things went, for hooks (the film goes beside the scene folders). */
+    set_string(L, "output_base_dir", o->output_base_dir);
+    set_string(L, "workflow", o->workflow);
+    char *dir = ex_format("%s/%s", o->output_base_dir, doc->name);
+    set_string(L, "output_dir", dir);
+    free(dir);
+    lua_newtable(L); /* failures */
+    lua_newtable(L); /* scenes: one record a selected scene */
+    lua_Integer nfail = 0;
+    for (size_t i = 0; i < stats->n_records; i++) {
+        const ex_scene_record *rec = &stats->records[i];
+        push_record(L, rec);
+        lua_rawseti(L, -2, (lua_Integer)i + 1);
+        if (rec->result && results &&
+            ex_lua_unwire(L, rec->result, rec->result_len))
+            lua_rawseti(L, results, rec->scene_number);
+        if (rec->state == EX_SCENE_FAILED) {
+            lua_createtable(L, 0, 2);
+            set_integer(L, "scene_number", rec->scene_number);
+            set_string(L, "error", rec->error ? rec->error : "failed");
+            lua_rawseti(L, -3, ++nfail);
+        }
+    }
+    lua_setfield(L, -3, "scenes");
+    lua_setfield(L, -2, "failures");
+    if (results) {
+        lua_pushvalue(L, results);
+        lua_setfield(L, -2, "results");
+    }
+}
+
+/* ---- core.run, core.status -------------------------------------------------------- */
+
+/*
+ * core.run(document, document_table, process_scene, opts) -> stats | nil, message
+ * The document_table is the one given to setup(): process_scene receives its
+ * scene tables, so what a hook stores on them is seen by the processor.
+ */
+static int l_run(lua_State *L)
+{
+    const ex_document *doc = ex_lua_check_document(L, ARG_DOC);
+    luaL_checktype(L, ARG_TABLE, LUA_TTABLE);
+    luaL_checktype(L, ARG_FN, LUA_TFUNCTION);
+    if (lua_isnoneornil(L, ARG_OPTS)) {
+        lua_settop(L, ARG_OPTS - 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, ARG_OPTS, LUA_TTABLE);
+    lua_settop(L, SLOT_RESULTS);
+    ex_run_options opts;
+    read_options(L, doc, &opts);
+    lua_getfield(L, ARG_TABLE, "scenes");
+    luaL_argexpected(L, lua_istable(L, -1), ARG_TABLE, "document table with scenes");
+    lua_replace(L, SLOT_SCENES);
+    lua_newtable(L);
+    lua_replace(L, SLOT_RESULTS);
+    if (opts.jobs <= 1 && opts.timeout <= 0) {
+        opts.on_interrupt = on_interrupt;
+        opts.interrupt_ctx = L;
+    }
+    run_ctx ctx = {L, doc};
+    ex_stats stats;
+    char *err = NULL;
+    hook_set = 0;
+    int rc = ex_orchestrate(doc, &opts, call_processor, &ctx, &stats, &err);
+    if (hook_set) /* an interrupt that came after the last processor returned */
+        lua_sethook(L, NULL, 0, 0);
+    hook_set = 0;
+    if (rc != 0) {
+        ex_stats_free(&stats);
+        luaL_pushfail(L);
+        lua_pushstring(L, err ? err : "run refused");
+        free(err);
+        return 2;
+    }
+    push_stats(L, doc, &opts, &stats, SLOT_RESULTS);
+    ex_stats_free(&stats);
+    return 1;
+}
+
+/* core.status(document, opts) -> list of {scene_number, title, state,
+ * standing, reason, attempts, seconds, output_dir} | nil, message */
+static int l_status(lua_State *L)
+{
+    const ex_document *doc = ex_lua_check_document(L, ARG_DOC);
+    if (lua_isnoneornil(L, 2)) {
+        lua_settop(L, 1);
+        lua_newtable(L);
+    }
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_settop(L, 2);
+    lua_pushnil(L);           /* ARG_TABLE and ARG_FN are not used here */
+    lua_rotate(L, 2, 1);      /* the options go to ARG_OPTS */
+    lua_pushnil(L);
+    lua_rotate(L, 3, 1);
+    lua_settop(L, SLOT_RESULTS);
+    ex_run_options opts;
+    read_options(L, doc, &opts);
+    ex_stats stats;
+    char *err = NULL;
+    if (ex_status(doc, &opts, &stats, &err) != 0) {
+        ex_stats_free(&stats);
+        luaL_pushfail(L);
+        lua_pushstring(L, err ? err : "cannot read the journal");
+        free(err);
+        return 2;
+    }
+    push_stats(L, doc, &opts, &stats, 0);
+    lua_getfield(L, -1, "scenes");
+    ex_stats_free(&stats);
+    return 1;
+}
+
+static const luaL_Reg run_functions[] = {
+    {"run", l_run},
+    {"status", l_status},
+    {NULL, NULL},
+};
+
+void ex_lua_register_run(lua_State *L)
+{
+    luaL_setfuncs(L, run_functions, 0);
+}
