@@ -2,13 +2,16 @@
 --   explainer scripts/audio.lua examples/sample.txt
 -- Offline espeak-ng by default; EXPLAINER_AUDIO_BACKEND=openai or elevenlabs
 -- (with OPENAI_API_KEY or ELEVENLABS_API_KEY) for hosted voices. A scene
--- without narration gets a silent track as long as the scene.
+-- without narration gets a silent track as long as the scene. A rerun remakes
+-- a track only when its text or the voice changed; the same words in the same
+-- voice, in any script, come from the cache.
 local audio = require "explainer.recipes.audio"
 
 local options = {}
 
 return {
   output_filename = "narration.mp3",
+  inputs = function(scene, document) return audio.key(scene, { document = document }) end,
   setup = function(document) options.document = document end,
   process_scene = function(scene, output_dir)
     return audio.generate(scene, output_dir, options)

@@ -4,6 +4,11 @@
 --
 --   explainer scripts/prompts.lua examples/sample.txt
 --   -> output/sample/scene_00/prompts.md ... scene_11/prompts.md
+--
+-- Also a small example of explainer.make: prompts.md is rewritten only when
+-- its text changed.
+
+local explainer = require "explainer"
 
 local document
 
@@ -13,47 +18,53 @@ local function section(out, heading, text)
   end
 end
 
-local function write_file(path, text)
+local function text_of(scene, doc)
+  local out = {}
+  out[#out + 1] = ("# Scene %d: %s (%g seconds)\n"):format(
+    scene.scene_number, scene.title, scene.duration)
+  if doc and doc.format then
+    out[#out + 1] = "Format: " .. doc.format .. "\n"
+  end
+  section(out, "Narration", scene.no_narration and "(none: silent scene)" or scene.narration)
+  section(out, "Image prompt", scene.initial_prompt)
+  for i, step in ipairs(scene.iterations or {}) do
+    section(out, "Iteration " .. i, step)
+  end
+  section(out, "Final prompt", scene.final_prompt)
+  if not scene.initial_prompt and not scene.final_prompt then
+    section(out, "Layout (no image prompt in the script)", scene.layout)
+  end
+  section(out, "Animation prompt", scene.animation_prompt)
+  return table.concat(out, "\n")
+end
+
+local function write(path, text)
   local f, err = io.open(path, "wb")
   if not f then return nil, err end
   local ok, werr = f:write(text)
   local closed, cerr = f:close()
-  if not ok then return nil, werr end
-  if not closed then return nil, cerr end
+  if not (ok and closed) then return nil, tostring(werr or cerr) end
   return true
 end
 
 return {
   output_filename = "prompts.md",
 
+  inputs = function(scene, doc) return { text = text_of(scene, doc) } end,
+
   setup = function(doc) document = doc end,
 
   process_scene = function(scene, output_dir)
-    local out = {}
-    out[#out + 1] = ("# Scene %d: %s (%g seconds)\n"):format(
-      scene.scene_number, scene.title, scene.duration)
-    if document and document.format then
-      out[#out + 1] = "Format: " .. document.format .. "\n"
-    end
-    section(out, "Narration", scene.no_narration and "(none: silent scene)" or scene.narration)
-    section(out, "Image prompt", scene.initial_prompt)
-    for i, step in ipairs(scene.iterations or {}) do
-      section(out, "Iteration " .. i, step)
-    end
-    section(out, "Final prompt", scene.final_prompt)
-    if not scene.initial_prompt and not scene.final_prompt then
-      section(out, "Layout (no image prompt in the script)", scene.layout)
-    end
-    section(out, "Animation prompt", scene.animation_prompt)
-    local ok, err = write_file(output_dir .. "/prompts.md", table.concat(out, "\n"))
+    local text = text_of(scene, document)
+    local ok, err = explainer.make(output_dir .. "/prompts.md", { text = text },
+      function(tmp) return write(tmp, text) end, { recipe = "prompts/1" })
     if not ok then return nil, "cannot write prompts.md: " .. tostring(err) end
     return true
   end,
 
-  finish = function(stats, doc)
+  finish = function(stats)
     if stats.completed > 0 then
-      io.stderr:write(("Prompts written under %s/\n"):format(
-        (stats.scenes[1] and stats.scenes[1].output_dir or ""):match("^(.*)/[^/]*$") or doc.name))
+      explainer.say(("Prompts written under %s/"):format(stats.output_dir))
     end
   end,
 }

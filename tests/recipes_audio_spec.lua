@@ -16,6 +16,8 @@ describe("audio recipe", function()
   teardown(function() server:stop() end)
   before_each(function()
     dir = util.tmpdir()
+    -- each test its own cache: these specs count the requests they cause
+    require("explainer.settings").cache_dir = dir .. "/cache"
     server:plan({})
   end)
   after_each(function() util.rmtree(dir) end)

@@ -21,6 +21,8 @@ describe("image recipe", function()
   teardown(function() server:stop() end)
   before_each(function()
     dir = util.tmpdir()
+    -- each test its own cache: these specs count the requests they cause
+    require("explainer.settings").cache_dir = dir .. "/cache"
     server:plan({})
   end)
   after_each(function() util.rmtree(dir) end)
@@ -134,8 +136,14 @@ describe("image recipe", function()
       assert.same({ prompt = scene.initial_prompt, image_size = "portrait_16_9", num_images = 1 },
                   cjson.decode(req.body))
       assert.equal("\137PNG", util.read(path):sub(1, 4))
+      -- asked again for the same image: it is fresh, nothing is sent
+      local n = #server:requests()
+      assert.equal(path, image.generate(scene, dir, { backend = "fal", api_key = FAL, base_url = server.url }))
+      assert.equal(n, #server:requests())
       server:plan { { status = 401 } }
-      local p2, err = image.generate(scene, dir, { backend = "fal", api_key = FAL, base_url = server.url })
+      local edited = { scene_number = scene.scene_number, title = scene.title, duration = scene.duration,
+                       initial_prompt = scene.initial_prompt .. " At dusk." }
+      local p2, err = image.generate(edited, dir, { backend = "fal", api_key = FAL, base_url = server.url })
       assert.is_nil(p2)
       assert.equal("fal: HTTP 401: No user found for Key ID and Secret", err)
       server:stop()

@@ -150,14 +150,15 @@ function M.parse_shard(spec)
 end
 
 --- What each scene of the document depends on, from a workflow's
--- `inputs(scene, document)`: a list of canonical lines (explainer.key), one a
--- scene in file order; nil without the hook.
-local function scene_inputs(inputs, document)
+-- `inputs(scene, document, output_dir)`: a list of canonical lines
+-- (explainer.key), one a scene in file order; nil without the hook.
+local function scene_inputs(inputs, document, base)
   if not inputs then return nil end
   local list = {}
   for i = 1, #document.scenes do
     local scene = document.scenes[i]
-    local ok, value = pcall(inputs, scene, document)
+    local dir = core.scene_output_dir(base, document.name, scene.scene_number)
+    local ok, value = pcall(inputs, scene, document, dir)
     if not ok then
       error(("inputs(scene) failed for scene %s: %s"):format(tostring(scene.scene_number),
         tostring(value)), 0)
@@ -193,7 +194,7 @@ local function core_options(opts, document)
       if c[name] == nil then return nil, name .. ": expected a whole number" end
     end
   end
-  c.inputs = scene_inputs(opts.inputs, document)
+  c.inputs = scene_inputs(opts.inputs, document, opts.output_base_dir or "output")
   return c
 end
 
@@ -229,9 +230,9 @@ end
 --   (true), output_base_dir ("output"), output_filename ("final.png"),
 --   continue_on_error (true), progress ("auto", "plain", "json", "quiet"),
 --   setup(document, opts), finish(stats, document, opts) (an error raised in
---   either is re-raised as a HookError); inputs(scene, document) (what a
---   scene's output depends on: a key, a table of values or a string; default:
---   the parsed scene); jobs (1: in this process; N: N worker processes),
+--   either is re-raised as a HookError); inputs(scene, document, output_dir)
+--   (what a scene's output depends on: a key, a table of values or a string;
+--   default: the parsed scene); jobs (1: in this process; N: N worker processes),
 --   timeout (seconds), retries (0), retry_delay (1 s, doubled each retry,
 --   jittered), rate ("60/min"), shard ("K/N"), dry_run (false), json (the dry
 --   run's plan as JSON), workflow (names the journal: "default"), cache

@@ -30,7 +30,10 @@ function M.run_host(dir, script, input, env, extra)
   -- links its own when it is built with one.
   parts[#parts + 1] = "-u"
   parts[#parts + 1] = "LD_PRELOAD"
-  for k, v in pairs(env or {}) do parts[#parts + 1] = M.quote(k .. "=" .. v) end
+  env = env or {}
+  -- A cache of the test's own unless it says otherwise: tests count requests.
+  if env.EXPLAINER_CACHE_DIR == nil then env.EXPLAINER_CACHE_DIR = dir .. "/.cache" end
+  for k, v in pairs(env) do parts[#parts + 1] = M.quote(k .. "=" .. v) end
   parts[#parts + 1] = M.quote(os.getenv("EXPLAINER_BIN") or (M.root() .. "/build/explainer"))
   parts[#parts + 1] = M.quote(M.root() .. "/scripts/" .. script)
   parts[#parts + 1] = M.quote(input)

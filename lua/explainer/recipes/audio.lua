@@ -11,12 +11,19 @@
 --
 -- A scene without narration (NO NARRATION, or no text) gets a silent track
 -- as long as the scene, whatever the backend: no API call is made for it.
+--
+-- The track's key (`M.key`) holds the text, the backend, its model, voice
+-- and speed: a rerun remakes the track only when one of them changed, and
+-- takes it from the shared cache when any script made the same one before.
 -- @module explainer.recipes.audio
 
 local http = require "explainer.http"
+local key = require "explainer.key"
 local common = require "explainer.recipes.common"
 
 local M = {}
+
+M.VERSION = "audio/1"
 
 --- The text to speak for a scene, or nil for a silent scene.
 function M.narration_text(scene)
@@ -27,19 +34,13 @@ function M.narration_text(scene)
 end
 
 local function to_mp3(input_args, path, extra)
-  local tmp = common.temp_beside(path, ".mp3")
-  local argv = { "ffmpeg", "-nostdin", "-y", "-hide_banner", "-loglevel", "error" }
-  for _, a in ipairs(input_args) do argv[#argv + 1] = a end
-  for _, a in ipairs(extra or {}) do argv[#argv + 1] = a end
-  for _, a in ipairs { "-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3", tmp } do
-    argv[#argv + 1] = a
+  local args = {}
+  for _, a in ipairs(input_args) do args[#args + 1] = a end
+  for _, a in ipairs(extra or {}) do args[#args + 1] = a end
+  for _, a in ipairs { "-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-q:a", "4" } do
+    args[#args + 1] = a
   end
-  local ok, err = common.run(argv, { timeout = 300 })
-  if not ok then
-    os.remove(tmp)
-    return nil, err
-  end
-  return common.commit(tmp, path)
+  return common.ffmpeg(args, path, "mp3", 300)
 end
 
 --- Write a silent MP3 of the given length.
@@ -51,44 +52,72 @@ function M.silence(path, seconds)
                 { "-t", string.format("%.3f", seconds) })
 end
 
-local function speak_local(text, path, opts)
-  local voice = common.option(opts, "voice", "EXPLAINER_VOICE", "en-us")
-  local rate = common.option(opts, "rate", "EXPLAINER_SPEECH_RATE", 165)
-  local wav = common.temp_beside(path, ".wav")
-  local ok, err = common.run({ "espeak-ng", "--stdin", "-v", voice, "-s", tostring(math.floor(rate)), "-w", wav },
-                             { stdin = text, timeout = 300 })
-  if not ok then
-    os.remove(wav)
-    return nil, err
+local DEFAULTS = {
+  ["local"] = { voice = "en-us" },
+  openai = { model = "gpt-4o-mini-tts", voice = "alloy", base_url = "https://api.openai.com/v1" },
+  elevenlabs = { model = "eleven_multilingual_v2", voice = "21m00Tcm4TlvDq8ikWAM",
+                 base_url = "https://api.elevenlabs.io" },
+}
+local BASE_ENV = { openai = "OPENAI_BASE_URL", elevenlabs = "ELEVENLABS_BASE_URL" }
+
+--- What the options choose: `backend`, and the `voice`, `model`, `rate`
+-- (espeak-ng words a minute) and `base_url` that backend uses.
+function M.settings(opts)
+  opts = opts or {}
+  local backend = common.option(opts, "backend", "EXPLAINER_AUDIO_BACKEND", "local")
+  local d = DEFAULTS[backend] or {}
+  local s = { backend = backend, voice = common.option(opts, "voice", "EXPLAINER_VOICE", d.voice) }
+  if backend == "local" then
+    s.rate = math.floor(common.option(opts, "rate", "EXPLAINER_SPEECH_RATE", 165))
+  else
+    s.model = common.option(opts, "model", "EXPLAINER_AUDIO_MODEL", d.model)
+    s.base_url = common.option(opts, "base_url", BASE_ENV[backend], d.base_url)
   end
-  ok, err = to_mp3({ "-i", wav }, path)
+  return s
+end
+
+--- The key of a scene's track: its text and the voice that speaks it (a
+-- silent track: only its length).
+-- @tparam table scene
+-- @tparam[opt] table opts as for `generate`
+-- @treturn table the key (explainer.key)
+function M.key(scene, opts)
+  local text = M.narration_text(scene)
+  if not text then
+    return key.of("silence/1", { duration = tonumber(scene.duration) or 6 })
+  end
+  local s = M.settings(opts)
+  return key.of(M.VERSION, { narration = text, backend = s.backend, voice = s.voice,
+                             model = s.model, speed = s.rate, base_url = s.base_url })
+end
+
+local function speak_local(text, path, opts)
+  local s = M.settings(opts)
+  local wav = path .. ".wav"
+  local ok, err = common.run({ "espeak-ng", "--stdin", "-v", s.voice, "-s", tostring(s.rate), "-w", wav },
+                             { stdin = text, timeout = 300 })
+  if ok then ok, err = to_mp3({ "-i", wav }, path) end
   os.remove(wav)
   return ok, err
 end
 
 local function api_key(opts, env)
-  local key = opts.api_key or os.getenv(env)
-  if key == "" then key = nil end
-  return key
+  local k = opts.api_key or os.getenv(env)
+  if k == "" then k = nil end
+  return k
 end
 
 local function speak_openai(text, path, opts)
-  local key = api_key(opts, "OPENAI_API_KEY")
-  if not key then return nil, "OPENAI_API_KEY is not set (the openai audio backend needs it)" end
+  local k = api_key(opts, "OPENAI_API_KEY")
+  if not k then return nil, "OPENAI_API_KEY is not set (the openai audio backend needs it)" end
+  local s = M.settings(opts)
   local client = http.client {
-    name = "OpenAI speech",
-    base_url = common.option(opts, "base_url", "OPENAI_BASE_URL", "https://api.openai.com/v1"),
-    headers = { Authorization = "Bearer " .. key },
-    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout or 300,
+    name = "OpenAI speech", base_url = s.base_url, headers = { Authorization = "Bearer " .. k },
+    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
   local response, err = client:request {
     method = "POST", path = "/audio/speech",
-    json = {
-      model = common.option(opts, "model", "EXPLAINER_AUDIO_MODEL", "gpt-4o-mini-tts"),
-      input = text,
-      voice = common.option(opts, "voice", "EXPLAINER_VOICE", "alloy"),
-      response_format = "mp3",
-    },
+    json = { model = s.model, input = text, voice = s.voice, response_format = "mp3" },
   }
   if not response then return nil, err end
   if response.body == "" then return nil, "OpenAI speech: the answer is empty" end
@@ -100,22 +129,19 @@ local function url_escape(s)
 end
 
 local function speak_elevenlabs(text, path, opts)
-  local key = opts.api_key or os.getenv("ELEVENLABS_API_KEY")
-  if not key or key == "" then
+  local k = api_key(opts, "ELEVENLABS_API_KEY")
+  if not k then
     return nil, "ELEVENLABS_API_KEY is not set (the elevenlabs audio backend needs it)"
   end
-  local voice = common.option(opts, "voice", "EXPLAINER_VOICE", "21m00Tcm4TlvDq8ikWAM")
+  local s = M.settings(opts)
   local client = http.client {
-    name = "ElevenLabs",
-    base_url = common.option(opts, "base_url", "ELEVENLABS_BASE_URL", "https://api.elevenlabs.io"),
-    headers = { ["xi-api-key"] = key },
-    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout or 300,
+    name = "ElevenLabs", base_url = s.base_url, headers = { ["xi-api-key"] = k },
+    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
   local response, err = client:request {
-    method = "POST", path = "/v1/text-to-speech/" .. url_escape(voice),
+    method = "POST", path = "/v1/text-to-speech/" .. url_escape(s.voice),
     headers = { Accept = "audio/mpeg" },
-    json = { text = text,
-             model_id = common.option(opts, "model", "EXPLAINER_AUDIO_MODEL", "eleven_multilingual_v2") },
+    json = { text = text, model_id = s.model },
   }
   if not response then return nil, err end
   if response.body == "" then return nil, "ElevenLabs: the answer is empty" end
@@ -124,7 +150,18 @@ end
 
 M.backends = { ["local"] = speak_local, openai = speak_openai, elevenlabs = speak_elevenlabs }
 
---- Make a scene's narration track.
+local SPEC = {
+  kind = "audio", backends = M.backends, env = "EXPLAINER_AUDIO_BACKEND",
+  names = "local, openai or elevenlabs", filename = "narration.mp3", media = "mp3",
+  key = M.key,
+  build = function(speak, scene, tmp, opts)
+    local text = M.narration_text(scene)
+    if text then return speak(text, tmp, opts) end
+    return M.silence(tmp, scene.duration)
+  end,
+}
+
+--- Make a scene's narration track, unless the one there is fresh.
 -- @tparam table scene a scene table (DESIGN.md keys)
 -- @tparam string output_dir the scene's folder
 -- @tparam[opt] table opts `backend` (`local`, `openai`, `elevenlabs`; default
@@ -132,30 +169,10 @@ M.backends = { ["local"] = speak_local, openai = speak_openai, elevenlabs = spea
 -- `narration.mp3`), `voice`, `model`, `rate` (espeak-ng words per minute),
 -- `api_key`, `base_url`, `retries`, `backoff`, `timeout`
 -- @treturn string|nil the track's path
--- @treturn string|nil message
+-- @treturn string how it came: "fresh", "kept", "cached" or "made"; or a message
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
-  opts = opts or {}
-  local fn, berr = common.backend("audio", M.backends, opts, "EXPLAINER_AUDIO_BACKEND", "local, openai or elevenlabs")
-  if not fn then return nil, berr end
-  local path = output_dir .. "/" .. (opts.filename or "narration.mp3")
-  local text = M.narration_text(scene)
-  local ok, err
-  if text then
-    ok, err = fn(text, path, opts)
-  else
-    ok, err = M.silence(path, scene.duration)
-  end
-  if not ok then return nil, err end
-  return path
-end
-
---- A `process_scene` for `orchestrate_workflow`, with these options.
-function M.processor(opts)
-  opts = opts or {}
-  return function(scene, output_dir)
-    return M.generate(scene, output_dir, opts)
-  end
+  return common.generate(SPEC, scene, output_dir, opts or {})
 end
 
 return M

@@ -2,6 +2,7 @@
 -- @module explainer.recipes.common
 
 local core = require "explainer_core"
+local artifact = require "explainer.artifact"
 
 local M = {}
 
@@ -68,51 +69,58 @@ function M.exists(path)
   return size ~= nil and size > 0
 end
 
-function M.read_file(path)
-  local f, err = io.open(path, "rb")
-  if not f then return nil, err end
-  local data = f:read("a")
-  f:close()
-  return data
-end
-
---- A temporary name beside `path`, for writing a file before renaming it
--- into place: a half-written output never looks finished.
-function M.temp_beside(path, ext)
-  local dir, base = path:match("^(.*)/([^/]*)$")
-  dir, base = dir or ".", base or path
-  return string.format("%s/.%s.%d%s", dir, base, math.random(1, 1e9), ext or "")
-end
-
---- Write data to a file atomically (a temporary file, then a rename).
+--- Write data to a file, every step checked (a full disk fails here, not
+-- later as an empty file that looks finished). The recipes write to the
+-- temporary name explainer.artifact gives them; it renames.
 -- @treturn true|nil
--- @treturn string|nil message
+-- @treturn string|nil message naming the path
 function M.write_file(path, data)
-  local tmp = M.temp_beside(path)
-  local f, err = io.open(tmp, "wb")
+  local f, err = io.open(path, "wb")
   if not f then return nil, err end
   local ok, werr = f:write(data)
-  f:close()
-  if not ok then
-    os.remove(tmp)
-    return nil, path .. ": " .. tostring(werr)
-  end
-  local renamed, rerr = os.rename(tmp, path)
-  if not renamed then
-    os.remove(tmp)
-    return nil, rerr
+  if ok then ok, werr = f:flush() end
+  local closed, cerr = f:close()
+  if not (ok and closed) then
+    os.remove(path)
+    return nil, path .. ": " .. tostring(werr or cerr)
   end
   return true
 end
 
---- Rename a finished temporary file into place.
-function M.commit(tmp, path)
-  local ok, err = os.rename(tmp, path)
-  if not ok then
-    os.remove(tmp)
-    return nil, err
-  end
+--- ffmpeg with the project's usual flags, writing `output` (its format
+-- given: the name may be a temporary one). `args` come between the flags
+-- and the output.
+-- @treturn true|nil
+-- @treturn string|nil message
+function M.ffmpeg(args, output, format, timeout)
+  local argv = { "ffmpeg", "-nostdin", "-y", "-hide_banner", "-loglevel", "error" }
+  for _, a in ipairs(args) do argv[#argv + 1] = a end
+  argv[#argv + 1] = "-f"
+  argv[#argv + 1] = format
+  argv[#argv + 1] = output
+  local ok, err = M.run(argv, { timeout = timeout or 600 })
+  if not ok then return nil, err end
   return true
+end
+
+--- The shared shape of a recipe's generate(): the backend the options name,
+-- the output's path and key, and explainer.artifact.make, which keeps a
+-- fresh output, takes a cached one, or builds it.
+-- @tparam table spec `kind` ("image"), `backends` (name -> function),
+--   `env` (the backend's variable), `names` (for the message), `filename`
+--   (the default), `key` (function(scene, opts)), `build`
+--   (function(backend, scene, tmp, opts)), `media` (the kind of file)
+-- @treturn string|nil the output's path
+-- @treturn string how it came ("fresh", "kept", "cached", "made"), or a message
+function M.generate(spec, scene, output_dir, opts)
+  local fn, err = M.backend(spec.kind, spec.backends, opts, spec.env, spec.names)
+  if not fn then return nil, err end
+  local path = output_dir .. "/" .. (opts.filename or spec.filename)
+  local made, how = artifact.make(path, spec.key(scene, opts), function(tmp)
+    return spec.build(fn, scene, tmp, opts)
+  end, { kind = spec.media })
+  if not made then return nil, how end
+  return path, how
 end
 
 --- The duration of a media file in seconds, from ffprobe.

@@ -15,8 +15,8 @@
 -- `opts.api_key`, travel only in headers and are masked in every message.
 -- @module explainer.recipes.image
 
-local cjson = require "cjson.safe"
 local http = require "explainer.http"
+local key = require "explainer.key"
 local common = require "explainer.recipes.common"
 
 local M = {}
@@ -136,6 +136,20 @@ local function fit_pointsize(w, h, n, min, max)
   return ps, capacity
 end
 
+--- What a card shows under the title: a label and a text (the image
+-- prompt, else the layout, the animation prompt or the narration).
+-- @treturn string label ("IMAGE PROMPT", "LAYOUT", ...; "" for none)
+-- @treturn string text
+function M.card_text(scene)
+  local label, body = "IMAGE PROMPT", scene.initial_prompt
+  if not present(body) and present(scene.final_prompt) then body = scene.final_prompt end
+  if not present(body) then label, body = "LAYOUT", scene.layout end
+  if not present(body) then label, body = "ANIMATION", scene.animation_prompt end
+  if not present(body) then label, body = "NARRATION", scene.narration end
+  if not present(body) then label, body = "", "" end
+  return label, body
+end
+
 --- Draw a storyboard card for a scene.
 -- @tparam table scene
 -- @tparam string path where to write the PNG
@@ -151,12 +165,7 @@ function M.draw_card(scene, path, width, height)
   local regular = font("DejaVuSans.ttf", "DejaVu-Sans")
   local bold = font("DejaVuSans-Bold.ttf", "DejaVu-Sans-Bold")
 
-  local label, body = "IMAGE PROMPT", scene.initial_prompt
-  if not present(body) and present(scene.final_prompt) then body = scene.final_prompt end
-  if not present(body) then label, body = "LAYOUT", scene.layout end
-  if not present(body) then label, body = "ANIMATION", scene.animation_prompt end
-  if not present(body) then label, body = "NARRATION", scene.narration end
-  if not present(body) then label, body = "", "" end
+  local label, body = M.card_text(scene)
 
   local header = string.format("SCENE %s  ·  %s s", tostring(scene.scene_number or "?"),
                                string.format("%g", tonumber(scene.duration) or 6))
@@ -172,7 +181,6 @@ function M.draw_card(scene, path, width, height)
                                           math.floor(base / 42), math.floor(base / 20))
   local chunks = caption_chunks(wrap(shorten(text, capacity), math.floor(inner / (0.6 * body_ps))), body_ps)
 
-  local tmp = common.temp_beside(path, ".png")
   local argv = {
     "convert", "-size", width .. "x" .. height, "xc:#f5f3ee",
     "-fill", "#2b4c7e", "-draw", string.format("rectangle 0,0 %d,%d", width, band),
@@ -194,33 +202,26 @@ function M.draw_card(scene, path, width, height)
     for _, chunk in ipairs(chunks) do push("caption:" .. caption_text(chunk)) end
     push("-append", ")", "-geometry", "+" .. margin .. "+" .. body_y, "-composite")
   end
-  for _, a in ipairs { "-depth", "8", "PNG24:" .. tmp } do argv[#argv + 1] = a end
-  local ok, err = common.run(argv, { timeout = 120 })
-  if not ok then
-    os.remove(tmp)
-    return nil, err
-  end
-  return common.commit(tmp, path)
+  for _, a in ipairs { "-depth", "8", "PNG24:" .. path } do argv[#argv + 1] = a end
+  return common.run(argv, { timeout = 120 })
 end
 
 local function is_png(data)
   return data:sub(1, 8) == "\137PNG\r\n\26\n"
 end
 
--- Store image bytes as a PNG: as they are when they are one, else converted.
+-- Store image bytes as a PNG at path: as they are when they are one, else
+-- converted by ImageMagick.
 local function store_png(data, path)
   if is_png(data) then return common.write_file(path, data) end
-  local src = common.temp_beside(path, ".src")
+  local src = path .. ".src"
   local ok, err = common.write_file(src, data)
-  if not ok then return nil, err end
-  local tmp = common.temp_beside(path, ".png")
-  ok, err = common.run({ "convert", src, "PNG24:" .. tmp }, { timeout = 120 })
-  os.remove(src)
-  if not ok then
-    os.remove(tmp)
-    return nil, "the image the service sent could not be converted to PNG: " .. err
+  if ok then
+    ok, err = common.run({ "convert", src, "PNG24:" .. path }, { timeout = 120 })
+    if not ok then err = "the image the service sent could not be converted to PNG: " .. err end
   end
-  return common.commit(tmp, path)
+  os.remove(src)
+  return ok, err
 end
 
 local function download(url, path, opts)
@@ -231,11 +232,10 @@ local function download(url, path, opts)
   return store_png(response.body, path)
 end
 
-local function api_options(opts, key_env, base_env, default_base)
-  local key = opts.api_key or os.getenv(key_env)
-  if not key or key == "" then return nil end
-  local base = common.option(opts, "base_url", base_env, default_base)
-  return key, base
+local function api_key(opts, env)
+  local k = opts.api_key or os.getenv(env)
+  if not k or k == "" then return nil end
+  return k
 end
 
 local OPENAI_SIZES = {
@@ -251,18 +251,16 @@ function M.openai_size(model, format)
 end
 
 local function generate_openai(scene, path, opts)
-  local key, base = api_options(opts, "OPENAI_API_KEY", "OPENAI_BASE_URL", "https://api.openai.com/v1")
-  if not key then return nil, "OPENAI_API_KEY is not set (the openai image backend needs it)" end
-  local model = common.option(opts, "model", "EXPLAINER_IMAGE_MODEL", "gpt-image-1")
-  local format = common.format_of(opts)
-  local size = common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", M.openai_size(model, format))
+  local k = api_key(opts, "OPENAI_API_KEY")
+  if not k then return nil, "OPENAI_API_KEY is not set (the openai image backend needs it)" end
+  local s = M.settings(opts)
   local client = http.client {
-    name = "OpenAI images", base_url = base, headers = { Authorization = "Bearer " .. key },
-    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout or 300,
+    name = "OpenAI images", base_url = s.base_url, headers = { Authorization = "Bearer " .. k },
+    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
   local data, err = client:json {
     method = "POST", path = "/images/generations",
-    json = { model = model, prompt = M.prompt_for(scene, opts.document), size = size, n = 1 },
+    json = { model = s.model, prompt = M.prompt_for(scene, opts.document), size = s.size, n = 1 },
   }
   if not data then return nil, err end
   local item = type(data.data) == "table" and data.data[1]
@@ -280,19 +278,18 @@ end
 local FAL_SIZES = { ["9:16"] = "portrait_16_9", ["16:9"] = "landscape_16_9", ["1:1"] = "square_hd" }
 
 local function generate_fal(scene, path, opts)
-  local key, base = api_options(opts, "FAL_KEY", "FAL_BASE_URL", "https://fal.run")
-  if not key then return nil, "FAL_KEY is not set (the fal image backend needs it)" end
-  local model = common.option(opts, "model", "EXPLAINER_IMAGE_MODEL", "fal-ai/flux/schnell")
-  local size = common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", FAL_SIZES[common.aspect(common.format_of(opts))])
-  local w, h = common.parse_size(size)
+  local k = api_key(opts, "FAL_KEY")
+  if not k then return nil, "FAL_KEY is not set (the fal image backend needs it)" end
+  local s = M.settings(opts)
+  local w, h = common.parse_size(s.size)
   local client = http.client {
-    name = "fal", base_url = base, headers = { Authorization = "Key " .. key },
-    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout or 300,
+    name = "fal", base_url = s.base_url, headers = { Authorization = "Key " .. k },
+    retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
   local data, err = client:json {
-    method = "POST", path = "/" .. model:gsub("^/+", ""),
+    method = "POST", path = "/" .. s.model:gsub("^/+", ""),
     json = { prompt = M.prompt_for(scene, opts.document),
-             image_size = w and { width = w, height = h } or size, num_images = 1 },
+             image_size = w and { width = w, height = h } or s.size, num_images = 1 },
   }
   if not data then return nil, err end
   local image = type(data.images) == "table" and data.images[1]
@@ -309,14 +306,62 @@ local function generate_fal(scene, path, opts)
 end
 
 local function generate_local(scene, path, opts)
-  local w, h = common.parse_size(common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", nil))
-  if not w then w, h = common.frame_size(common.format_of(opts)) end
+  local w, h = common.parse_size(M.settings(opts).size)
   return M.draw_card(scene, path, w, h)
 end
 
 M.backends = { ["local"] = generate_local, openai = generate_openai, fal = generate_fal }
 
---- Make a scene's image.
+local DEFAULT_MODEL = { openai = "gpt-image-1", fal = "fal-ai/flux/schnell" }
+local BASE_ENV = { openai = "OPENAI_BASE_URL", fal = "FAL_BASE_URL" }
+local DEFAULT_BASE = { openai = "https://api.openai.com/v1", fal = "https://fal.run" }
+
+--- What the options choose: `backend`, and the `model`, `size` and
+-- `base_url` it uses (the card: only its frame size).
+function M.settings(opts)
+  opts = opts or {}
+  local backend = common.option(opts, "backend", "EXPLAINER_IMAGE_BACKEND", "local")
+  local s = { backend = backend }
+  if backend == "local" then
+    local w, h = common.parse_size(common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", nil))
+    if not w then w, h = common.frame_size(common.format_of(opts)) end
+    s.size = w .. "x" .. h
+  else
+    s.model = common.option(opts, "model", "EXPLAINER_IMAGE_MODEL", DEFAULT_MODEL[backend])
+    s.size = common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", backend == "openai"
+      and M.openai_size(s.model or "", common.format_of(opts))
+      or FAL_SIZES[common.aspect(common.format_of(opts))])
+    s.base_url = common.option(opts, "base_url", BASE_ENV[backend], DEFAULT_BASE[backend])
+  end
+  return s
+end
+
+--- The key of a scene's image: what is drawn on the card, or the prompt
+-- sent to a service with its model and size.
+-- @tparam table scene
+-- @tparam[opt] table opts as for `generate`
+-- @treturn table the key (explainer.key)
+function M.key(scene, opts)
+  opts = opts or {}
+  local s = M.settings(opts)
+  if s.backend == "local" then
+    local label, body = M.card_text(scene)
+    return key.of("card/1", { title = scene.title or "", scene_number = scene.scene_number,
+      duration = tonumber(scene.duration) or 6, [label ~= "" and label:lower():gsub(" ", "_") or "text"] = body,
+      size = s.size })
+  end
+  return key.of("image/1", { prompt = M.prompt_for(scene, opts.document), backend = s.backend,
+                             model = s.model, size = s.size, base_url = s.base_url })
+end
+
+local SPEC = {
+  kind = "image", backends = M.backends, env = "EXPLAINER_IMAGE_BACKEND",
+  names = "local, openai or fal", filename = "final.png", media = "png",
+  key = M.key,
+  build = function(make, scene, tmp, opts) return make(scene, tmp, opts) end,
+}
+
+--- Make a scene's image, unless the one there is fresh.
 -- @tparam table scene a scene table (DESIGN.md keys)
 -- @tparam string output_dir the scene's folder
 -- @tparam[opt] table opts `backend` (`local`, `openai`, `fal`; default
@@ -324,27 +369,10 @@ M.backends = { ["local"] = generate_local, openai = generate_openai, fal = gener
 -- `document` or `format` (the frame's aspect), `model`, `size`, `api_key`,
 -- `base_url`, `retries`, `backoff`, `timeout`
 -- @treturn string|nil the image's path
--- @treturn string|nil message
+-- @treturn string how it came: "fresh", "kept", "cached" or "made"; or a message
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
-  opts = opts or {}
-  local fn, berr = common.backend("image", M.backends, opts, "EXPLAINER_IMAGE_BACKEND", "local, openai or fal")
-  if not fn then return nil, berr end
-  local path = output_dir .. "/" .. (opts.filename or "final.png")
-  local ok, err = fn(scene, path, opts)
-  if not ok then return nil, err end
-  return path
-end
-
---- A `process_scene` for `orchestrate_workflow`, with these options.
--- @tparam[opt] table opts as for `generate`; `opts.document` may be set later
--- (e.g. from a workflow's `setup` hook)
--- @treturn function(scene, output_dir)
-function M.processor(opts)
-  opts = opts or {}
-  return function(scene, output_dir)
-    return M.generate(scene, output_dir, opts)
-  end
+  return common.generate(SPEC, scene, output_dir, opts or {})
 end
 
 return M

@@ -1,0 +1,232 @@
+-- explainer.make / explainer.fresh and explainer.artifact: outputs that know
+-- what made them, kept when fresh, remade when their key changed, never
+-- trusted when their key file or cache entry is bad.
+local explainer = require "explainer"
+local artifact = require "explainer.artifact"
+local cache = require "explainer.cache"
+local key = require "explainer.key"
+local settings = require "explainer.settings"
+local h = require "helpers"
+local lfs = require "lfs"
+
+local PNG = "\137PNG\r\n\26\n" .. string.rep("\0", 40)
+
+describe("outputs that know what made them", function()
+  local dir, builds, warnings, real_stderr
+
+  local function build(text)
+    return function(tmp)
+      builds = builds + 1
+      local f = assert(io.open(tmp, "wb"))
+      f:write(text)
+      f:close()
+      return true
+    end
+  end
+
+  before_each(function()
+    dir = h.tmpdir()
+    builds = 0
+    settings.cache_dir = dir .. "/cache"
+    settings.cache, settings.force, settings.progress = true, false, "plain"
+    -- collect warnings instead of printing them
+    warnings = {}
+    real_stderr = io.stderr
+    io.stderr = { write = function(_, ...) warnings[#warnings + 1] = table.concat { ... } end }
+  end)
+  after_each(function()
+    io.stderr = real_stderr
+    h.rm_rf(dir)
+  end)
+
+  it("makes a file once and keeps it while its values are the same", function()
+    local path = dir .. "/summary.txt"
+    local p, how = explainer.make(path, { text = "hello", model = "m1" }, build("v1"))
+    assert.same({ path, "made" }, { p, how })
+    assert.is_true(explainer.fresh(path, { text = "hello", model = "m1" }))
+    p, how = explainer.make(path, { text = "hello", model = "m1" }, build("v1"))
+    assert.same({ path, "fresh" }, { p, how })
+    assert.equal(1, builds)
+    assert.is_false(explainer.fresh(path, { text = "hello", model = "m2" }))
+    p, how = explainer.make(path, { text = "hello", model = "m2" }, build("v2"))
+    assert.equal("made", how)
+    assert.equal("v2", h.read(path))
+  end)
+
+  it("remakes a file when a file it depends on changes", function()
+    local src, out = h.write(dir .. "/input.txt", "one"), dir .. "/out.txt"
+    local deps = { files = { src } }
+    explainer.make(out, deps, build("from one"))
+    assert.is_true(explainer.fresh(out, deps))
+    h.write(src, "two")
+    assert.is_false(explainer.fresh(out, deps))
+    local _, how = explainer.make(out, deps, build("from two"))
+    assert.equal("made", how)
+  end)
+
+  it("keeps a file made by hand, says so once, and remakes it when forced", function()
+    local path = h.write(dir .. "/final.png", PNG .. "hand-made")
+    local k = key.of("test/1", { prompt = "a cat" })
+    local p, how = artifact.make(path, k, build(PNG .. "generated"))
+    assert.same({ path, "kept" }, { p, how })
+    assert.equal(0, builds)
+    assert.matches("was not made by explainer", table.concat(warnings), 1, true)
+    -- a file we made and someone edited afterwards is kept too
+    settings.force = true
+    _, how = artifact.make(path, k, build(PNG .. "generated"))
+    assert.equal("made", how)
+    settings.force = false
+    h.write(path, PNG .. "retouched by hand")
+    _, how = artifact.make(path, key.of("test/1", { prompt = "a dog" }), build(PNG .. "dog"))
+    assert.equal("kept", how)
+    assert.equal(PNG .. "retouched by hand", h.read(path))
+  end)
+
+  it("never trusts an empty or mislabelled file, made by hand or not", function()
+    local path = h.write(dir .. "/narration.mp3", "")
+    local _, how = artifact.make(path, key.of("t/1", { x = 1 }), build("ID3" .. string.rep("a", 40)))
+    assert.equal("made", how)
+    local png = h.write(dir .. "/final.png", "<html>not an image</html>")
+    _, how = artifact.make(png, key.of("t/1", { x = 1 }), build(PNG))
+    assert.equal("made", how)
+  end)
+
+  it("refuses what a build made when it is not the kind of file its name says", function()
+    local p, err = artifact.make(dir .. "/final.png", key.of("t/1", { x = 2 }),
+      build('{"error": "quota"}'))
+    assert.is_nil(p)
+    assert.matches("not a png file", err, 1, true)
+    assert.is_nil(lfs.attributes(dir .. "/final.png"))
+    assert.is_false(cache.fetch(key.of("t/1", { x = 2 }).id, ".png", dir .. "/x.png"),
+      "nothing bad went into the cache")
+  end)
+
+  it("ignores a corrupt key file with a warning and makes the file again", function()
+    local path = dir .. "/out.txt"
+    explainer.make(path, { v = 1 }, build("one"))
+    h.write(key.sidecar(path), "explainer-key 1\nid zz\n")
+    local _, how = explainer.make(path, { v = 1 }, build("one again"))
+    assert.equal("made", how)
+    assert.matches("out.txt.key: incomplete key file", table.concat(warnings), 1, true)
+    assert.equal("one again", h.read(path))
+  end)
+
+  it("remakes a file whose new key was written but which a crash left unrenamed", function()
+    local path = dir .. "/out.txt"
+    local old = key.of("user", { v = 1 })
+    explainer.make(path, { v = 1 }, build("one"))
+    -- the new key, naming the old bytes as the ones it replaces, then the crash
+    local new = key.of("user", { v = 2 })
+    local core = require "explainer_core"
+    h.write(key.sidecar(path), key.format(new, string.rep("0", 32), core.hash_file(path)))
+    assert.equal("stale", (artifact.standing(path, new)))
+    assert.equal("stale", (artifact.standing(path, old)))
+    local _, how = explainer.make(path, { v = 2 }, build("two"))
+    assert.equal("made", how)
+  end)
+
+  it("cleans up temporary files a killed run left behind", function()
+    local path = dir .. "/clip.mp4"
+    local stale = h.write(dir .. "/.clip.mp4.12345.tmp.mp4", "half")
+    local recent = h.write(dir .. "/.clip.mp4.67890.tmp.mp4", "being written")
+    lfs.touch(stale, os.time() - 7200, os.time() - 7200)
+    explainer.make(path, { v = 1 }, build("whole"))
+    assert.is_nil(lfs.attributes(stale), "an old temporary file is removed")
+    assert.truthy(lfs.attributes(recent), "one another run may be writing stays")
+  end)
+
+  describe("the shared cache", function()
+    it("gives a second file with the same key the cached bytes, without building", function()
+      local k = key.of("t/1", { narration = "same words", voice = "alloy" })
+      lfs.mkdir(dir .. "/a")
+      artifact.make(dir .. "/a/narration.mp3", k, build("ID3 first"), {})
+      assert.equal(1, builds)
+      lfs.mkdir(dir .. "/b")
+      local _, how = artifact.make(dir .. "/b/narration.mp3", k, build("ID3 second"))
+      assert.equal("cached", how)
+      assert.equal(1, builds)
+      assert.equal("ID3 first", h.read(dir .. "/b/narration.mp3"))
+    end)
+
+    it("drops a bad entry with a warning and makes the file again", function()
+      local k = key.of("t/1", { n = 1 })
+      lfs.mkdir(dir .. "/a")
+      artifact.make(dir .. "/a/final.png", k, build(PNG .. "1"))
+      -- the entry is damaged (a disk error, a hand edit)
+      local entry = ("%s/v1/%s/%s.png"):format(settings.cache_dir, k.id:sub(1, 2), k.id)
+      h.write(entry, "garbage")
+      lfs.mkdir(dir .. "/b")
+      local _, how = artifact.make(dir .. "/b/final.png", k, build(PNG .. "2"))
+      assert.equal("made", how)
+      assert.matches("ignoring a bad cache entry", table.concat(warnings), 1, true)
+      assert.equal(PNG .. "2", h.read(entry), "the entry is made good again")
+    end)
+
+    it("goes on without a cache it cannot write, with one warning", function()
+      settings.cache_dir = h.write(dir .. "/not-a-folder", "x") .. "/cache"
+      for i = 1, 3 do
+        local _, how = explainer.make(dir .. "/f" .. i .. ".txt", { i = i }, build("x"), { cache = true })
+        assert.equal("made", how)
+      end
+      local text = table.concat(warnings)
+      local _, n = text:gsub("cannot be written", "")
+      assert.equal(1, n, text)
+    end)
+
+    it("is off with cache = false", function()
+      settings.cache = false
+      local k = key.of("t/1", { z = 1 })
+      lfs.mkdir(dir .. "/a")
+      lfs.mkdir(dir .. "/b")
+      artifact.make(dir .. "/a/x.txt", k, build("1"))
+      artifact.make(dir .. "/b/x.txt", k, build("2"))
+      assert.equal(2, builds)
+      assert.is_nil(lfs.attributes(dir .. "/cache"))
+    end)
+
+    it("reports its size and prunes the least recently used entries first", function()
+      local ids = {}
+      for i = 1, 4 do
+        local k = key.of("t/1", { i = i })
+        ids[i] = k.id
+        lfs.mkdir(dir .. "/s" .. i)
+        artifact.make(dir .. "/s" .. i .. "/x.txt", k, build(string.rep("x", 1000)))
+        local entry = ("%s/v1/%s/%s.txt"):format(settings.cache_dir, k.id:sub(1, 2), k.id)
+        lfs.touch(entry, os.time() - 1000 + i * 10, os.time() - 1000 + i * 10)
+      end
+      local st = cache.stats(settings.cache_dir)
+      assert.same({ 4, 4000 }, { st.entries, st.bytes })
+      local r = cache.prune(settings.cache_dir, 2500)
+      assert.same({ 2, 2, 2000 }, { r.removed, r.entries, r.bytes })
+      for i = 1, 4 do
+        local entry = ("%s/v1/%s/%s.txt"):format(settings.cache_dir, ids[i]:sub(1, 2), ids[i])
+        assert.equal(i > 2, lfs.attributes(entry) ~= nil, "entry " .. i)
+      end
+      assert.equal(2 * 2^30, cache.parse_size("2G"))
+      assert.equal(500 * 2^20, cache.parse_size("500M"))
+      assert.is_nil(cache.parse_size("lots"))
+    end)
+  end)
+end)
+
+describe("explainer cache (command line)", function()
+  it("prints the cache's size and prunes it to a size", function()
+    local dir = h.tmpdir()
+    local c = dir .. "/c"
+    for i = 1, 3 do
+      local sub = ("%s/v1/%02x"):format(c, i)
+      os.execute("mkdir -p " .. h.shell_quote(sub))
+      h.write(("%s/%02x%s.mp3"):format(sub, i, string.rep("0", 30)), string.rep("a", 2048))
+    end
+    local out, err, code = h.run { "cache", "--cache-dir", c }
+    assert.equal(0, code, err)
+    assert.matches("3 entries, 6.0 KB", out, 1, true)
+    out, err, code = h.run { "cache", "prune", "--max-size", "3k", "--cache-dir", c }
+    assert.equal(0, code, err)
+    assert.matches("removed 2 entries", out, 1, true)
+    local _, err2, code2 = h.run { "cache", "prune", "--cache-dir", c }
+    assert.equal(2, code2)
+    assert.matches("--max-size", err2, 1, true)
+    h.rm_rf(dir)
+  end)
+end)
