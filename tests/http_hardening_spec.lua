@@ -230,6 +230,25 @@ describe("explainer.http against hostile servers", function()
       end
     end)
 
+    it("does not retry a certificate that cannot be trusted", function()
+      if os.execute("command -v openssl >/dev/null") ~= true then
+        pending("openssl is not installed: no certificate to distrust")
+        return
+      end
+      local pipe = assert(io.popen(("echo $$; exec python3 %s --tls --lifetime 30")
+        :format(h.shell_quote(h.root .. "/tests/mock/api_server.py"))))
+      local pid = assert(tonumber(pipe:read("l")))
+      local port = assert(tonumber(pipe:read("l")), "the TLS stand-in did not start")
+      local c, delays = client()
+      local r, err, _, kind = c:request { url = "https://127.0.0.1:" .. port .. "/files/x.png" }
+      assert.is_nil(r)
+      assert.equal("certificate", kind, err)
+      assert.matches("^OpenAI speech: SSL certificate problem: self.signed certificate", err)
+      assert.same({}, delays)
+      os.execute("kill " .. pid)   -- it cannot be asked over HTTPS: nothing trusts it
+      pipe:close()
+    end)
+
     it("still retries a timeout and a refused connection", function()
       server:plan { { delay = 2 } }
       local c, delays = client { retries = 1 }

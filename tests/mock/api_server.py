@@ -45,6 +45,8 @@ Control, for the tests:
   POST /_mock/shutdown
 Listens on 127.0.0.1 only, on a free port it prints as the first line of
 stdout, and exits by itself after --lifetime seconds whatever happens.
+With --tls it speaks HTTPS with a self-signed certificate made on the spot
+(openssl), which no client should trust.
 """
 import argparse
 import base64
@@ -439,8 +441,26 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--key", default="sk-test-0123456789abcdef")
     ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--tls", action="store_true")
     args = ap.parse_args()
     server = Server(("127.0.0.1", 0), Handler)
+    if args.tls:
+        import shutil
+        import ssl
+        import subprocess
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        try:
+            cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                            "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        finally:
+            shutil.rmtree(tmp)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
     server.state = State(args.key, args.lifetime)
     # Whatever becomes of the test that started us, we go away.
     timer = threading.Timer(args.lifetime, lambda: os._exit(0))
