@@ -122,6 +122,14 @@ for k in "${!peak_kb[@]}"; do
       "$(ratio "$kb" "$size_kb")" "≤ 2.5x" "$(le "$(awk -v a="$kb" -v b="$size_kb" 'BEGIN { print a / b }')" 2.5)"
 done
 
+# ---- base64 of a 3 MiB image (an OpenAI b64_json answer) -------------------------
+b64="$OUT/image3m.b64"
+[ -s "$b64" ] || head -c 3145728 /dev/urandom | base64 -w 0 > "$b64"
+b64_cpu() { LUA_PATH="$PWD/lua/?.lua;;" LUA_CPATH="$PWD/$BUILD/?.so;;" lua5.4 bench/base64.lua "$b64" "$@" | cut -d' ' -f1; }
+t=$(b64_cpu); l=$(b64_cpu lua)
+row "base64 decode of a 3 MiB image (CPU, recipes.base64)" "$(fmt_s "$t")" "pure Lua: $(fmt_s "$l")" \
+    "$(ratio "$l" "$t") faster" "< 50 ms" "$(le "$t" 0.05)"
+
 # ---- parallel workers (bench/workers.sh prints its own rows) ---------------------
 workers=""
 if [ -f bench/workers.sh ]; then

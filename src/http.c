@@ -3,11 +3,14 @@
  */
 #include "http.h"
 #include "util.h"
+#include "signals.h"
 
 #include <ctype.h>
 #include <curl/curl.h>
 #include <dlfcn.h>
+#include <errno.h>
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -19,9 +22,10 @@
 typedef struct collector {
     char *body;
     size_t len, cap;
+    size_t max; /* most body bytes accepted, decoded */
     ex_http_header *headers;
     size_t n_headers, cap_headers;
-    int oom;
+    int oom, too_large, interrupted;
 } collector;
 
 static char *copy_n(const char *s, size_t n)
@@ -47,10 +51,18 @@ static size_t on_body(char *data, size_t size, size_t nmemb, void *userdata)
 {
     collector *c = userdata;
     size_t n = size * nmemb;
+    /* Counted here, after curl decoded gzip/deflate/br: the same cap bounds
+     * the memory a small compressed answer can claim. */
+    if (n > c->max - c->len) {
+        c->too_large = 1;
+        return 0; /* makes curl stop with CURLE_WRITE_ERROR */
+    }
     if (c->len + n + 1 > c->cap) {
         size_t cap = c->cap ? c->cap : 16384;
         while (cap < c->len + n + 1)
-            cap *= 2;
+            cap = cap > SIZE_MAX / 2 ? SIZE_MAX : cap * 2;
+        if (cap > c->max + 1)
+            cap = c->max + 1; /* never more room than the cap allows */
         char *body = realloc(c->body, cap);
         if (!body) {
             c->oom = 1;
@@ -113,6 +125,107 @@ static size_t on_header(char *data, size_t size, size_t nmemb, void *userdata)
     return n;
 }
 
+/* Called about once a second even when nothing arrives: a Ctrl-C or SIGTERM
+ * of the run ends the request here instead of at its timeout. */
+static int on_progress(void *userdata, curl_off_t dltotal, curl_off_t dlnow,
+                       curl_off_t ultotal, curl_off_t ulnow)
+{
+    collector *c = userdata;
+    (void)dltotal, (void)dlnow, (void)ultotal, (void)ulnow;
+    if (ex_signals_interrupted()) {
+        c->interrupted = 1;
+        return 1; /* CURLE_ABORTED_BY_CALLBACK */
+    }
+    return 0;
+}
+
+/* "200 MB", "512 KB" or "1000 bytes" (MB and KB of 1024). */
+static char *format_size(size_t n)
+{
+    if (n >= 1024 * 1024 && n % (1024 * 1024) == 0)
+        return ex_format("%zu MB", n / (1024 * 1024));
+    if (n >= 1024 && n % 1024 == 0)
+        return ex_format("%zu KB", n / 1024);
+    return ex_format("%zu bytes", n);
+}
+
+/* $EXPLAINER_HTTP_MAX_BYTES: bytes, or a number with K, M or G (of 1024). */
+static int max_bytes_from_env(size_t *max, char **errmsg)
+{
+    const char *v = getenv("EXPLAINER_HTTP_MAX_BYTES");
+    *max = EX_HTTP_DEFAULT_MAX_BYTES;
+    if (!v || !v[0])
+        return 0;
+    char *end;
+    errno = 0;
+    unsigned long long n = strtoull(v, &end, 10);
+    unsigned long long unit = 1;
+    if (*end == 'K' || *end == 'k')
+        unit = 1024ULL, end++;
+    else if (*end == 'M' || *end == 'm')
+        unit = 1024ULL * 1024, end++;
+    else if (*end == 'G' || *end == 'g')
+        unit = 1024ULL * 1024 * 1024, end++;
+    if (errno || end == v || !isdigit((unsigned char)v[0]) || *end || n == 0 ||
+        n > (unsigned long long)(SIZE_MAX - 1) / unit) {
+        *errmsg = ex_format("EXPLAINER_HTTP_MAX_BYTES='%s' is not a size (bytes, or a "
+                            "number with K, M or G)",
+                            v);
+        return -1;
+    }
+    *max = (size_t)(n * unit);
+    return 0;
+}
+
+/* What kind of failure a curl code is (see http.h). */
+static const char *error_kind(CURLcode rc, const collector *c)
+{
+    if (c->too_large || rc == CURLE_FILESIZE_EXCEEDED)
+        return "too_large";
+    if (c->interrupted)
+        return "interrupted";
+    if (c->oom)
+        return "setup";
+    switch (rc) {
+    case CURLE_COULDNT_RESOLVE_HOST:
+    case CURLE_COULDNT_RESOLVE_PROXY:
+    case CURLE_COULDNT_CONNECT:
+    case CURLE_SSL_CONNECT_ERROR:
+        return "connect";
+    case CURLE_OPERATION_TIMEDOUT:
+        return "timeout";
+    case CURLE_RECV_ERROR:
+    case CURLE_SEND_ERROR:
+    case CURLE_GOT_NOTHING:
+    case CURLE_PARTIAL_FILE:
+    case CURLE_HTTP2_STREAM:
+        return "network";
+    case CURLE_WEIRD_SERVER_REPLY:
+    case CURLE_BAD_CONTENT_ENCODING:
+    case CURLE_HTTP2:
+    case CURLE_HTTP3:
+        return "protocol";
+    case CURLE_TOO_MANY_REDIRECTS:
+        return "redirects";
+    case CURLE_URL_MALFORMAT:
+    case CURLE_UNSUPPORTED_PROTOCOL:
+        return "bad_url";
+    case CURLE_PEER_FAILED_VERIFICATION:
+    case CURLE_SSL_CACERT_BADFILE:
+    case CURLE_SSL_CERTPROBLEM:
+    case CURLE_SSL_ISSUER_ERROR:
+    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
+    case CURLE_SSL_INVALIDCERTSTATUS:
+    case CURLE_SSL_CRL_BADFILE:
+        return "certificate";
+    case CURLE_OUT_OF_MEMORY:
+    case CURLE_FAILED_INIT:
+        return "setup";
+    default:
+        return "other";
+    }
+}
+
 /*
  * libcurl is opened on the first request, not linked: it pulls in some thirty
  * shared libraries, which tripled the start-up time of every run that never
@@ -169,10 +282,15 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
 {
     memset(response, 0, sizeof *response);
     *errmsg = NULL;
+    response->error_kind = "setup";
     if (!request || !request->url) {
         *errmsg = ex_format("no URL to request");
         return -1;
     }
+    size_t max = request->max_bytes;
+    bool max_from_env = max == 0;
+    if (max_from_env && max_bytes_from_env(&max, errmsg) != 0)
+        return -1;
     if (!global_ready) {
         if (load_curl(errmsg) != 0)
             return -1;
@@ -223,7 +341,7 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         return -1;
     }
 
-    collector c = {0};
+    collector c = {.max = max};
     char curl_error[CURL_ERROR_SIZE] = "";
     double timeout = request->timeout > 0 ? request->timeout : 300;
     const char *method =
@@ -237,6 +355,9 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
     api.easy_setopt(curl, CURLOPT_HEADERDATA, &c);
     api.easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
     api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    api.easy_setopt(curl, CURLOPT_XFERINFODATA, &c);
     api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
     api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
                      (long)(timeout < 30 ? timeout * 1000 : 30000));
@@ -261,13 +382,41 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         api.easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
     }
 
+    /* A Content-Length above the cap is refused before any of the body is
+     * read; a body without one is counted as it comes (on_body). */
+    if (strcmp(method, "HEAD") != 0)
+        api.easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
+
     CURLcode rc = api.easy_perform(curl);
     if (rc == CURLE_OK) {
         api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
-    } else if (c.oom) {
-        *errmsg = ex_format("out of memory reading the answer from %s", request->url);
     } else {
-        *errmsg = ex_format("%s", curl_error[0] ? curl_error : api.easy_strerror(rc));
+        response->error_kind = error_kind(rc, &c);
+        /* "Protocol not supported" is a bad URL before a connection, and an
+         * answer that is not HTTP (HTTP/0.9) after one. */
+        char *ip = NULL;
+        if (rc == CURLE_UNSUPPORTED_PROTOCOL &&
+            api.easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0])
+            response->error_kind = "protocol";
+        const char *detail = curl_error[0] ? curl_error : api.easy_strerror(rc);
+        if (strcmp(response->error_kind, "too_large") == 0) {
+            char *size = format_size(max);
+            *errmsg = size ? ex_format("answer larger than %s (limit %s)", size,
+                                       max_from_env ? "EXPLAINER_HTTP_MAX_BYTES"
+                                                    : "max_bytes")
+                           : NULL;
+            free(size);
+        } else if (c.interrupted) {
+            *errmsg = ex_format("interrupted");
+        } else if (c.oom) {
+            *errmsg = ex_format("out of memory reading the answer");
+        } else if (strcmp(response->error_kind, "protocol") == 0) {
+            *errmsg = ex_format("the server's answer breaks HTTP: %s", detail);
+        } else if (strcmp(response->error_kind, "redirects") == 0) {
+            *errmsg = ex_format("too many redirects: %s", detail);
+        } else {
+            *errmsg = ex_format("%s", detail);
+        }
     }
     api.easy_cleanup(curl);
     api.slist_free_all(list);
@@ -276,11 +425,13 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         free_headers(c.headers, c.n_headers);
         return -1;
     }
+    response->error_kind = NULL;
     if (!c.body) {
         c.body = malloc(1);
         if (!c.body) {
             free_headers(c.headers, c.n_headers);
             *errmsg = ex_format("out of memory");
+            response->error_kind = "setup";
             return -1;
         }
         c.body[0] = '\0';

@@ -5,9 +5,11 @@
  *       -> {ok=, status=, signal=, timed_out=, stdout=, stderr=, seconds=}
  *       -> nil, "espeak-ng not found; run make deps"
  *   http_request{url=, method=, headers={name=value}, body=, timeout=,
- *                follow_redirects=}
+ *                follow_redirects=, max_bytes=}
  *       -> {status=, headers={lowercase name=value}, body=}
- *       -> nil, message      (no answer at all: refused, timed out, DNS, TLS)
+ *       -> nil, message, kind (no answer: refused, timed out, too large...;
+ *                              kind as in http.h: "connect", "too_large"...)
+ *   base64_decode(text) -> bytes | nil, message
  *   sleep(seconds)
  *
  * Failures the caller can recover from return nil, message; wrong arguments
@@ -23,6 +25,7 @@
 
 #include <lauxlib.h>
 
+#include "base64.h"
 #include "exec.h"
 #include "http.h"
 #include "lopt.h"
@@ -143,6 +146,17 @@ static int l_http_request(lua_State *L)
     lua_getfield(L, 1, "follow_redirects");
     req.follow_redirects = lua_toboolean(L, -1);
     lua_pop(L, 1);
+    if (lua_getfield(L, 1, "max_bytes") != LUA_TNIL) {
+        int whole = 0;
+        lua_Integer n = lua_isnumber(L, -1) && lua_type(L, -1) == LUA_TNUMBER
+                            ? lua_tointegerx(L, -1, &whole)
+                            : 0;
+        if (!whole || n < 1)
+            return luaL_error(L, "bad field 'max_bytes' (a whole number of bytes, at "
+                                 "least 1)");
+        req.max_bytes = (size_t)n;
+    }
+    lua_pop(L, 1);
 
     int t = lua_getfield(L, 1, "headers"); /* stays on the stack: keeps strings alive */
     int headers_idx = lua_gettop(L);
@@ -178,7 +192,8 @@ static int l_http_request(lua_State *L)
     if (ex_http_perform(&req, &resp, &err) != 0) {
         lua_pushnil(L);
         push_owned(L, err);
-        return 2;
+        lua_pushstring(L, resp.error_kind ? resp.error_kind : "other");
+        return 3;
     }
     lua_createtable(L, 0, 3);
     lua_pushinteger(L, resp.status);
@@ -200,6 +215,24 @@ static int l_http_request(lua_State *L)
     lua_pushlstring(L, resp.body, resp.body_len);
     lua_setfield(L, -2, "body");
     ex_http_response_free(&resp);
+    return 1;
+}
+
+static int l_base64_decode(lua_State *L)
+{
+    size_t len;
+    const char *text = luaL_checklstring(L, 1, &len);
+    luaL_Buffer b;
+    /* Decoded straight into the Lua string's buffer: no second copy. */
+    unsigned char *out = (unsigned char *)luaL_buffinitsize(L, &b, ex_base64_decoded_max(len));
+    size_t out_len = 0;
+    char *err = NULL;
+    if (ex_base64_decode(text, len, out, &out_len, &err) != 0) {
+        lua_pushnil(L);
+        push_owned(L, err);
+        return 2;
+    }
+    luaL_pushresultsize(&b, out_len);
     return 1;
 }
 
@@ -227,6 +260,7 @@ static int l_time(lua_State *L)
 static const luaL_Reg exec_functions[] = {
     {"exec", l_exec},
     {"http_request", l_http_request},
+    {"base64_decode", l_base64_decode},
     {"sleep", l_sleep},
     {"time", l_time},
     {NULL, NULL},

@@ -95,7 +95,7 @@ describe("outputs that know what made them", function()
     local p, err = artifact.make(dir .. "/final.png", key.of("t/1", { x = 2 }),
       build('{"error": "quota"}'))
     assert.is_nil(p)
-    assert.matches("not a png file", err, 1, true)
+    assert.matches("not a PNG image", err, 1, true)
     assert.is_nil(lfs.attributes(dir .. "/final.png"))
     assert.is_false(cache.fetch(key.of("t/1", { x = 2 }).id, ".png", dir .. "/x.png"),
       "nothing bad went into the cache")

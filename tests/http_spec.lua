@@ -63,6 +63,24 @@ describe("explainer.http", function()
       assert.is_true(os.time() - t0 <= 2)
     end)
 
+    it("says what kind of failure it was, so that a caller need not read the message", function()
+      local r, err, kind = http.request { url = "http://127.0.0.1:9/", timeout = 5 }
+      assert.is_nil(r)
+      assert.is_string(err)
+      assert.equal("connect", kind)
+      server:plan { { delay = 2 } }
+      r, err, kind = http.request { method = "POST", url = server.url .. "/fal-ai/x", body = "{}", timeout = 0.3 }
+      assert.is_nil(r)
+      assert.matches("timed out", err, 1, true)
+      assert.equal("timeout", kind)
+    end)
+
+    it("never puts the URL in its message: it may carry a key", function()
+      local r, err = http.request { url = "http://127.0.0.1:9/x?key=sk-in-the-url-123456", timeout = 5 }
+      assert.is_nil(r)
+      assert.is_nil(err:find("sk-in-the-url", 1, true))
+    end)
+
     it("refuses a header that would smuggle in another", function()
       local r, err = http.request { url = server.url .. "/x", headers = { ["X-A"] = "a\r\nX-B: b" } }
       assert.is_nil(r)
@@ -161,6 +179,63 @@ describe("explainer.http", function()
     end)
   end)
 
+  describe("client defaults", function()
+    local function child(env, code)
+      local p = io.popen(("env %s lua5.4 -e %q 2>&1"):format(env, code))
+      local out = p:read("a")
+      p:close()
+      return out
+    end
+
+    it("takes its timeout from EXPLAINER_HTTP_TIMEOUT, else 300 seconds, unless given one", function()
+      local code = [[local http = require "explainer.http"
+        io.write(http.client{}.timeout, " ", http.client{ timeout = 9 }.timeout)]]
+      assert.equal("300 9", child("-u EXPLAINER_HTTP_TIMEOUT", code))
+      assert.equal("42 9", child("EXPLAINER_HTTP_TIMEOUT=42", code))
+      assert.equal("300 9", child("EXPLAINER_HTTP_TIMEOUT=soon", code))
+    end)
+  end)
+
+  describe("error_message", function()
+    it("masks a key before it cuts a long plain-text message, so no prefix is left at the cut", function()
+      local key = "sk-cut-0123456789abcdef"
+      for at = 285, 300 do
+        local msg = http.error_message({ status = 400, body = string.rep("y", at) .. key .. " tail" }, { key })
+        assert.is_true(#msg <= 303, "at " .. at)
+        for n = 4, #key do
+          assert.is_nil(msg:find(key:sub(1, n), 1, true), "at " .. at .. ": " .. msg)
+        end
+      end
+    end)
+
+    it("masks a key in a JSON message and cuts it to 300 characters", function()
+      local key = "sk-json-0123456789abcdef"
+      local body = cjson.encode { error = { message = string.rep("z", 290) .. key } }
+      local msg = http.error_message({ status = 400, body = body }, { key })
+      assert.equal(string.rep("z", 290) .. "***", msg)
+      body = cjson.encode { error = { message = string.rep("z", 400) } }
+      assert.equal(string.rep("z", 300) .. "...", http.error_message({ status = 400, body = body }))
+    end)
+  end)
+
+  describe("shorten", function()
+    it("drops a secret cut at the end of the part of a huge text it reads", function()
+      local key = "sk-huge-0123456789abcdef"
+      for shift = 0, #key do
+        local text = string.rep(" ", 65536 - shift) .. key .. string.rep("w", 1000)
+        local msg = http.shorten(text, 300, { key })
+        for n = 4, #key do
+          assert.is_nil(msg:find(key:sub(1, n), 1, true), "shift " .. shift .. ": " .. msg)
+        end
+      end
+    end)
+
+    it("makes one line of at most the limit", function()
+      assert.equal("a b c", http.shorten("  a\n b\t\tc  ", 10))
+      assert.equal("abcde...", http.shorten("abcdefgh", 5))
+    end)
+  end)
+
   describe("retry_delay", function()
     it("reads Retry-After as seconds or as an HTTP date, within max_delay", function()
       assert.equal(7, http.retry_delay({ headers = { ["retry-after"] = "7" } }, 1))
@@ -176,6 +251,34 @@ describe("explainer.http", function()
     it("replaces every occurrence of each secret", function()
       assert.equal("a *** b ***", http.mask("a sk-12345 b sk-12345", { "sk-12345" }))
       assert.equal("a.b", http.mask("a.b", { "." }))   -- too short to be a key
+    end)
+
+    it("masks the userinfo and the parameter values of any URL", function()
+      assert.equal("GET https://***@cdn.example/img.png?X-Amz-Signature=***&X-Amz-Expires=*** failed",
+        http.mask("GET https://user:pw-1234@cdn.example/img.png?X-Amz-Signature=abc123&X-Amz-Expires=300 failed"))
+      assert.equal("see http://h/cb#access_token=***", http.mask("see http://h/cb#access_token=tok-987"))
+      assert.equal("http://h/path/file.png stays", http.mask("http://h/path/file.png stays"))
+    end)
+
+    it("masks Authorization and key-like header values and Bearer tokens", function()
+      assert.equal("sent Authorization: Bearer *** and xi-api-key: *** ok",
+        http.mask("sent Authorization: Bearer sk-abc123 and xi-api-key: el-999 ok"))
+      assert.equal('{"api_key": "***", "token":"***"}', http.mask('{"api_key": "k-1", "token":"t-2"}'))
+      assert.equal("authorization=Key ***", http.mask("authorization=Key fal-id:fal-secret"))
+      assert.equal("a bearer *** here", http.mask("a bearer abc.def.ghi here"))
+    end)
+
+    it("leaves a service's ordinary words alone", function()
+      for _, text in ipairs { "Incorrect API key provided: ***. You can find your API key at ***.",
+                              "No user found for Key ID and Secret",
+                              "HTTP 500: The server had an error while processing your request." } do
+        assert.equal(text, http.mask(text))
+      end
+    end)
+
+    it("leaves a megabyte-long word alone (each pattern is tried once per word)", function()
+      local text = string.rep("a1B2", 1024 * 1024 / 4)   -- 1 MB of one "word"
+      assert.equal(text, http.mask(text))
     end)
   end)
 end)

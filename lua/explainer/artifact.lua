@@ -64,7 +64,7 @@ end
 --   describes the file's bytes
 function M.standing(path, k, kind)
   if not exists(path) then return "missing" end
-  local usable = media.check_file(path, kind)
+  local usable = media.check_file(path, kind or media.kind_of_name(path))
   local rec, err = key.read(path)
   if err then
     log.warn(err .. ": ignored, " .. path .. " is made again")

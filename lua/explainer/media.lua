@@ -1,59 +1,170 @@
---- What kind of media a file or an answer holds, from its first bytes.
+--- What a media file is, from its first bytes.
+--
+-- A file or an answer counts as an image, a track or a clip only when its
+-- bytes say so: a service that answers `200` with an HTML error page, or a
+-- disk that filled up, must not leave a `narration.mp3` that later runs
+-- take as done. The checks read the magic bytes at the start (and the size),
+-- never the whole file.
+--
+--     local media = require "explainer.media"
+--     media.kind_of("\137PNG\r\n\26\n...")          --> "png"
+--     media.check_file("scene_01/final.png", "png") --> true
+--     media.check_file("scene_01/narration.mp3", "audio")
+--     --> nil, "scene_01/narration.mp3: not audio (first bytes: <html>...)"
 -- @module explainer.media
 
 local M = {}
 
-local SIGNATURES = {
-  { "png", function(b) return b:sub(1, 8) == "\137PNG\r\n\26\n" end },
-  { "jpeg", function(b) return b:sub(1, 3) == "\255\216\255" end },
-  { "webp", function(b) return b:sub(1, 4) == "RIFF" and b:sub(9, 12) == "WEBP" end },
-  { "wav", function(b) return b:sub(1, 4) == "RIFF" and b:sub(9, 12) == "WAVE" end },
-  { "mp3", function(b)
-      if b:sub(1, 3) == "ID3" then return true end
-      local x, y = b:byte(1, 2)
-      return x == 0xFF and y ~= nil and y & 0xE0 == 0xE0
-    end },
-  { "mp4", function(b) return b:sub(5, 8) == "ftyp" end },
+--- How many bytes `kind_of` needs to tell every kind apart.
+M.HEAD_BYTES = 16
+
+--- The kinds of each family: `image`, `audio` and `video`.
+M.families = {
+  image = { png = true, jpeg = true, webp = true, gif = true },
+  audio = { mp3 = true, wav = true },
+  video = { mp4 = true },
 }
 
---- The kind of media these bytes start with.
--- @tparam string bytes (the first 16 are enough)
--- @treturn string|nil "png", "jpeg", "webp", "wav", "mp3", "mp4", or nil
+local LABELS = { image = "an image", audio = "audio", video = "a video",
+                 png = "a PNG image", jpeg = "a JPEG image", webp = "a WebP image",
+                 gif = "a GIF image", mp3 = "an MP3 track", wav = "a WAV track",
+                 mp4 = "an MP4 video" }
+
+-- An MPEG audio frame header: 11 sync bits, then a version, a layer and a
+-- bitrate that are not the reserved values (an AAC ADTS header, layer 00,
+-- is not MP3).
+local function mpeg_frame(b1, b2, b3)
+  if b1 ~= 0xFF or not b2 or b2 & 0xE0 ~= 0xE0 then return false end
+  local version, layer = (b2 >> 3) & 3, (b2 >> 1) & 3
+  if version == 1 or layer == 0 then return false end
+  if b3 and ((b3 >> 4) == 0xF or (b3 >> 2) & 3 == 3) then return false end
+  return true
+end
+
+--- The kind of media some bytes start with.
+-- @tparam string bytes the start of a file or an answer (16 bytes suffice)
+-- @treturn string|nil `"png"`, `"jpeg"`, `"webp"`, `"gif"`, `"mp3"`,
+-- `"wav"` or `"mp4"`; nil when the bytes are none of these
 function M.kind_of(bytes)
   if type(bytes) ~= "string" then return nil end
-  for _, sig in ipairs(SIGNATURES) do
-    if sig[2](bytes) then return sig[1] end
+  if bytes:sub(1, 8) == "\137PNG\r\n\26\n" then return "png" end
+  if bytes:sub(1, 3) == "\255\216\255" then return "jpeg" end
+  if bytes:sub(1, 4) == "RIFF" then
+    local form = bytes:sub(9, 12)
+    if form == "WEBP" then return "webp" end
+    if form == "WAVE" then return "wav" end
+    return nil
+  end
+  local six = bytes:sub(1, 6)
+  if six == "GIF87a" or six == "GIF89a" then return "gif" end
+  if bytes:sub(1, 3) == "ID3" then return "mp3" end
+  if mpeg_frame(bytes:byte(1, 3)) then return "mp3" end
+  if bytes:sub(5, 8) == "ftyp" then return "mp4" end   -- ISO base media (mp4, m4a, mov)
+  return nil
+end
+
+--- The kinds an expectation accepts.
+-- @tparam string|table expect a family (`"image"`, `"audio"`, `"video"`),
+-- a kind (`"png"`, `"mp3"`...) or a list of them
+-- @treturn table set of kinds (kind -> true)
+-- @treturn string how a message names it ("audio", "an image", "a PNG image")
+function M.accepted(expect)
+  if type(expect) == "table" then
+    local set, names = {}, {}
+    for _, e in ipairs(expect) do
+      local s, name = M.accepted(e)
+      for k in pairs(s) do set[k] = true end
+      names[#names + 1] = name
+    end
+    return set, table.concat(names, " or ")
+  end
+  if type(expect) ~= "string" then
+    error("bad expectation (a kind or a family of media expected, got " .. type(expect) .. ")", 2)
+  end
+  local family = M.families[expect]
+  if family then return family, LABELS[expect] end
+  for _, kinds in pairs(M.families) do
+    if kinds[expect] then return { [expect] = true }, LABELS[expect] end
+  end
+  error("unknown kind of media '" .. expect .. "' (image, audio, video, png, jpeg, webp, gif, mp3, wav or mp4)", 2)
+end
+
+--- The family of a kind (`"png"` -> `"image"`).
+-- @tparam string kind
+-- @treturn string|nil
+function M.family_of(kind)
+  for family, kinds in pairs(M.families) do
+    if kinds[kind] then return family end
   end
   return nil
 end
 
---- The kind a file name's extension promises ("x.mp3" -> "mp3"), or nil.
+--- Some bytes as printable text, for a message: control and non-ASCII bytes
+-- as `\xNN`, cut after `limit` characters (default 40) with "...".
+-- Mask any secret in the bytes before calling this.
+-- @tparam string bytes
+-- @tparam[opt] number limit
+-- @tparam[opt] boolean more the bytes are the start of something longer:
+-- end with "..." in any case
+-- @treturn string
+function M.preview(bytes, limit, more)
+  limit = limit or 40
+  local out, n = {}, 0
+  for i = 1, #bytes do
+    local b = bytes:byte(i)
+    local piece = (b >= 0x20 and b < 0x7F) and string.char(b) or string.format("\\x%02X", b)
+    if n + #piece > limit then
+      more = true
+      break
+    end
+    out[#out + 1] = piece
+    n = n + #piece
+  end
+  return table.concat(out) .. (more and "..." or "")
+end
+
+--- The kind a file name's extension promises ("x.mp3" -> "mp3", "x.jpg" ->
+-- "jpeg"); nil for a name whose kind this module does not tell by its bytes
+-- (a text file: "prompts.md").
+-- @tparam string path
+-- @treturn string|nil
 function M.kind_of_name(path)
   local ext = tostring(path):match("%.(%w+)$")
   ext = ext and ext:lower()
-  if ext == "jpg" then return "jpeg" end
-  if ext == "m4a" or ext == "mov" then return "mp4" end
-  return ext
+  if ext == "jpg" then ext = "jpeg" elseif ext == "m4a" or ext == "mov" then ext = "mp4" end
+  return ext and M.family_of(ext) and ext or nil
 end
 
---- Check that a file is a non-empty file of the expected kind.
+--- Check that a file holds the media it should, from its first bytes.
+-- Reads at most `M.HEAD_BYTES` bytes and the size.
 -- @tparam string path
--- @tparam[opt] string kind "png", "mp3", ... (default: from the extension;
---   a kind this module does not know is checked for size only)
--- @treturn true|nil
--- @treturn string|nil "PATH: empty", "PATH: not an mp3 file (starts with ...)"
-function M.check_file(path, kind)
+-- @tparam string|table|nil expect as for `accepted` ("png", "audio", {"mp3",
+-- "wav"}...); nil: only that the file is there and not empty
+-- @treturn true|nil true when the file is there, not empty, and of an
+-- accepted kind
+-- @treturn string|nil message naming the file and the problem, e.g.
+-- "out/final.png: not a PNG image (first bytes: <html><head>...)"
+-- @treturn string|nil the kind found (when the check failed on the kind)
+function M.check_file(path, expect)
+  if type(path) ~= "string" then
+    error("bad argument #1 to 'check_file' (string expected, got " .. type(path) .. ")", 2)
+  end
+  local accepted, name
+  if expect ~= nil then accepted, name = M.accepted(expect) end
   local f, err = io.open(path, "rb")
   if not f then return nil, err end
-  local head = f:read(16) or ""
+  local head = f:read(M.HEAD_BYTES)
+  local size, serr = f:seek("end")
   f:close()
-  if head == "" then return nil, path .. ": empty" end
-  kind = kind or M.kind_of_name(path)
-  local known = false
-  for _, sig in ipairs(SIGNATURES) do known = known or sig[1] == kind end
-  if not known or M.kind_of(head) == kind then return true end
-  local shown = head:gsub("[^%g ]", "."):sub(1, 12)
-  return nil, ("%s: not a %s file (starts with %q)"):format(path, kind, shown)
+  if not size then return nil, path .. ": " .. tostring(serr) end
+  if size == 0 or not head then return nil, path .. ": empty file" end
+  if not accepted then return true end
+  local kind = M.kind_of(head)
+  if not kind or not accepted[kind] then
+    local found = kind and (", it is " .. LABELS[kind]) or ""
+    return nil, ("%s: not %s%s (first bytes: %s)"):format(path, name, found, M.preview(head, 40, size > #head)), kind
+  end
+  return true
 end
 
 return M

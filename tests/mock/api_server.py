@@ -7,16 +7,46 @@ Answers as the services document it:
   POST /v1/text-to-speech/{voice_id} ElevenLabs TTS  (xi-api-key: KEY)
   POST /fal-ai/{model...}            fal.run         (Authorization: Key KEY)
   GET  /files/{name}                 a generated file (image URLs point here)
+Hostile answers, for the hardening tests (GET /hostile/NAME?param=value...,
+or a plan entry {"hostile": NAME, param: value...} for an API request):
+  gzip_bomb      200, Content-Encoding gzip ("encoding": "deflate" for
+                 zlib), "size" decoded bytes of zeros (default 4 GiB) in
+                 about a thousandth of that on the wire, with a Content-Length
+  huge_length    200 with Content-Length 2 GiB, streaming until the client
+                 hangs up
+  bytes          200 with exactly "n" bytes of MP3-looking data ("chunked": 1
+                 for no Content-Length)
+  html           200 text/html (a login page)
+  json           200 application/json
+  wrong_bytes    200 audio/mpeg whose body is text
+  empty          200 audio/mpeg with an empty body
+  octet          200 application/octet-stream with MP3 ("what": "png" for PNG)
+  echo_404       404 text/plain repeating the request's path, query and
+                 Authorization header
+  key_at         400 text/plain: "at" bytes of text, then the key sent (its
+                 Authorization or xi-api-key header), then more text
+  redirect_loop  302 to itself, forever
+  slow           a PNG after "delay" seconds (default 30)
+  garbage        bytes that are not HTTP at all
+  bad_gzip       200 with Content-Encoding gzip and a body that is not gzip
+Every hostile answer gives "content_type" to override its type.
 Control, for the tests:
   POST /_mock/plan      {"plan": [{"status": 429, "retry_after": "1"}, ...]}
                         answers to give the next API requests, in order; an
                         entry may set "kind": "url" (images as URLs instead of
-                        base64), "echo_key": true (the error repeats the key)
-                        or "delay": seconds (answer late)
-  GET  /_mock/requests  every API request so far (method, path, headers, body)
+                        base64), "url_path": "/hostile/echo_404?key=KEY" (fal
+                        and OpenAI image URLs point there; KEY is replaced by
+                        the key), "echo_key": true (the error repeats the key),
+                        "delay": seconds (answer late) or "hostile" (above)
+  GET  /_mock/requests  every API request so far (method, path, headers, body),
+                        GET /hostile/ ones included
+  GET  /_mock/stats     per hostile answer: {"started": n, "sent": bytes,
+                        "hung_up": n (the client left before the end)}
   POST /_mock/shutdown
 Listens on 127.0.0.1 only, on a free port it prints as the first line of
 stdout, and exits by itself after --lifetime seconds whatever happens.
+With --tls it speaks HTTPS with a self-signed certificate made on the spot
+(openssl), which no client should trust.
 """
 import argparse
 import base64
@@ -26,6 +56,7 @@ import struct
 import sys
 import threading
 import time
+import urllib.parse
 import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
@@ -69,12 +100,39 @@ FAL_ERRORS = {
 }
 
 
+MIB = 1 << 20
+
+
+def bomb_parts(encoding):
+    """(first, steady, wbits) of a deflate stream of zeros in 1 MiB pieces.
+
+    After a full flush the compressor's window is all zeros, so every later
+    1 MiB of zeros compresses to the very same bytes: the bomb is streamed
+    from these two pieces, never built.
+    """
+    wbits = 31 if encoding == "gzip" else 15
+    c = zlib.compressobj(9, zlib.DEFLATED, wbits)
+    zeros = bytes(MIB)
+    first = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    steady = c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    assert steady == c.compress(zeros) + c.flush(zlib.Z_FULL_FLUSH)
+    return first, steady, wbits
+
+
 class State:
-    def __init__(self, key):
+    def __init__(self, key, lifetime):
         self.key = key
         self.lock = threading.Lock()
         self.plan = []
         self.requests = []
+        self.stats = {}
+        self.deadline = time.monotonic() + lifetime
+        self.bombs = {}
+
+    def count(self, name, field, n=1):
+        with self.lock:
+            entry = self.stats.setdefault(name, {"started": 0, "sent": 0, "hung_up": 0})
+            entry[field] += n
 
 
 def masked(key):
@@ -109,9 +167,142 @@ class Handler(BaseHTTPRequestHandler):
         if self.path == "/_mock/requests":
             with st.lock:
                 return self.send(200, st.requests)
+        if self.path == "/_mock/stats":
+            with st.lock:
+                return self.send(200, st.stats)
         if self.path.startswith("/files/"):
             return self.send(200, PNG, "image/png")
+        if self.path.startswith("/hostile/"):
+            url = urllib.parse.urlsplit(self.path)
+            params = {k: v[-1] for k, v in urllib.parse.parse_qs(url.query).items()}
+            name = url.path[len("/hostile/"):].split("/")[0]
+            with st.lock:
+                st.requests.append({"method": "GET", "path": self.path,
+                                    "headers": {k.lower(): v for k, v in self.headers.items()},
+                                    "body": ""})
+            return self.hostile(name, params)
         return self.send(404, {"detail": "Not Found"})
+
+    # -- hostile answers ------------------------------------------------------
+    def stream(self, name, pieces):
+        """Write pieces (an iterable of bytes) until they end, the client hangs
+        up, or the server's lifetime is over."""
+        st = self.server.state
+        try:
+            for piece in pieces:
+                if time.monotonic() > st.deadline:
+                    break
+                self.wfile.write(piece)
+                st.count(name, "sent", len(piece))
+            self.wfile.flush()
+        except (BrokenPipeError, ConnectionResetError):
+            st.count(name, "hung_up")
+        self.close_connection = True
+
+    def bomb_pieces(self, encoding, size):
+        st = self.server.state
+        with st.lock:
+            if encoding not in st.bombs:
+                st.bombs[encoding] = bomb_parts(encoding)
+            first, steady, wbits = st.bombs[encoding]
+        n = max(1, size // MIB)
+        zeros = bytes(MIB)
+
+        def pieces():
+            check = zlib.crc32(b"") if wbits == 31 else zlib.adler32(b"")
+            for i in range(n):
+                yield first if i == 0 else steady
+                check = zlib.crc32(zeros, check) if wbits == 31 else zlib.adler32(zeros, check)
+            if wbits == 31:
+                yield b"\x03\x00" + struct.pack("<II", check, (n * MIB) & 0xFFFFFFFF)
+            else:
+                yield b"\x03\x00" + struct.pack(">I", check)
+        length = len(first) + (n - 1) * len(steady) + 2 + (8 if wbits == 31 else 4)
+        return pieces(), length
+
+    def hostile(self, name, params):
+        st = self.server.state
+        st.count(name, "started")
+        ctype = params.get("content_type")
+        if name == "gzip_bomb":
+            encoding = params.get("encoding", "gzip")
+            pieces, length = self.bomb_pieces(encoding, int(params.get("size", 4 << 30)))
+            self.send_response(200)
+            self.send_header("Content-Type", ctype or "audio/mpeg")
+            self.send_header("Content-Encoding", encoding)
+            self.send_header("Content-Length", str(length))
+            self.end_headers()
+            return self.stream(name, pieces)
+        if name == "huge_length":
+            self.send_response(200)
+            self.send_header("Content-Type", ctype or "audio/mpeg")
+            self.send_header("Content-Length", str(2 << 30))
+            self.end_headers()
+            chunk = MP3[:10] + bytes(64 * 1024 - 10)
+            return self.stream(name, (chunk for _ in range((2 << 30) // len(chunk))))
+        if name == "bytes":
+            n = int(params.get("n", 1000))
+            body = (MP3 * (n // len(MP3) + 1))[:n]
+            self.send_response(200)
+            self.send_header("Content-Type", ctype or "audio/mpeg")
+            if params.get("chunked"):
+                # HTTP/1.1 chunked: curl learns the size only as it reads.
+                self.send_header("Transfer-Encoding", "chunked")
+                self.end_headers()
+                step = 4096
+                parts = [b"%x\r\n%s\r\n" % (len(body[i:i + step]), body[i:i + step])
+                         for i in range(0, n, step)]
+                return self.stream(name, parts + [b"0\r\n\r\n"])
+            self.send_header("Content-Length", str(n))
+            self.end_headers()
+            return self.stream(name, [body])
+        if name == "html":
+            page = b"<!DOCTYPE html><html><head><title>Sign in</title></head><body>Please sign in</body></html>"
+            return self.send(200, page, ctype or "text/html; charset=utf-8")
+        if name == "json":
+            return self.send(200, {"status": "queued", "id": "req_123"}, ctype or "application/json")
+        if name == "wrong_bytes":
+            return self.send(200, b"this is not audio at all", ctype or "audio/mpeg")
+        if name == "empty":
+            return self.send(200, b"", ctype or "audio/mpeg")
+        if name == "octet":
+            return self.send(200, PNG if params.get("what") == "png" else MP3,
+                             ctype or "application/octet-stream")
+        if name == "echo_404":
+            auth = self.headers.get("Authorization")
+            text = "Not Found: " + self.path + (" (Authorization: %s)" % auth if auth else "")
+            return self.send(404, text.encode(), ctype or "text/plain")
+        if name == "key_at":
+            auth = self.headers.get("Authorization", "")
+            key = self.headers.get("xi-api-key") or auth.split(" ", 1)[-1]
+            text = "x" * int(params.get("at", 290)) + key + " was not accepted"
+            return self.send(int(params.get("status", 400)), text.encode(), ctype or "text/plain")
+        if name == "redirect_loop":
+            self.send_response(302)
+            self.send_header("Location", self.path)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return None
+        if name == "slow":
+            deadline = time.monotonic() + float(params.get("delay", 30))
+            while time.monotonic() < deadline and time.monotonic() < st.deadline:
+                time.sleep(0.05)
+            try:
+                return self.send(200, PNG, ctype or "image/png")
+            except (BrokenPipeError, ConnectionResetError):
+                return st.count(name, "hung_up")
+        if name == "garbage":
+            self.close_connection = True
+            return self.stream(name, [b"SSH-2.0-OpenSSH_9.2\r\n\x00\x01\x02 not http\r\n\r\n"])
+        if name == "bad_gzip":
+            body = b"this was never gzip" * 10
+            self.send_response(200)
+            self.send_header("Content-Type", ctype or "audio/mpeg")
+            self.send_header("Content-Encoding", "gzip")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            return self.stream(name, [body])
+        return self.send(404, {"detail": "no hostile answer named " + name})
 
     def do_POST(self):
         st = self.server.state
@@ -132,7 +323,11 @@ class Handler(BaseHTTPRequestHandler):
             })
             step = st.plan.pop(0) if st.plan else {}
         if step.get("delay"):
-            time.sleep(float(step["delay"]))
+            deadline = time.monotonic() + float(step["delay"])
+            while time.monotonic() < deadline and time.monotonic() < st.deadline:
+                time.sleep(0.05)
+        if step.get("hostile"):
+            return self.hostile(step["hostile"], {k: str(v) for k, v in step.items()})
         if self.path == "/v1/images/generations":
             return self.openai(step, body, self.openai_image)
         if self.path == "/v1/audio/speech":
@@ -142,6 +337,11 @@ class Handler(BaseHTTPRequestHandler):
         if self.path.startswith("/fal-ai/"):
             return self.fal(step, body)
         return self.send(404, {"detail": "Not Found"})
+
+    def file_url(self, step):
+        host = "http://127.0.0.1:%d" % self.server.server_address[1]
+        path = step.get("url_path", "/files/image.png").replace("KEY", self.server.state.key)
+        return host + path
 
     def retry_headers(self, step):
         return {"Retry-After": str(step["retry_after"])} if "retry_after" in step else {}
@@ -172,8 +372,7 @@ class Handler(BaseHTTPRequestHandler):
             if not isinstance(req.get(field), str) or not req[field]:
                 return self.openai_error(400, step, "Missing required parameter: '%s'." % field, field)
         if step.get("kind") == "url":
-            host = "http://127.0.0.1:%d" % self.server.server_address[1]
-            item = {"url": host + "/files/image.png", "revised_prompt": req["prompt"]}
+            item = {"url": self.file_url(step), "revised_prompt": req["prompt"]}
         else:
             item = {"b64_json": base64.b64encode(PNG).decode()}
         return self.send(200, {"created": int(time.time()), "data": [item] * int(req.get("n", 1))})
@@ -221,21 +420,48 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(req, dict) or not isinstance(req.get("prompt"), str):
             return self.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required",
                                                "type": "missing"}]})
-        host = "http://127.0.0.1:%d" % self.server.server_address[1]
-        image = {"url": host + "/files/image.png", "width": 64, "height": 96, "content_type": "image/png"}
+        image = {"url": self.file_url(step), "width": 64, "height": 96, "content_type": "image/png"}
         return self.send(200, {"images": [image] * int(req.get("num_images", 1)),
                                "timings": {"inference": 0.05}, "seed": 42,
                                "has_nsfw_concepts": [False], "prompt": req["prompt"]})
+
+
+class Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def handle_error(self, request, client_address):
+        # A client that hung up (as the hardening tests' clients do on
+        # purpose) is not the server's error: no traceback on stderr.
+        if isinstance(sys.exc_info()[1], (BrokenPipeError, ConnectionResetError)):
+            return
+        super().handle_error(request, client_address)
 
 
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--key", default="sk-test-0123456789abcdef")
     ap.add_argument("--lifetime", type=float, default=120.0)
+    ap.add_argument("--tls", action="store_true")
     args = ap.parse_args()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    server.daemon_threads = True
-    server.state = State(args.key)
+    server = Server(("127.0.0.1", 0), Handler)
+    if args.tls:
+        import shutil
+        import ssl
+        import subprocess
+        import tempfile
+        tmp = tempfile.mkdtemp()
+        try:
+            cert, key = os.path.join(tmp, "cert.pem"), os.path.join(tmp, "key.pem")
+            subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt",
+                            "ec_paramgen_curve:prime256v1", "-nodes", "-days", "1",
+                            "-subj", "/CN=127.0.0.1", "-keyout", key, "-out", cert],
+                           check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(cert, key)
+        finally:
+            shutil.rmtree(tmp)
+        server.socket = context.wrap_socket(server.socket, server_side=True)
+    server.state = State(args.key, args.lifetime)
     # Whatever becomes of the test that started us, we go away.
     timer = threading.Timer(args.lifetime, lambda: os._exit(0))
     timer.daemon = True

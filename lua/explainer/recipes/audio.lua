@@ -116,7 +116,7 @@ local function speak_openai(text, path, opts)
     retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
   local response, err = client:request {
-    method = "POST", path = "/audio/speech",
+    method = "POST", path = "/audio/speech", expect = "audio",
     json = { model = s.model, input = text, voice = s.voice, response_format = "mp3" },
   }
   if not response then return nil, err end
@@ -140,7 +140,7 @@ local function speak_elevenlabs(text, path, opts)
   }
   local response, err = client:request {
     method = "POST", path = "/v1/text-to-speech/" .. url_escape(s.voice),
-    headers = { Accept = "audio/mpeg" },
+    headers = { Accept = "audio/mpeg" }, expect = "audio",
     json = { text = text, model_id = s.model },
   }
   if not response then return nil, err end

@@ -17,6 +17,8 @@
 
 local http = require "explainer.http"
 local key = require "explainer.key"
+local media = require "explainer.media"
+local base64 = require "explainer.recipes.base64"
 local common = require "explainer.recipes.common"
 
 local M = {}
@@ -224,10 +226,21 @@ local function store_png(data, path)
   return ok, err
 end
 
+-- Decoded image bytes from a service's answer: stored only when they are an
+-- image (a base64 text that decodes to an error page fails here, clearly).
+local function store_image(bytes, path, service)
+  if not media.accepted("image")[media.kind_of(bytes)] then
+    return nil, ("%s: the answer's image is not an image (first bytes: %s)"):format(service,
+      media.preview(bytes:sub(1, 16), 40, #bytes > 16))
+  end
+  return store_png(bytes, path)
+end
+
 local function download(url, path, opts)
   local client = http.client { name = "image download", retries = opts.retries,
                                backoff = opts.backoff, timeout = opts.timeout }
-  local response, err = client:request { method = "GET", url = url, follow_redirects = true }
+  local response, err = client:request { method = "GET", url = url, follow_redirects = true,
+                                         expect = "image" }
   if not response then return nil, err end
   return store_png(response.body, path)
 end
@@ -266,9 +279,9 @@ local function generate_openai(scene, path, opts)
   local item = type(data.data) == "table" and data.data[1]
   if type(item) ~= "table" then return nil, "OpenAI images: the answer holds no image" end
   if type(item.b64_json) == "string" then
-    local bytes = require("explainer.recipes.base64").decode(item.b64_json)
-    if not bytes then return nil, "OpenAI images: b64_json is not valid base64" end
-    return store_png(bytes, path)
+    local bytes, why = base64.decode(item.b64_json)
+    if not bytes then return nil, "OpenAI images: b64_json is not valid base64 (" .. tostring(why) .. ")" end
+    return store_image(bytes, path, "OpenAI images")
   elseif type(item.url) == "string" then
     return download(item.url, path, opts)
   end
@@ -298,9 +311,9 @@ local function generate_fal(scene, path, opts)
   end
   if image.url:find("^data:") then
     local b64 = image.url:match("^data:[^,]*;base64,(.*)$")
-    local bytes = b64 and require("explainer.recipes.base64").decode(b64)
-    if not bytes then return nil, "fal: unreadable data URL" end
-    return store_png(bytes, path)
+    local bytes, why = base64.decode(b64 or "")
+    if not b64 or not bytes then return nil, "fal: unreadable data URL (" .. tostring(why or "not base64") .. ")" end
+    return store_image(bytes, path, "fal")
   end
   return download(image.url, path, opts)
 end

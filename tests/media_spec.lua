@@ -1,0 +1,128 @@
+-- explainer.media: what a file or an answer is, from its first bytes.
+local media = require "explainer.media"
+local h = require "helpers"
+
+local PNG = "\137PNG\r\n\26\n\0\0\0\13IHDR"
+local JPEG = "\255\216\255\224\0\16JFIF\0"
+local WEBP = "RIFF\36\0\0\0WEBPVP8 "
+local WAV = "RIFF\36\0\0\0WAVEfmt "
+local GIF = "GIF89a\1\0\1\0"
+local MP3_ID3 = "ID3\4\0\0\0\0\0\0"
+local MP3_FRAME = "\255\251\144\0" .. string.rep("\0", 12)   -- MPEG-1 layer III, 128 kbit/s, 44.1 kHz
+local MP4 = "\0\0\0\32ftypisom\0\0\2\0"
+
+describe("explainer.media", function()
+  describe("kind_of", function()
+    it("tells PNG, JPEG, WebP, GIF, MP3 (ID3 or a bare frame), WAV and MP4 apart", function()
+      assert.equal("png", media.kind_of(PNG))
+      assert.equal("jpeg", media.kind_of(JPEG))
+      assert.equal("webp", media.kind_of(WEBP))
+      assert.equal("gif", media.kind_of(GIF))
+      assert.equal("mp3", media.kind_of(MP3_ID3))
+      assert.equal("mp3", media.kind_of(MP3_FRAME))
+      assert.equal("wav", media.kind_of(WAV))
+      assert.equal("mp4", media.kind_of(MP4))
+    end)
+
+    it("knows no kind for text, JSON, HTML, an empty string or a non-string", function()
+      for _, bytes in ipairs { "", "hello", '{"error":"x"}', "<!DOCTYPE html><html>", "RIFF\0\0\0\0AVI LIST" } do
+        assert.is_nil(media.kind_of(bytes), bytes)
+      end
+      assert.is_nil(media.kind_of(nil))
+      assert.is_nil(media.kind_of(42))
+    end)
+
+    it("does not take an AAC header or a frame with reserved fields for MP3", function()
+      assert.is_nil(media.kind_of("\255\241\80\128"))   -- ADTS (layer bits 00)
+      assert.is_nil(media.kind_of("\255\235\144\0"))    -- version 01 (reserved)
+      assert.is_nil(media.kind_of("\255\251\240\0"))    -- bitrate index 1111
+      assert.is_nil(media.kind_of("\255\251\156\0"))    -- sample rate 11 (reserved)
+      assert.is_nil(media.kind_of("\255"))
+    end)
+
+    it("reads the same kind from the first HEAD_BYTES as from the whole file", function()
+      for _, bytes in ipairs { PNG, JPEG, WEBP, GIF, MP3_ID3, MP3_FRAME, WAV, MP4 } do
+        local whole = bytes .. string.rep("x", 100)
+        assert.equal(media.kind_of(whole), media.kind_of(whole:sub(1, media.HEAD_BYTES)))
+      end
+    end)
+  end)
+
+  describe("accepted", function()
+    it("expands a family to its kinds and names it for messages", function()
+      local set, name = media.accepted("audio")
+      assert.same({ mp3 = true, wav = true }, set)
+      assert.equal("audio", name)
+      set, name = media.accepted("image")
+      assert.same({ png = true, jpeg = true, webp = true, gif = true }, set)
+      assert.equal("an image", name)
+      set, name = media.accepted({ "png", "jpeg" })
+      assert.same({ png = true, jpeg = true }, set)
+      assert.equal("a PNG image or a JPEG image", name)
+    end)
+
+    it("refuses a kind it does not know, as the caller's mistake", function()
+      assert.has_error(function() media.accepted("smell") end,
+        "unknown kind of media 'smell' (image, audio, video, png, jpeg, webp, gif, mp3, wav or mp4)")
+      assert.has_error(function() media.accepted(nil) end,
+        "bad expectation (a kind or a family of media expected, got nil)")
+    end)
+  end)
+
+  describe("preview", function()
+    it("shows control and non-ASCII bytes as \\xNN and cuts long text", function()
+      assert.equal("\\x89PNG\\x0D\\x0A\\x1A\\x0A", media.preview("\137PNG\r\n\26\n"))
+      assert.equal("abcde...", media.preview("abcdefgh", 5))
+      assert.equal("ab...", media.preview("ab\0cd", 5))
+      assert.equal("abc...", media.preview("abc", 5, true))
+    end)
+  end)
+
+  describe("check_file", function()
+    local dir
+    before_each(function() dir = h.tmpdir() end)
+    after_each(function() h.rm_rf(dir) end)
+
+    it("accepts a file of the kind or family asked for", function()
+      assert.is_true(media.check_file(h.write(dir .. "/a.png", PNG .. "rest"), "png"))
+      assert.is_true(media.check_file(h.write(dir .. "/a.mp3", MP3_ID3 .. "rest"), "audio"))
+      assert.is_true(media.check_file(h.write(dir .. "/a.wav", WAV), { "mp3", "wav" }))
+      assert.is_true(media.check_file(h.write(dir .. "/a.mp4", MP4), "video"))
+    end)
+
+    it("refuses an empty file, naming it", function()
+      local ok, err = media.check_file(h.write(dir .. "/narration.mp3", ""), "audio")
+      assert.is_nil(ok)
+      assert.equal(dir .. "/narration.mp3: empty file", err)
+    end)
+
+    it("refuses a file of another kind, saying what it holds", function()
+      local ok, err, kind = media.check_file(h.write(dir .. "/final.png", JPEG .. "more"), "png")
+      assert.is_nil(ok)
+      assert.equal(dir .. "/final.png: not a PNG image, it is a JPEG image (first bytes: "
+                   .. "\\xFF\\xD8\\xFF\\xE0\\x00\\x10JFIF\\x00more)", err)
+      assert.equal("jpeg", kind)
+      ok, err = media.check_file(h.write(dir .. "/narration.mp3", "<html><body>Bad Gateway</body></html>"), "audio")
+      assert.is_nil(ok)
+      assert.equal(dir .. "/narration.mp3: not audio (first bytes: <html><body>Bad ...)", err)
+    end)
+
+    it("refuses a file that is not there with the system's message", function()
+      local ok, err = media.check_file(dir .. "/missing.png", "png")
+      assert.is_nil(ok)
+      assert.matches("missing.png: No such file or directory", err, 1, true)
+    end)
+
+    it("reads only the first bytes of a large file", function()
+      local path = dir .. "/big.wav"
+      local f = assert(io.open(path, "wb"))
+      f:write(WAV)
+      f:seek("set", 64 * 1024 * 1024)   -- a 64 MB sparse file
+      f:write("end")
+      f:close()
+      local before = collectgarbage("count")
+      assert.is_true(media.check_file(path, "wav"))
+      assert.is_true(collectgarbage("count") - before < 1024, "check_file read more than its head")
+    end)
+  end)
+end)
