@@ -15,7 +15,6 @@
 -- `opts.api_key`, travel only in headers and are masked in every message.
 -- @module explainer.recipes.image
 
-local cjson = require "cjson.safe"
 local http = require "explainer.http"
 local common = require "explainer.recipes.common"
 
