@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -123,10 +124,43 @@ static bool parse_line(const char *line, size_t len, ex_journal_entry *e)
     return true;
 }
 
+/* The journal's own flock(2), held over one append (exclusive) or one read
+ * (shared). On a local file system O_APPEND alone keeps concurrent records
+ * whole; over NFS a client appends where it believes the file ends and reads
+ * what it has cached, and taking a lock is what makes it ask the server
+ * (releasing one flushes the record): runs on several machines sharing one
+ * output folder (docs/cluster.md). Without working locks: no lock, as before. */
+static bool journal_lock(int fd, int op)
+{
+    int rc;
+    do
+        rc = flock(fd, op);
+    while (rc != 0 && errno == EINTR);
+    return rc == 0;
+}
+
+static void journal_unlock(int fd)
+{
+    int saved = errno;
+    flock(fd, LOCK_UN);
+    errno = saved;
+}
+
+static int refresh_locked(ex_journal *j);
+
 int ex_journal_refresh(ex_journal *j)
 {
     if (j->fd < 0)
         return 0;
+    bool locked = journal_lock(j->fd, LOCK_SH);
+    int rc = refresh_locked(j);
+    if (locked)
+        journal_unlock(j->fd);
+    return rc;
+}
+
+static int refresh_locked(ex_journal *j)
+{
     char chunk[65536];
     for (;;) {
         ssize_t n = pread(j->fd, chunk, sizeof chunk, j->offset);
@@ -226,14 +260,21 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
     }
     n += snprintf(line + n, sizeof line - (size_t)n, " crc=%08x\n",
                   line_crc(line, (size_t)n));
-    /* One write: with O_APPEND, records of concurrent runs never mix. */
+    /* One write: with O_APPEND, records of concurrent runs never mix (and
+     * under the journal's lock, not over NFS either). */
+    bool locked = journal_lock(j->fd, LOCK_EX);
     ssize_t w;
     do
         w = write(j->fd, line, (size_t)n);
     while (w < 0 && errno == EINTR);
+    int rc = 0;
     if (w != n)
-        return -1;
-    if (state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 && errno != EINVAL)
+        rc = -1;
+    else if (state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 && errno != EINVAL)
+        rc = -1;
+    if (locked)
+        journal_unlock(j->fd);
+    if (rc != 0)
         return -1;
     /* Our own record is read back by the next refresh; nothing else to do. */
     return 0;
