@@ -71,7 +71,7 @@ describe("make install", function()
 
   setup(function()
     prefix = h.tmpdir()
-    local ok = os.execute(("make -s -C %s install PREFIX=%s BUILD=%s >%s/make.log 2>&1")
+    local ok = os.execute(("env -u LD_PRELOAD make -s -C %s install PREFIX=%s BUILD=%s >%s/make.log 2>&1")
       :format(q(h.root), q(prefix), q(build), q(prefix)))
     assert(ok, h.read(prefix .. "/make.log"))
   end)
@@ -93,7 +93,8 @@ describe("make install", function()
       pending("scdoc is not installed, so make built no man page")
       return
     end
-    local p = io.popen(("MANWIDTH=80 man -l %s 2>&1"):format(q(prefix .. "/share/man/man1/explainer.1")))
+    local p = io.popen(("env -u LD_PRELOAD MANWIDTH=80 man -l %s 2>&1")
+      :format(q(prefix .. "/share/man/man1/explainer.1")))
     local text = p:read("a")
     p:close()
     assert.matches("explainer %- turn explainer scripts into", text)

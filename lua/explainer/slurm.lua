@@ -9,6 +9,19 @@ local explainer = require "explainer"
 
 local M = {}
 
+M.USAGE = [[
+usage: explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [run options]
+                       [sbatch options as --name=value] [-- sbatch options]
+
+Submits a Slurm job array of N tasks (default: one per scene, at most 100),
+task K running SCRIPT.lua on each FILE with --shard K/N --no-finish, then a
+job that runs once the whole array succeeded (--dependency=afterok) with
+--finish-only. Run options (--output-dir, --jobs, ...) go to both jobs; other
+options and everything after -- go to sbatch. --print shows both jobs and
+submits nothing. The output folder must be on a file system all nodes share
+(docs/cluster.md).
+]]
+
 --- At most this many array tasks unless `--tasks` says otherwise.
 M.DEFAULT_MAX_TASKS = 100
 
@@ -72,7 +85,7 @@ local OWN = { ["--shard"] = true, ["--finish-only"] = true, ["--no-finish"] = tr
 -- @tparam table args the words after `slurm`
 -- @tparam table cli the explainer.cli module (its RUN_FLAGS, usage_error)
 -- @treturn table positional, options (explainer words), sbatch (words),
---   tasks (or nil), print (boolean)
+--   tasks (or nil), print and help (booleans)
 function M.parse_args(args, cli)
   local r = { positional = {}, options = {}, sbatch = {}, print = false }
   local i = 1
@@ -95,6 +108,8 @@ function M.parse_args(args, cli)
       end
     elseif name == "--print" then
       r.print = true
+    elseif name == "--help" or name == "-h" then
+      r.help = true
     elseif OWN[name] or name == "--array" then
       cli.usage_error("slurm: " .. name .. " is set by 'explainer slurm' itself (use --tasks N)")
     elseif cli.RUN_FLAGS[name] then
@@ -134,6 +149,10 @@ end
 -- @treturn integer exit status
 function M.command(args, cli, host)
   local r = M.parse_args(args, cli)
+  if r.help then
+    io.stdout:write(M.USAGE)
+    return 0
+  end
   if #r.positional < 2 then
     cli.usage_error("slurm takes SCRIPT.lua and at least one FILE.txt")
   end

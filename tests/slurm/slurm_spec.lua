@@ -152,6 +152,13 @@ describe("explainer slurm", function()
     assert.is_nil(h.read(calls .. "/count"))
   end)
 
+  it("explains itself with --help, submitting nothing", function()
+    local out, err, code = slurm { "--help" }
+    assert.equal(0, code, err)
+    assert.matches("^usage: explainer slurm SCRIPT%.lua FILE%.txt", out)
+    assert.is_nil(h.read(calls .. "/count"))
+  end)
+
   it("says what sbatch said when it cannot submit", function()
     local _, err, code = slurm({}, "SBATCH_FAIL=1")
     assert.equal(2, code)
