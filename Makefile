@@ -31,9 +31,15 @@ HEADERS  := $(wildcard src/*.h)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-c test-lua test-asan install uninstall clean bench fuzz
+.PHONY: all deps test test-c test-lua test-asan install uninstall clean bench fuzz lint test-slurm
 
-all: $(BUILD)/explainer $(BUILD)/explainer_core.so
+# The man page is built when scdoc is there (make deps installs it).
+MANPAGE := $(if $(shell command -v scdoc 2>/dev/null),$(BUILD)/explainer.1)
+
+all: $(BUILD)/explainer $(BUILD)/explainer_core.so $(MANPAGE)
+
+$(BUILD)/explainer.1: docs/explainer.1.scd VERSION | $(OBJDIR)
+	sed 's/@VERSION@/$(VERSION)/' docs/explainer.1.scd | scdoc > $@
 
 $(OBJDIR)/%.o: src/%.c $(HEADERS) | $(OBJDIR)
 	$(CC) $(CFLAGS) -c -o $@ $<
@@ -58,7 +64,7 @@ deps:
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
 	  build-essential pkg-config lua5.4 liblua5.4-dev lua-filesystem lua-cjson lua-busted \
 	  libcurl4-openssl-dev libxxhash-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
-	  fonts-dejavu-core ghostscript
+	  fonts-dejavu-core ghostscript scdoc
 
 test: all $(CTEST_BIN)
 	@BUILD=$(BUILD) LUA=$(LUA) bash tests/run
@@ -74,22 +80,51 @@ test-asan:
 test-asan-run: all $(CTEST_BIN)
 	@BUILD=$(BUILD) LUA=$(LUA) SANITIZED=1 bash tests/run
 
+# Install folders; LuaRocks passes its own (explainer-scm-1.rockspec). The host
+# finds the bundled scripts in <bin>/../share/explainer/scripts, or beside the
+# modules in LUADIR/explainer/scripts (what the rockspec chooses).
 LUADIR  := $(DESTDIR)$(PREFIX)/share/lua/5.4
 CMODDIR := $(DESTDIR)$(PREFIX)/lib/lua/5.4
+BINDIR  := $(DESTDIR)$(PREFIX)/bin
+SCRIPTDIR := $(DESTDIR)$(PREFIX)/share/explainer/scripts
+MANDIR  := $(DESTDIR)$(PREFIX)/share/man
+BASHCOMPDIR := $(DESTDIR)$(PREFIX)/share/bash-completion/completions
+ZSHCOMPDIR := $(DESTDIR)$(PREFIX)/share/zsh/vendor-completions
 
 install: all
-	install -d $(DESTDIR)$(PREFIX)/bin $(LUADIR)/explainer/recipes $(CMODDIR) \
-	  $(DESTDIR)$(PREFIX)/share/explainer/scripts
-	install -m 755 $(BUILD)/explainer $(DESTDIR)$(PREFIX)/bin/explainer
+	install -d $(BINDIR) $(LUADIR)/explainer/recipes $(CMODDIR) $(SCRIPTDIR) \
+	  $(BASHCOMPDIR) $(ZSHCOMPDIR)
+	install -m 755 $(BUILD)/explainer $(BINDIR)/explainer
 	install -m 755 $(BUILD)/explainer_core.so $(CMODDIR)/explainer_core.so
 	install -m 644 lua/explainer/*.lua $(LUADIR)/explainer/
 	if ls lua/explainer/recipes/*.lua >/dev/null 2>&1; then \
 	  install -m 644 lua/explainer/recipes/*.lua $(LUADIR)/explainer/recipes/; fi
-	install -m 644 scripts/*.lua $(DESTDIR)$(PREFIX)/share/explainer/scripts/
+	install -m 644 scripts/*.lua $(SCRIPTDIR)/
+	install -m 644 completions/explainer.bash $(BASHCOMPDIR)/explainer
+	install -m 644 completions/_explainer $(ZSHCOMPDIR)/_explainer
+	if [ -f $(BUILD)/explainer.1 ]; then \
+	  install -d $(MANDIR)/man1 && install -m 644 $(BUILD)/explainer.1 $(MANDIR)/man1/; fi
 
 uninstall:
-	rm -rf $(DESTDIR)$(PREFIX)/bin/explainer $(CMODDIR)/explainer_core.so \
-	  $(LUADIR)/explainer $(DESTDIR)$(PREFIX)/share/explainer
+	rm -rf $(BINDIR)/explainer $(CMODDIR)/explainer_core.so \
+	  $(LUADIR)/explainer $(addprefix $(SCRIPTDIR)/,$(notdir $(wildcard scripts/*.lua))) \
+	  $(DESTDIR)$(PREFIX)/share/explainer \
+	  $(MANDIR)/man1/explainer.1 $(BASHCOMPDIR)/explainer $(ZSHCOMPDIR)/_explainer
+
+# luacheck (Debian lua-check) over the Lua code, zero warnings (.luacheckrc); the
+# C code is built with -Werror by `all` and the C tests; cppcheck when installed.
+lint: all $(CTEST_BIN)
+	luacheck -q lua scripts tests
+	@if command -v cppcheck >/dev/null; then \
+	  echo "cppcheck src tests/c fuzz"; \
+	  cppcheck -q --std=c11 --enable=warning,portability,performance --error-exitcode=1 \
+	    --inline-suppr -Isrc src tests/c fuzz; \
+	else echo "lint: cppcheck is not installed; C checked by the compiler only"; fi
+
+# explainer slurm on a one-node Slurm cluster of its own (needs munge, slurmctld,
+# slurmd, slurm-client; about a minute).
+test-slurm: all
+	@BUILD=$(BUILD) bash tests/slurm/run.sh
 
 clean:
 	rm -rf $(BUILD)

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -174,10 +175,43 @@ static int take_lines(ex_journal *j, size_t scan_from)
     return 0;
 }
 
+/* The journal's own flock(2), held over one append (exclusive) or one read
+ * (shared). On a local file system O_APPEND alone keeps concurrent records
+ * whole; over NFS a client appends where it believes the file ends and reads
+ * what it has cached, and taking a lock is what makes it ask the server
+ * (releasing one flushes the record): runs on several machines sharing one
+ * output folder (docs/cluster.md). Without working locks: no lock. */
+static bool journal_lock(int fd, int op)
+{
+    int rc;
+    do
+        rc = flock(fd, op);
+    while (rc != 0 && errno == EINTR);
+    return rc == 0;
+}
+
+static void journal_unlock(int fd)
+{
+    int saved = errno;
+    flock(fd, LOCK_UN);
+    errno = saved;
+}
+
+static int refresh_locked(ex_journal *j);
+
 int ex_journal_refresh(ex_journal *j)
 {
     if (j->fd < 0)
         return 0;
+    bool locked = journal_lock(j->fd, LOCK_SH);
+    int rc = refresh_locked(j);
+    if (locked)
+        journal_unlock(j->fd);
+    return rc;
+}
+
+static int refresh_locked(ex_journal *j)
+{
     for (;;) {
         size_t want = 65536;
         if (j->tail_cap - j->tail_len < want) {
@@ -278,17 +312,24 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
         return -1;
     }
     ex_buf_printf(&line, " crc=%08x\n", line_crc(line.data, line.len));
-    /* One write: with O_APPEND, records of concurrent runs never mix. */
-    int rc = line.failed ? -1 : ex_write_all(j->fd, line.data, line.len);
-    if (line.failed)
+    if (line.failed) {
+        ex_buf_free(&line);
         errno = ENOMEM;
+        return -1;
+    }
+    /* One write: with O_APPEND, records of concurrent runs never mix (and
+     * under the journal's lock, not over NFS either). */
+    bool locked = journal_lock(j->fd, LOCK_EX);
+    int rc = ex_write_all(j->fd, line.data, line.len);
+    if (rc == 0 && j->durable && state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 &&
+        errno != EINVAL)
+        rc = -1;
+    if (locked)
+        journal_unlock(j->fd);
     ex_buf_free(&line);
     if (rc != 0)
         return -1;
     j->dirty = true;
-    if (j->durable && state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 &&
-        errno != EINVAL)
-        return -1;
     return 0;
 }
 

@@ -4,7 +4,8 @@
  * The Lua modules are found relative to the executable, so the binary works
  * from any directory: <exe>/../lua or <exe>/../../lua in the build tree,
  * <exe>/../share/lua/5.4
- * once installed, or $EXPLAINER_LUA_DIR.
+ * once installed, or $EXPLAINER_LUA_DIR. main() also gets where the bundled
+ * workflow scripts are (push_host), so that `explainer video FILE` works.
  */
 #include <limits.h>
 #include <stdio.h>
@@ -71,6 +72,54 @@ static void add_lua_path(lua_State *L)
     lua_pop(L, 2);
 }
 
+/* Push the host's facts for cli.main: {executable = <this program>,
+ * scripts_dir = <the bundled workflow scripts>} (either may be absent). The
+ * scripts are in $EXPLAINER_SCRIPTS_DIR, or <exe>/../scripts (or
+ * <exe>/../../scripts) in the build tree, <exe>/../share/explainer/scripts once
+ * installed; a folder counts when it holds video.lua. */
+static void push_host(lua_State *L)
+{
+    static const char *const relative[] = {
+        "/../scripts", "/../../scripts", "/../share/explainer/scripts", NULL};
+    lua_createtable(L, 0, 2);
+    char *exe = realpath("/proc/self/exe", NULL);
+    if (!exe)
+        return;
+    lua_pushstring(L, exe); /* Lua's copy: nothing to free if a push fails */
+    free(exe);
+    lua_pushvalue(L, -1);
+    lua_setfield(L, -3, "executable");
+    const char *env = getenv("EXPLAINER_SCRIPTS_DIR");
+    if (env && *env) {
+        lua_pushstring(L, env);
+        lua_setfield(L, -3, "scripts_dir");
+        lua_pop(L, 1);
+        return;
+    }
+    const char *path = lua_tostring(L, -1);
+    const char *slash = strrchr(path, '/');
+    lua_pushlstring(L, path, slash ? (size_t)(slash - path) : 0); /* the exe's folder */
+    for (int i = 0; relative[i]; i++) {
+        const char *marker = lua_pushfstring(L, "%s%s/video.lua", lua_tostring(L, -1),
+                                             relative[i]);
+        struct stat st;
+        int found = stat(marker, &st) == 0;
+        lua_pop(L, 1);
+        if (found) {
+            lua_pushfstring(L, "%s%s", lua_tostring(L, -1), relative[i]);
+            char *real = realpath(lua_tostring(L, -1), NULL);
+            if (real) {
+                lua_pushstring(L, real);
+                free(real);
+                lua_replace(L, -2);
+            }
+            lua_setfield(L, -4, "scripts_dir");
+            break;
+        }
+    }
+    lua_pop(L, 2);
+}
+
 static void preload_core(lua_State *L)
 {
     luaL_getsubtable(L, LUA_REGISTRYINDEX, LUA_PRELOAD_TABLE);
@@ -113,7 +162,8 @@ static int run_cli(lua_State *L)
     lua_call(L, 1, 1);
     lua_getfield(L, -1, "main");
     lua_pushvalue(L, -3);
-    lua_call(L, 1, 1);
+    push_host(L);
+    lua_call(L, 2, 1);
     return 1;
 }
 

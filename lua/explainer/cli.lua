@@ -12,10 +12,15 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer narration FILE.txt [--json]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--json]
        explainer cache [prune --max-size SIZE] [--cache-dir DIR]
+       explainer scripts [--path]
+       explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
+                 [sbatch options as --name=value] [-- sbatch options]
        explainer --help | --version
 
 Runs the workflow SCRIPT.lua (a Lua file returning a table with
-process_scene(scene, output_dir)) over every scene of each FILE.
+process_scene(scene, output_dir)) over every scene of each FILE. A bundled
+workflow runs by its name: explainer video FILE.txt (explainer scripts
+lists them).
 
 options:
   --scenes LIST          only these scenes, e.g. 1,3,5 or 2-6
@@ -37,6 +42,9 @@ options:
                          (default: $XDG_CACHE_HOME/explainer)
   --no-cache             neither use nor fill the cache
   --durable              sync each scene's journal record and outputs to disk
+  --finish-only          run no scene: only the workflow's finish, on what
+                         the journal says is done (e.g. after --shard runs)
+  --no-finish            run the scenes but not the workflow's finish
 
 A scene is skipped when it is fresh: done before with the same inputs (its
 text, and the workflow's settings such as the voice) and its output is
@@ -119,6 +127,8 @@ local RUN_FLAGS = {
   ["--output-filename"] = { "output_filename", true },
   ["--abort-on-error"] = { "continue_on_error", false, no },
   ["--quiet"] = { "progress", false, function() return "quiet" end },
+  ["--finish-only"] = { "finish_only", false, function() return true end },
+  ["--no-finish"] = { "no_finish", false, function() return true end },
 }
 M.RUN_FLAGS = RUN_FLAGS
 
@@ -263,13 +273,46 @@ local function cmd_narration(args)
   return 0
 end
 
+-- What the host binary tells main(): executable, scripts_dir (src/main.c).
+local host = {}
+
+--- The folder of the bundled workflow scripts (video, image, ...), or nil.
+function M.scripts_dir()
+  if host.scripts_dir then return host.scripts_dir end
+  -- Installed beside the modules (a LuaRocks tree): explainer/scripts/.
+  local found = package.searchpath("explainer.scripts.video", package.path)
+  return found and found:match("^(.*)/[^/]*$")
+end
+
+--- A workflow argument as a path: a file that exists as given, else a bare
+-- name (`video` or `video.lua`) of a bundled script.
+-- @tparam string name
+-- @treturn string the path to load
+function M.find_workflow(name)
+  local function readable(path)
+    local f = io.open(path, "r")
+    if f then f:close() end
+    return f ~= nil
+  end
+  if readable(name) then return name end
+  local bare = name:match("^([%w_%-]+)%.lua$") or name:match("^[%w_%-]+$")
+  local dir = bare and M.scripts_dir()
+  if dir and readable(dir .. "/" .. bare .. ".lua") then
+    return dir .. "/" .. bare .. ".lua"
+  end
+  return name
+end
+
 --- Load a workflow script: a Lua file that returns a table with process_scene.
 -- @treturn table|nil the workflow, or nil and a message
 function M.load_workflow(path)
   local chunk, err = loadfile(path)
   if not chunk then
     local f = io.open(path, "r")
-    if not f then return nil, path .. ": cannot open workflow script" end
+    if not f then
+      return nil, path .. ": cannot open workflow script (bundled ones run by name, e.g. "
+        .. "'explainer video FILE.txt'; see 'explainer scripts')"
+    end
     f:close()
     return nil, err
   end
@@ -297,7 +340,7 @@ local STATUS_FLAGS = {
 local function workflow_args(args, flags, usage)
   local positional, overrides = M.parse_args(args, flags)
   if #positional < 2 then usage_error(usage) end
-  local workflow, err = M.load_workflow(positional[1])
+  local workflow, err = M.load_workflow(M.find_workflow(positional[1]))
   if not workflow then
     stderr("explainer: %s", err)
     return nil
@@ -361,14 +404,74 @@ local function cmd_status(args)
   return status
 end
 
+-- --finish-only: the workflow's finish on what is done, no scene run.
+local function finish_only(file, opts)
+  local ok, stats, err = pcall(explainer.finish_only, opts)
+  if not ok and getmetatable(stats) == explainer.HookError then
+    stderr("explainer: %s: %s", file, tostring(stats))
+    return 1
+  elseif not ok or not stats then
+    stderr("explainer: %s", tostring(ok and err or stats))
+    return 2
+  end
+  stderr("Finish only for %s: %d scenes, %d done, %d failed, %d not done", file,
+    stats.total, stats.completed, stats.failed, stats.total - stats.completed - stats.failed)
+  return stats.failed > 0 and 1 or 0
+end
+
+--- The first sentence of a script's leading comment, without "name.lua -- ".
+local function script_summary(path)
+  local lines = {}
+  for line in io.lines(path) do
+    local text = line:match("^%-%-+%s?(.*)$")
+    if not text or not text:match("%S") then break end -- the first paragraph
+    lines[#lines + 1] = text
+  end
+  local text = table.concat(lines, " "):gsub("^%S*%.lua%s+%-%-%s*", ""):gsub("%s+", " ")
+  return text:match("^(.-%.)%s") or text
+end
+
+local function cmd_scripts(args)
+  local _, o = M.parse_args(args, { ["--path"] = { "path", false } })
+  local dir = M.scripts_dir()
+  if not dir then
+    stderr("explainer: the bundled workflow scripts were not found (set EXPLAINER_SCRIPTS_DIR)")
+    return 2
+  end
+  if o.path then
+    io.stdout:write(dir, "\n")
+    return 0
+  end
+  local names, width = {}, 0
+  for entry in require("lfs").dir(dir) do
+    local name = entry:match("^([%w_%-]+)%.lua$")
+    if name then
+      names[#names + 1] = name
+      width = math.max(width, #name)
+    end
+  end
+  table.sort(names)
+  for _, name in ipairs(names) do
+    io.stdout:write(("%-" .. width .. "s  %s\n"):format(name, script_summary(dir .. "/" .. name .. ".lua")))
+  end
+  return 0
+end
+
 local function cmd_run(args)
   local positional, overrides, workflow =
     workflow_args(args, RUN_FLAGS, "expected SCRIPT.lua and at least one FILE.txt")
   if not positional then return 2 end
   if overrides.json and not overrides.dry_run then usage_error("--json goes with --dry-run") end
   local status = 0
+  local only_finish, no_finish = overrides.finish_only, overrides.no_finish
+  overrides.finish_only, overrides.no_finish = nil, nil
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
+    if no_finish then opts.finish = nil end
+    if only_finish then
+      status = math.max(status, finish_only(positional[i], opts))
+      goto next_file
+    end
     local ok, stats, run_err = pcall(explainer.orchestrate_workflow, opts)
     if not ok and getmetatable(stats) == explainer.HookError then
       -- The workflow itself failed (e.g. the film could not be assembled).
@@ -389,6 +492,7 @@ local function cmd_run(args)
     elseif stats.failed > 0 then
       status = math.max(status, 1)
     end
+    ::next_file::
   end
   return status
 end
@@ -435,8 +539,13 @@ local function cmd_cache(args)
   usage_error("cache takes no argument, or 'prune --max-size SIZE'")
 end
 
+M.usage_error = usage_error
+
 --- Entry point: returns the exit status.
-function M.main(args)
+-- @tparam table args the command line (arg)
+-- @tparam[opt] table host_info from the host binary: executable, scripts_dir
+function M.main(args, host_info)
+  host = host_info or {}
   local cmd = args[1]
   local rest = table.move(args, 2, #args, 1, {})
   local ok, status = pcall(function()
@@ -454,6 +563,10 @@ function M.main(args)
       return cmd_status(rest)
     elseif cmd == "cache" then
       return cmd_cache(rest)
+    elseif cmd == "scripts" then
+      return cmd_scripts(rest)
+    elseif cmd == "slurm" then
+      return require("explainer.slurm").command(rest, M, host)
     else
       return cmd_run(args)
     end

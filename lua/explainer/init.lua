@@ -329,6 +329,58 @@ M.key = key.of
 M.say = log.say
 M.warn = log.warn
 
+--- Run only a workflow's `finish` hook, on the outputs already made: no scene
+-- runs (nor `setup`). The stats are what `status` reads from the journal, so
+-- after N sharded runs (`--shard K/N`) over one output folder, finish sees all
+-- of their scenes. A done scene counts as completed, a failed one as failed
+-- (with `failures`), one running elsewhere as locked; others (not run,
+-- changed, incomplete, missing) only count in `total`.
+-- @tparam table opts explainer_path (required), finish (without it, only the
+--   stats are made); output_base_dir,
+--   output_filename, scene_numbers, inputs as for orchestrate_workflow; the
+--   other workflow options are accepted and passed on to finish
+-- @treturn table|nil stats as orchestrate_workflow's, with finish_only = true
+--   (results is empty and elapsed_time 0: no scene ran here)
+-- @treturn string|nil message when the file or the journal cannot be read
+function M.finish_only(opts)
+  if type(opts) ~= "table" then
+    error("bad argument #1 to 'finish_only' (table expected, got " .. type(opts) .. ")", 2)
+  end
+  if type(opts.explainer_path) ~= "string" then
+    error("finish_only: option 'explainer_path' (string) is required", 2)
+  end
+  if opts.finish ~= nil and type(opts.finish) ~= "function" then
+    error("finish_only: bad option 'finish' (function expected, got " .. type(opts.finish) .. ")", 2)
+  end
+  local document, err = M.parse(opts.explainer_path)
+  if not document then return nil, err end
+  local query = {}
+  for _, key in ipairs { "output_base_dir", "output_filename", "workflow", "scene_numbers",
+                         "shard", "inputs" } do
+    query[key] = opts[key]
+  end
+  local scenes, status_err = M.status(opts.explainer_path, query)
+  if not scenes then return nil, status_err end
+  local base = opts.output_base_dir or "output"
+  local stats = { total = #scenes, completed = 0, skipped = 0, failed = 0, locked = 0,
+    elapsed_time = 0, failures = {}, results = {}, scenes = scenes, finish_only = true,
+    output_base_dir = base, output_dir = base .. "/" .. document.name,
+    workflow = opts.workflow or "default" }
+  for _, s in ipairs(scenes) do
+    if s.reason == "running" then
+      stats.locked = stats.locked + 1
+    elseif s.standing == "fresh" or s.standing == "exists" then
+      stats.completed = stats.completed + 1
+    elseif s.standing == "failed" then
+      stats.failed = stats.failed + 1
+      stats.failures[#stats.failures + 1] = { scene_number = s.scene_number,
+        error = s.error or "failed in an earlier run" }
+    end
+  end
+  if opts.finish then call_hook("finish", opts.finish, stats, document, opts) end
+  return stats
+end
+
 -- Process spawning and HTTP (from lexec.c), when the core has them.
 M.exec = core.exec
 if core.http_request then

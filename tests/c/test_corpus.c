@@ -59,9 +59,15 @@ static int check_dir(const char *dir)
     while ((e = readdir(d)) != NULL) {
         if (e->d_name[0] == '.')
             continue;
-        names = realloc(names, (n + 1) * sizeof *names);
+        char **grown = realloc(names, (n + 1) * sizeof *names);
         size_t sz = strlen(dir) + strlen(e->d_name) + 2;
-        names[n] = malloc(sz);
+        char *name = grown ? malloc(sz) : NULL;
+        if (!name) {
+            fprintf(stderr, "test_corpus: out of memory listing %s\n", dir);
+            exit(1);
+        }
+        names = grown;
+        names[n] = name;
         snprintf(names[n++], sz, "%s/%s", dir, e->d_name);
     }
     closedir(d);

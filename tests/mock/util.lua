@@ -14,7 +14,7 @@ end
 -- exit status, stdout, stderr.
 function M.sh(cmd, dir)
   local out, err = dir .. "/.stdout", dir .. "/.stderr"
-  local ok, how, code = os.execute(cmd .. " >" .. M.quote(out) .. " 2>" .. M.quote(err))
+  local _, how, code = os.execute(cmd .. " >" .. M.quote(out) .. " 2>" .. M.quote(err))
   local status = (how == "exit") and code or 128 + (code or 0)
   local o, e = M.read(out) or "", M.read(err) or ""
   os.remove(out)
@@ -69,8 +69,8 @@ end
 function M.png_size(path)
   local data = M.read(path)
   if not data or data:sub(1, 8) ~= "\137PNG\r\n\26\n" then return nil end
-  local w, h = string.unpack(">I4I4", data, 17)
-  return w, h
+  local width, height = string.unpack(">I4I4", data, 17)
+  return width, height
 end
 
 return M

@@ -1,0 +1,113 @@
+# bash completion for explainer(1): commands, options, workflow scripts (*.lua and the
+# bundled names that `explainer scripts` lists) and explainer scripts (*.txt).
+# Installed as share/bash-completion/completions/explainer.
+
+# The bundled workflow names, from the explainer being completed (or the one on PATH).
+_explainer_bundled() {
+  local exe=${COMP_WORDS[0]}
+  exe=${exe/#\~/$HOME}
+  if ! type -P -- "$exe" >/dev/null 2>&1 && [ ! -x "$exe" ]; then exe=explainer; fi
+  "$exe" scripts 2>/dev/null | while read -r name _; do printf '%s\n' "$name"; done
+}
+
+# Files with one of the given extensions, and folders to descend into.
+_explainer_files() { # _explainer_files CUR EXT...
+  local cur=$1 ext f
+  shift
+  compopt -o filenames 2>/dev/null
+  for ext in "$@"; do
+    while IFS= read -r f; do COMPREPLY+=("$f"); done < <(compgen -f -X "!*.$ext" -- "$cur")
+  done
+  while IFS= read -r f; do COMPREPLY+=("$f"); done < <(compgen -d -- "$cur")
+}
+
+_explainer() {
+  local cur prev
+  cur=${COMP_WORDS[COMP_CWORD]}
+  prev=${COMP_WORDS[COMP_CWORD-1]}
+  COMPREPLY=()
+
+  local commands="parse narration status check init cache scripts slurm help"
+  local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
+    --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
+    --dry-run --finish-only --no-finish"
+  local cmd=${COMP_WORDS[1]}
+  [ "$COMP_CWORD" -le 1 ] && cmd=
+
+  # The value of an option.
+  case $prev in
+    --output-dir)
+      compopt -o filenames 2>/dev/null
+      mapfile -t COMPREPLY < <(compgen -d -- "$cur")
+      return 0 ;;
+    --progress)
+      mapfile -t COMPREPLY < <(compgen -W "auto plain json quiet" -- "$cur")
+      return 0 ;;
+    --format)
+      [ "$cmd" = init ] && mapfile -t COMPREPLY < <(compgen -W "9:16 16:9 1:1" -- "$cur")
+      return 0 ;;
+    --scenes|--output-filename|-j|--jobs|--timeout|--retries|--retry-delay|--rate|--shard|\
+    --tasks|--title|--disable|--max-size)
+      return 0 ;;
+  esac
+
+  # Options of the command (or of a run).
+  local opts
+  case $cmd in
+    parse|narration) opts="--json" ;;
+    status) opts="--output-dir --output-filename --scenes --shard --json" ;;
+    check) opts="--json --strict --disable" ;;
+    init) opts="--scenes --format --title" ;;
+    cache) opts="--max-size" ;;
+    scripts) opts="--path" ;;
+    slurm) opts="--tasks --print $run_opts" ;;
+    help) opts="" ;;
+    *) opts="$run_opts --help --version" ;;
+  esac
+  if [[ $cur == -* ]]; then
+    mapfile -t COMPREPLY < <(compgen -W "$opts" -- "$cur")
+    return 0
+  fi
+
+  # Which positional argument this is (options and their values skipped).
+  local i n=0 w
+  for ((i = 1; i < COMP_CWORD; i++)); do
+    w=${COMP_WORDS[i]}
+    case $w in
+      --output-dir|--progress|--format|--scenes|--output-filename|-j|--jobs|--timeout|\
+      --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size)
+        ((i++)) ;;
+      -*) ;;
+      *) ((n++)) ;;
+    esac
+  done
+
+  case $cmd in
+    parse|narration|check)
+      _explainer_files "$cur" txt ;;
+    init)
+      _explainer_files "$cur" txt ;;
+    cache)
+      [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "prune" -- "$cur") ;;
+    help)
+      [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur") ;;
+    scripts) ;;
+    status|slurm)
+      if [ "$n" = 1 ]; then # the workflow
+        mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")
+        _explainer_files "$cur" lua
+      else
+        _explainer_files "$cur" txt
+      fi ;;
+    *)
+      if [ "$n" = 0 ]; then # a command or a workflow
+        mapfile -t COMPREPLY < <(compgen -W "$commands $(_explainer_bundled)" -- "$cur")
+        _explainer_files "$cur" lua
+      else
+        _explainer_files "$cur" txt
+      fi ;;
+  esac
+  return 0
+}
+
+complete -F _explainer explainer

@@ -1,0 +1,125 @@
+--- The shell completions: completions/explainer.bash and completions/_explainer.
+local h = require "helpers"
+
+local q = h.shell_quote
+local BASH = h.root .. "/completions/explainer.bash"
+local ZSH = h.root .. "/completions/_explainer"
+
+--- Run a shell snippet; returns stdout, stderr, exit status.
+local function sh(shell, script, cwd)
+  local err = os.tmpname()
+  -- Under make test-asan, LD_PRELOAD holds lua5.4's sanitizer runtime: not for these.
+  local p = assert(io.popen(("%senv -u LD_PRELOAD %s -c %s 2>%s; echo \"::exit=$?\""):format(
+    cwd and ("cd " .. q(cwd) .. " && ") or "", shell, q(script), q(err))))
+  local out = p:read("a")
+  p:close()
+  local code = tonumber(out:match("::exit=(%d+)%s*$"))
+  local stderr = h.read(err) or ""
+  os.remove(err)
+  return out:gsub("::exit=%d+%s*$", ""), stderr, code
+end
+
+--- What bash completes for a command line whose last word is being typed.
+local function complete(words, cwd)
+  local quoted = { q(h.bin) }
+  for i = 2, #words do quoted[i] = q(words[i]) end
+  local out, err, code = sh("bash", ([[
+    source %s || exit 9
+    COMP_WORDS=(%s)
+    COMP_CWORD=$(( ${#COMP_WORDS[@]} - 1 ))
+    COMP_LINE="${COMP_WORDS[*]}"
+    COMPREPLY=()
+    _explainer
+    printf '%%s\n' "${COMPREPLY[@]}" | sort
+  ]]):format(q(BASH), table.concat(quoted, " ")), cwd)
+  assert(code == 0, "bash completion failed: " .. err)
+  local list = {}
+  for line in out:gmatch("[^\n]+") do list[#list + 1] = line end
+  return list, err
+end
+
+local function has(list, item)
+  for _, v in ipairs(list) do if v == item then return true end end
+  return false
+end
+
+describe("bash completion", function()
+  local dir
+  setup(function()
+    dir = h.tmpdir()
+    h.write(dir .. "/film.txt", "")
+    h.write(dir .. "/notes.md", "")
+    h.write(dir .. "/mine.lua", "")
+  end)
+  teardown(function() h.rm_rf(dir) end)
+
+  it("is sourced without error and registers _explainer for explainer", function()
+    local out, err, code = sh("bash", "source " .. q(BASH) .. " && complete -p explainer")
+    assert.equal(0, code, err)
+    assert.equal("", err)
+    assert.matches("complete %-F _explainer explainer", out)
+  end)
+
+  it("completes explainer --sc to --scenes", function()
+    assert.same({ "--scenes" }, complete { "explainer", "--sc" })
+  end)
+
+  it("offers the commands, the bundled workflows and .lua files as the first word", function()
+    local list = complete({ "explainer", "" }, dir)
+    for _, want in ipairs { "parse", "status", "scripts", "slurm", "help", "video", "image",
+        "audio", "prompts", "mine.lua" } do
+      assert.is_true(has(list, want), want .. " in " .. table.concat(list, " "))
+    end
+    assert.is_false(has(list, "film.txt"), "a .txt file is not a workflow")
+  end)
+
+  it("offers .txt files (not other files) after the workflow", function()
+    local list = complete({ "explainer", "video", "" }, dir)
+    assert.same({ "film.txt" }, list)
+  end)
+
+  it("offers a bundled workflow after status and slurm, and .txt files after it", function()
+    assert.same({ "video" }, complete({ "explainer", "status", "vi" }, dir))
+    assert.same({ "video" }, complete({ "explainer", "slurm", "vi" }, dir))
+    assert.same({ "film.txt" }, complete({ "explainer", "slurm", "video", "f" }, dir))
+  end)
+
+  it("completes option values: progress modes, and folders for --output-dir", function()
+    assert.same({ "auto", "json", "plain", "quiet" },
+      complete { "explainer", "video", "film.txt", "--progress", "" })
+    h.write(dir .. "/outputs-file", "")
+    assert(require("lfs").mkdir(dir .. "/outputs"))
+    assert.same({ "outputs" }, complete({ "explainer", "video", "--output-dir", "out" }, dir))
+  end)
+
+  it("offers each command's own options: slurm's --tasks and --print", function()
+    local list = complete { "explainer", "slurm", "video", "film.txt", "--" }
+    assert.is_true(has(list, "--tasks"))
+    assert.is_true(has(list, "--print"))
+    assert.is_true(has(list, "--output-dir"))
+    assert.same({ "--json" }, complete { "explainer", "parse", "--j" })
+  end)
+end)
+
+describe("zsh completion", function()
+  local zsh = os.execute("command -v zsh >/dev/null 2>&1")
+
+  it("is valid zsh and registers _explainer for explainer through compinit", function()
+    if not zsh then
+      pending("zsh is not installed (.ci/run installs it)")
+      return
+    end
+    local _, err, code = sh("sh", "zsh -n " .. q(ZSH))
+    assert.equal(0, code, err)
+    local out
+    out, err, code = sh("zsh", ([[
+      fpath=(%s $fpath)
+      autoload -Uz compinit && compinit -u -D
+      autoload +X _explainer   # loads the file: a syntax error would show here
+      print -r -- "$_comps[explainer]" "${+functions[_explainer]}"
+    ]]):format(q(h.root .. "/completions")))
+    assert.equal(0, code, err)
+    assert.equal("", err)
+    assert.equal("_explainer 1\n", out)
+  end)
+end)
