@@ -109,6 +109,7 @@ describe("--finish-only and --no-finish", function()
     local seen
     local stats = assert(explainer.finish_only {
       explainer_path = film, output_base_dir = dir .. "/out", output_filename = "done.txt",
+      workflow = "flow", -- the journal the command line's runs of flow.lua wrote
       finish = function(s, document) seen = { s.completed, document.title, #document.scenes } end,
     })
     assert.same({ 6, "Test Film", 6 }, seen)
