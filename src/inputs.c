@@ -7,31 +7,55 @@
 
 #include <inttypes.h>
 #include <stdbool.h>
+
+#define XXH_STATIC_LINKING_ONLY /* XXH3_state_t on the stack */
+#include <xxhash.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 /* Names go into the journal between ',' and ':': keep them to a safe set. */
-static void put_name(ex_buf *b, const char *name, size_t len)
+static bool name_char_ok(unsigned char c)
 {
-    for (size_t i = 0; i < len; i++) {
-        unsigned char c = (unsigned char)name[i];
-        bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                  (c >= '0' && c <= '9') || c == '_' || c == '.' || c == '-' || c == '/';
-        char out = ok ? (char)c : '_';
-        ex_buf_put(b, &out, 1);
-    }
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+           c == '_' || c == '.' || c == '-' || c == '/';
 }
 
-static void add_part(ex_buf *lines, ex_buf *parts, const char *name, size_t name_len,
-                     uint64_t hash)
+/*
+ * The parts of a scene's inputs, fed one at a time to a sink: the key is a
+ * hash over (name, value hash) pairs, the short form a text made only when
+ * needed. Both see the same names, in the same order, from the same feeder.
+ */
+typedef struct sink {
+    XXH3_state_t *key;   /* NULL: not hashing */
+    ex_buf *parts;       /* NULL: not formatting */
+} sink;
+
+static void feed(sink *s, const char *prefix, const char *name, size_t name_len, uint64_t hash)
 {
-    put_name(lines, name, name_len);
-    ex_buf_printf(lines, ":%016" PRIx64 "\n", hash);
-    if (parts->len)
-        ex_buf_put(parts, ",", 1);
-    put_name(parts, name, name_len);
-    ex_buf_printf(parts, ":%08" PRIx32, (uint32_t)(hash >> 32));
+    size_t plen = prefix ? strlen(prefix) : 0;
+    if (s->key) {
+        if (plen)
+            XXH3_64bits_update(s->key, prefix, plen);
+        XXH3_64bits_update(s->key, name, name_len);
+        XXH3_64bits_update(s->key, "", 1);
+        XXH3_64bits_update(s->key, &hash, sizeof hash);
+    }
+    if (s->parts) {
+        ex_buf *b = s->parts;
+        if (b->len)
+            ex_buf_put(b, ",", 1);
+        ex_buf_put(b, prefix, plen);
+        for (size_t i = 0; i < name_len; i++) {
+            char c = name_char_ok((unsigned char)name[i]) ? name[i] : '_';
+            ex_buf_put(b, &c, 1);
+        }
+        static const char hex[] = "0123456789abcdef";
+        char h8[9] = {':'};
+        for (int i = 0; i < 8; i++)
+            h8[1 + i] = hex[(hash >> (60 - 4 * i)) & 15];
+        ex_buf_put(b, h8, 9);
+    }
 }
 
 static uint64_t hash_text(const char *s)
@@ -40,49 +64,28 @@ static uint64_t hash_text(const char *s)
     return s ? ex_hash_bytes(EX_HASH_SEED, s, strlen(s)) : ~UINT64_C(0);
 }
 
-static int finish(ex_buf *lines, ex_buf *parts, ex_inputs *out)
-{
-    if (lines->failed || parts->failed) {
-        ex_buf_free(lines);
-        ex_buf_free(parts);
-        return -1;
-    }
-    out->key = ex_hash_bytes(EX_HASH_SEED, lines->data ? lines->data : "", lines->len);
-    out->parts = parts->data ? parts->data : strdup("");
-    ex_buf_free(lines);
-    return out->parts ? 0 : -1;
-}
+#define FEED(s, name, hash) feed(s, NULL, name, sizeof name - 1, hash)
 
-int ex_inputs_of_scene(const ex_scene *s, ex_inputs *out)
+static void feed_scene(sink *k, const ex_scene *s)
 {
-    ex_buf lines = {0}, parts = {0};
-    char number[64];
-    add_part(&lines, &parts, "title", 5, hash_text(s->title));
-    snprintf(number, sizeof number, "%.17g", s->duration);
-    add_part(&lines, &parts, "duration", 8, hash_text(number));
+    FEED(k, "title", hash_text(s->title));
+    FEED(k, "duration", ex_hash_bytes(EX_HASH_SEED, &s->duration, sizeof s->duration));
     uint64_t narration = hash_text(s->narration);
-    add_part(&lines, &parts, "narration", 9, s->no_narration ? narration ^ 1 : narration);
-    add_part(&lines, &parts, "layout", 6, hash_text(s->layout));
-    add_part(&lines, &parts, "image_prompt", 12, hash_text(s->initial_prompt));
+    FEED(k, "narration", s->no_narration ? narration ^ 1 : narration);
+    FEED(k, "layout", hash_text(s->layout));
+    FEED(k, "image_prompt", hash_text(s->initial_prompt));
     uint64_t it = ex_hash_bytes(EX_HASH_SEED, "iterations", 10);
     for (size_t i = 0; i < s->n_iterations; i++)
         it = ex_hash_bytes(it, s->iterations[i], strlen(s->iterations[i]) + 1);
-    add_part(&lines, &parts, "iterations", 10, it);
-    add_part(&lines, &parts, "final_prompt", 12, hash_text(s->final_prompt));
-    add_part(&lines, &parts, "animation_prompt", 16, hash_text(s->animation_prompt));
-    add_part(&lines, &parts, "prompt", 6, hash_text(s->prompt));
+    FEED(k, "iterations", it);
+    FEED(k, "final_prompt", hash_text(s->final_prompt));
+    FEED(k, "animation_prompt", hash_text(s->animation_prompt));
+    FEED(k, "prompt", hash_text(s->prompt));
     for (size_t i = 0; i < s->n_fields; i++) {
-        char *name = ex_format("field/%s", s->fields[i].label);
-        if (!name) {
-            lines.failed = true;
-            break;
-        }
         /* A repeated label: its position keeps the parts apart. */
         uint64_t h = ex_hash_bytes(hash_text(s->fields[i].value), &i, sizeof i);
-        add_part(&lines, &parts, name, strlen(name), h);
-        free(name);
+        feed(k, "field/", s->fields[i].label, strlen(s->fields[i].label), h);
     }
-    return finish(&lines, &parts, out);
 }
 
 /* "name:<16 hex>" */
@@ -103,28 +106,88 @@ static bool canonical_line(const char *line, size_t len, size_t *name_len, uint6
     return true;
 }
 
-int ex_inputs_of_lines(const char *text, size_t len, ex_inputs *out)
+static bool is_canonical(const char *text, size_t len)
 {
-    ex_buf lines = {0}, parts = {0};
-    size_t start = 0;
-    bool canonical = len > 0;
-    while (canonical && start < len) {
+    size_t start = 0, name_len;
+    uint64_t h;
+    while (start < len) {
         const char *nl = memchr(text + start, '\n', len - start);
         size_t end = nl ? (size_t)(nl - text) : len;
-        size_t name_len;
-        uint64_t h;
         if (!canonical_line(text + start, end - start, &name_len, &h))
-            canonical = false;
-        else
-            add_part(&lines, &parts, text + start, name_len, h);
+            return false;
         start = end + 1;
     }
-    if (!canonical) {
-        ex_buf_free(&lines);
-        ex_buf_free(&parts);
-        add_part(&lines, &parts, "inputs", 6, ex_hash_bytes(EX_HASH_SEED, text, len));
+    return len > 0;
+}
+
+static void feed_lines(sink *k, const char *text, size_t len)
+{
+    if (!is_canonical(text, len)) {
+        FEED(k, "inputs", ex_hash_bytes(EX_HASH_SEED, text, len));
+        return;
     }
-    return finish(&lines, &parts, out);
+    size_t start = 0, name_len;
+    uint64_t h;
+    while (start < len) {
+        const char *nl = memchr(text + start, '\n', len - start);
+        size_t end = nl ? (size_t)(nl - text) : len;
+        canonical_line(text + start, end - start, &name_len, &h);
+        feed(k, NULL, text + start, name_len, h);
+        start = end + 1;
+    }
+}
+
+static uint64_t key_of(void (*fill)(sink *, const void *, size_t), const void *what, size_t len)
+{
+    XXH3_state_t st;
+    XXH3_INITSTATE(&st);
+    XXH3_64bits_reset_withSeed(&st, EX_HASH_SEED);
+    sink k = {&st, NULL};
+    fill(&k, what, len);
+    return XXH3_64bits_digest(&st);
+}
+
+static void fill_scene(sink *k, const void *scene, size_t len)
+{
+    (void)len;
+    feed_scene(k, scene);
+}
+
+static void fill_lines(sink *k, const void *text, size_t len)
+{
+    feed_lines(k, text, len);
+}
+
+void ex_inputs_of_scene(const ex_scene *scene, ex_inputs *out)
+{
+    out->key = key_of(fill_scene, scene, 0);
+    out->parts = NULL;
+}
+
+void ex_inputs_of_lines(const char *text, size_t len, ex_inputs *out)
+{
+    /* A different seed path from a scene's own parts: switching to inputs()
+     * (or back) is a change. */
+    out->key = key_of(fill_lines, text, len) ^ UINT64_C(0x5bd1e9955bd1e995);
+    out->parts = NULL;
+}
+
+int ex_inputs_parts(ex_inputs *in, const ex_scene *scene, const char *lines, size_t len)
+{
+    if (in->parts)
+        return 0;
+    ex_buf b = {0};
+    sink k = {NULL, &b};
+    if (lines)
+        feed_lines(&k, lines, len);
+    else
+        feed_scene(&k, scene);
+    if (b.failed) {
+        ex_buf_free(&b);
+        return -1;
+    }
+    in->parts = b.data ? b.data : strdup("");
+    return in->parts ? 0 : -1;
 }
 
 void ex_inputs_free(ex_inputs *in)

@@ -20,15 +20,22 @@
 
 typedef struct ex_inputs {
     uint64_t key;
-    char *parts;   /* "name:hash8,name:hash8": the journal's short form */
+    char *parts;   /* "name:hash8,name:hash8": the journal's short form; NULL
+                      until ex_inputs_parts() makes it */
 } ex_inputs;
 
-/* The parsed scene's own parts. 0, or -1 when memory runs out. */
-int ex_inputs_of_scene(const ex_scene *scene, ex_inputs *out);
+/* The parsed scene's own key (parts: ex_inputs_parts). A rerun that skips
+ * every scene computes only keys: no text is formatted. */
+void ex_inputs_of_scene(const ex_scene *scene, ex_inputs *out);
 
-/* Parts given as canonical lines (from a workflow's inputs(scene)); text that
- * is not in that form counts as one part named "inputs". 0, or -1 on OOM. */
-int ex_inputs_of_lines(const char *lines, size_t len, ex_inputs *out);
+/* The key of parts given as canonical lines (from a workflow's
+ * inputs(scene)); text that is not in that form counts as one part named
+ * "inputs". */
+void ex_inputs_of_lines(const char *lines, size_t len, ex_inputs *out);
+
+/* Fill in->parts (the short form) for the scene, or for the lines it was
+ * made from (lines NULL: the scene's own). 0, or -1 when memory runs out. */
+int ex_inputs_parts(ex_inputs *in, const ex_scene *scene, const char *lines, size_t len);
 
 void ex_inputs_free(ex_inputs *in);
 

@@ -168,16 +168,25 @@ static void set_reason(ex_scene_record *rec, const char *text)
     rec->reason = ex_strdup(text);
 }
 
-static int scene_inputs(const ex_document *doc, const ex_run_options *opts,
-                        const ex_scene *scene, ex_inputs *out)
+static void scene_inputs(const ex_document *doc, const ex_run_options *opts,
+                         ex_scene_record *rec)
 {
-    size_t i = (size_t)(scene - doc->scenes);
-    if (opts->inputs && opts->inputs[i])
-        return ex_inputs_of_lines(opts->inputs[i],
-                                  opts->inputs_len ? opts->inputs_len[i]
-                                                   : strlen(opts->inputs[i]),
-                                  out);
-    return ex_inputs_of_scene(scene, out);
+    size_t i = (size_t)(rec->scene - doc->scenes);
+    if (opts->inputs && opts->inputs[i]) {
+        rec->inputs_text = opts->inputs[i];
+        rec->inputs_len = opts->inputs_len ? opts->inputs_len[i] : strlen(opts->inputs[i]);
+        ex_inputs_of_lines(rec->inputs_text, rec->inputs_len, &rec->inputs);
+    } else {
+        ex_inputs_of_scene(rec->scene, &rec->inputs);
+    }
+}
+
+/* The short form of the record's parts (made when first needed); NULL when
+ * memory runs out. */
+static const char *record_parts(ex_scene_record *rec)
+{
+    ex_inputs_parts(&rec->inputs, rec->scene, rec->inputs_text, rec->inputs_len);
+    return rec->inputs.parts;
 }
 
 /* Fill stats->records with the selected scenes (file order). */
@@ -203,10 +212,11 @@ static int make_records(const ex_document *doc, const ex_run_options *opts,
         rec->scene_number = rec->scene->number;
         rec->output_dir = ex_scene_output_dir(opts->output_base_dir, doc->name,
                                               rec->scene_number);
-        if (!rec->output_dir || scene_inputs(doc, opts, rec->scene, &rec->inputs) != 0) {
+        if (!rec->output_dir) {
             *errmsg = ex_format("%s: out of memory", file);
             return -1;
         }
+        scene_inputs(doc, opts, rec);
     }
     return 0;
 }
@@ -238,7 +248,7 @@ static bool scene_standing(const ex_run_options *opts, const ex_journal *journal
     } else if (e->inputs != rec->inputs.key) {
         rec->standing = EX_STANDING_CHANGED;
         char *old = ex_journal_parts(journal, e);
-        char *what = ex_inputs_changed(old, rec->inputs.parts);
+        char *what = ex_inputs_changed(old, record_parts(rec));
         text = what && *what ? ex_format("changed: %s", what) : NULL;
         free(old);
         free(what);
@@ -402,7 +412,7 @@ static bool record_attempt(run *r, ex_scene_record *rec, ex_outcome *out, double
     rec->error = NULL;
     if (ex_journal_append(&r->journal, out->ok ? EX_JOURNAL_DONE : EX_JOURNAL_FAILED,
                           rec->scene_number, rec->inputs.key, rec->attempts, seconds,
-                          out->ok ? rec->inputs.parts : NULL) != 0)
+                          out->ok ? record_parts(rec) : NULL) != 0)
         fail_run(r, "write");
     if (out->ok)
         free(out->error);

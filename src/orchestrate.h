@@ -112,6 +112,8 @@ typedef struct ex_scene_record {
     size_t result_len;
     ex_attempt *attempt_log; /* `attempts` entries */
     ex_inputs inputs;        /* the key and parts the journal records */
+    const char *inputs_text; /* the lines they come from (NULL: the scene) */
+    size_t inputs_len;
     size_t index;            /* 1-based position in the run's progress */
 } ex_scene_record;
 

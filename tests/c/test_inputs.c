@@ -20,10 +20,14 @@ int main(void)
                     "Mood: tense\n";
     ex_document *da = doc_of(a), *db = doc_of(b), *dc = doc_of(c), *da2 = doc_of(a);
     ex_inputs ia, ib, ic, ia2;
-    CHECK(ex_inputs_of_scene(&da->scenes[0], &ia) == 0, "inputs of a scene");
+    ex_inputs_of_scene(&da->scenes[0], &ia);
     ex_inputs_of_scene(&db->scenes[0], &ib);
     ex_inputs_of_scene(&dc->scenes[0], &ic);
     ex_inputs_of_scene(&da2->scenes[0], &ia2);
+    CHECK(ex_inputs_parts(&ia, &da->scenes[0], NULL, 0) == 0 && ia.parts, "the parts of a scene");
+    ex_inputs_parts(&ib, &db->scenes[0], NULL, 0);
+    ex_inputs_parts(&ic, &dc->scenes[0], NULL, 0);
+    ex_inputs_parts(&ia2, &da2->scenes[0], NULL, 0);
     CHECK(ia.key == ia2.key, "the same scene has the same key");
     CHECK(ia.key != ib.key && ia.key != ic.key, "an edit changes the key");
     char *what = ex_inputs_changed(ia.parts, ib.parts);
@@ -40,18 +44,22 @@ int main(void)
     const char *lines1 = "narration.mp3/narration:00000000000000aa\nnarration.mp3/voice:bb000000000000bb\n";
     const char *lines2 = "narration.mp3/narration:00000000000000aa\nnarration.mp3/voice:cc000000000000cc\n";
     ex_inputs l1, l2, raw1, raw2;
-    CHECK(ex_inputs_of_lines(lines1, strlen(lines1), &l1) == 0, "inputs from canonical lines");
+    ex_inputs_of_lines(lines1, strlen(lines1), &l1);
     ex_inputs_of_lines(lines2, strlen(lines2), &l2);
+    CHECK(ex_inputs_parts(&l1, NULL, lines1, strlen(lines1)) == 0, "parts from canonical lines");
+    ex_inputs_parts(&l2, NULL, lines2, strlen(lines2));
     CHECK_STR(l1.parts, "narration.mp3/narration:00000000,narration.mp3/voice:bb000000",
               "the short form keeps names and the high half of each hash");
     CHECK(l1.key != l2.key, "a changed part changes the key");
     ex_inputs_of_lines("free text, v1", 13, &raw1);
     ex_inputs_of_lines("free text, v2", 13, &raw2);
+    ex_inputs_parts(&raw1, NULL, "free text, v1", 13);
     CHECK(raw1.key != raw2.key && strncmp(raw1.parts, "inputs:", 7) == 0,
           "text that is not canonical is one part named inputs");
     const char *odd = "a,b:c d:00000000000000aa\n";
     ex_inputs io;
     ex_inputs_of_lines(odd, strlen(odd), &io);
+    ex_inputs_parts(&io, NULL, odd, strlen(odd));
     CHECK(strchr(io.parts, ' ') == NULL && strncmp(io.parts, "a_b_c_d:", 8) == 0,
           "names are kept to a journal-safe set (%s)", io.parts);
 
