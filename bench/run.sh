@@ -79,6 +79,15 @@ run_pair() {
   row "no-op processor, $LARGE scenes, folders created ($name)" "$(fmt_s "$t")" \
       "mkdir of $LARGE folders: $(fmt_s "$floor")" "$(ratio "$t" "$floor")" "≤ 1.5x" \
       "$(le "$(awk -v t="$t" -v f="$floor" 'BEGIN { print t / f }')" 1.5)"
+  if [ "$name" != tmpfs ]; then
+    # The same with --durable: a sync per scene start (docs/guarantees.md).
+    read -r t _ _ < <(measure --runs 3 --setup "rm -rf '$dir/run'" -- \
+        "$EXPLAINER" bench/noop.lua "$LARGE_SCRIPT" --output-dir "$dir/run" --quiet --durable)
+    row "no-op processor, $LARGE scenes, \`--durable\` ($name)" "$(fmt_s "$t")" \
+        "mkdir of $LARGE folders: $(fmt_s "$floor")" "$(ratio "$t" "$floor")" "" ""
+    rm -rf "$dir/run"
+    "$EXPLAINER" bench/noop.lua "$LARGE_SCRIPT" --output-dir "$dir/run" --quiet
+  fi
   # Every output present: the rerun must skip every scene.
   for d in "$dir"/run/*/scene_*; do : > "$d/final.png"; done
   read -r t _ kb < <(measure --runs "$RUNS" -- \
