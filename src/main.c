@@ -8,6 +8,7 @@
  * workflow scripts are (push_host), so that `explainer video FILE` works.
  */
 #include <limits.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -169,6 +170,10 @@ static int run_cli(lua_State *L)
 
 int main(int argc, char **argv)
 {
+    /* A reader that goes away (`explainer ... | head`) makes writes fail with
+     * EPIPE instead of killing the run before its summary and report. The
+     * programs the run starts get the default back (exec.c). */
+    signal(SIGPIPE, SIG_IGN);
     lua_State *L = luaL_newstate();
     if (!L) {
         fprintf(stderr, "explainer: cannot create a Lua state (out of memory)\n");

@@ -83,6 +83,61 @@ int ex_run_options_check(const ex_run_options *o, char **errmsg)
     return *errmsg ? -1 : 0;
 }
 
+/* The document's name becomes a folder under the output folder: it must not
+ * climb out of it ("..") or be it ("."). */
+static char *check_document_name(const ex_document *doc)
+{
+    const char *name = doc->name;
+    if (name && *name && strcmp(name, ".") != 0 && strcmp(name, "..") != 0 &&
+        !strchr(name, '/'))
+        return NULL;
+    return ex_format("%s: its name '%s' cannot name an output folder (rename the file)",
+                     doc->path ? doc->path : "script", name ? name : "");
+}
+
+/* Is `path` a real folder (not a symlink to one)? */
+static bool real_dir(const char *path)
+{
+    struct stat st;
+    return lstat(path, &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+/* mkdir -p a folder under the output folder, then make sure that no part of
+ * it below the output folder is a symlink: a symlinked scene_01 or
+ * .explainer would send writes anywhere. The output folder itself may be a
+ * symlink (the user chose it). 0, or -1 with a malloc'd *why. */
+static int make_dir_below(const char *base, const char *dir, char **why)
+{
+    *why = NULL;
+    if (ex_mkdir_p(dir) != 0) {
+        *why = ex_format("cannot create %s: %s", dir, strerror(errno));
+        return -1;
+    }
+    size_t base_len = strlen(base);
+    if (strncmp(dir, base, base_len) != 0 || dir[base_len] != '/')
+        return 0;
+    char *copy = strdup(dir);
+    if (!copy) {
+        *why = ex_format("out of memory");
+        return -1;
+    }
+    for (char *p = copy + base_len + 1;; p++) {
+        if (*p != '/' && *p != '\0')
+            continue;
+        char saved = *p;
+        *p = '\0';
+        if (!real_dir(copy)) {
+            *why = ex_format("refusing to write through %s: it is a symlink, not a folder", copy);
+            break;
+        }
+        *p = saved;
+        if (saved == '\0')
+            break;
+    }
+    free(copy);
+    return *why ? -1 : 0;
+}
+
 char *ex_scene_output_dir(const char *base, const char *name, long number)
 {
     return ex_format("%s/%s/scene_%02ld", base, name, number);
@@ -319,6 +374,23 @@ static void fail_run(run *r, const char *what)
     r->stop = true;
 }
 
+/* The reader of the run's standard output went away (`explainer ... | head`):
+ * nothing more the scenes print can reach anyone, so the run ends as it
+ * would on an interrupt, with its summary and report, but exits 1 saying so. */
+static void stdout_gone(run *r)
+{
+    if (!r->stats->fatal)
+        r->stats->fatal = ex_format("standard output was closed (its reader stopped reading)");
+    r->stop = true;
+}
+
+/* Has the reader of a pipe on stdout gone? (A terminal or a file: never.) */
+static bool stdout_closed(void)
+{
+    struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
+    return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
+}
+
 static void emit_skip(run *r, ex_scene_record *rec, ex_scene_state state)
 {
     rec->state = state;
@@ -465,8 +537,9 @@ static void call_here(run *r, ex_scene_record *rec, ex_outcome *out, double *sec
 {
     *out = (ex_outcome){false, NULL, NULL, 0, false};
     double t0 = ex_now();
-    if (ex_mkdir_p(rec->output_dir) != 0)
-        out->error = ex_format("cannot create %s: %s", rec->output_dir, strerror(errno));
+    char *why;
+    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, &why) != 0)
+        out->error = why;
     else
         r->process(r->ctx, r->doc, rec->scene, rec->output_dir, out);
     /* A processor that changed directory must not move the next scene's
@@ -525,6 +598,8 @@ static void run_here(run *r)
         if (acquire(r, i))
             run_scene_here(r, i);
         release(r, i);
+        if (stdout_closed())
+            stdout_gone(r);
     }
 }
 
@@ -542,12 +617,17 @@ static void worker_body(void *arg, ex_outcome *out)
     r->process(r->ctx, r->doc, job->rec->scene, job->rec->output_dir, out);
 }
 
+/* Workers' output the run holds for a slow reader before it stops reading
+ * them (they then wait on their pipes). */
+#define OUTBOX_CAP (16u << 20)
+
 typedef struct pool {
     ex_worker *workers;
     int jobs;
     int *close_fds;
     struct pollfd *fds;
     size_t cursor;            /* next record never started */
+    ex_outbox box;            /* the workers' output on its way out */
 } pool;
 
 static void fail_to_start(run *r, size_t i, char *error)
@@ -585,13 +665,13 @@ static void start_worker(run *r, pool *p, ex_worker *w, size_t i, int attempt)
     w->started = ex_now();
     w->deadline = r->opts->timeout > 0 ? w->started + r->opts->timeout : 0;
     w->pid = 0;
-    if (ex_mkdir_p(rec->output_dir) != 0) {
-        fail_to_start(r, i, ex_format("cannot create %s: %s", rec->output_dir,
-                                      strerror(errno)));
+    char *why;
+    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, &why) != 0) {
+        fail_to_start(r, i, why);
         return;
     }
     worker_job job = {r, rec};
-    if (ex_worker_start(w, worker_body, &job, p->close_fds, n_close) != 0) {
+    if (ex_worker_start(w, worker_body, &job, p->close_fds, n_close, &p->box) != 0) {
         w->pid = 0;
         fail_to_start(r, i, ex_format("cannot start a worker: %s", strerror(errno)));
     }
@@ -707,18 +787,23 @@ static int start_due(run *r, pool *p, double *wake)
     return started;
 }
 
-/* Wait for output, an exit, a signal, a deadline or a due start. */
+/* Wait for output, an exit, a signal, a deadline, a due start, or room in a
+ * slow reader's pipe for the output the run holds. */
 static void wait_for_events(pool *p, double wake)
 {
+    bool room = ex_outbox_pending(&p->box) < OUTBOX_CAP;
     nfds_t n = 0;
     p->fds[n++] = (struct pollfd){ex_signals_fd(), POLLIN, 0};
+    for (int fd = 1; fd <= 2; fd++)
+        if (ex_outbox_waiting(&p->box, fd))
+            p->fds[n++] = (struct pollfd){fd, POLLOUT, 0};
     for (int k = 0; k < p->jobs; k++) {
         ex_worker *w = &p->workers[k];
         if (w->pid <= 0)
             continue;
         if (w->deadline > 0 && w->deadline < wake)
             wake = w->deadline;
-        int rfds[3] = {w->result_fd, w->out.fd, w->err.fd};
+        int rfds[3] = {w->result_fd, room ? w->out.fd : -1, room ? w->err.fd : -1};
         for (int f = 0; f < 3; f++)
             if (rfds[f] >= 0)
                 p->fds[n++] = (struct pollfd){rfds[f], POLLIN, 0};
@@ -728,7 +813,8 @@ static void wait_for_events(pool *p, double wake)
     ex_signals_drain();
     for (int k = 0; k < p->jobs; k++)
         if (p->workers[k].pid > 0)
-            ex_worker_pump(&p->workers[k]);
+            ex_worker_pump(&p->workers[k], ex_outbox_pending(&p->box) < OUTBOX_CAP);
+    ex_outbox_send(&p->box);
 }
 
 static bool more_to_start(const run *r, const pool *p)
@@ -746,7 +832,7 @@ static void run_workers(run *r)
     p.jobs = r->opts->jobs > 0 ? r->opts->jobs : 1;
     p.workers = calloc((size_t)p.jobs, sizeof *p.workers);
     p.close_fds = malloc((3 + 3 * (size_t)p.jobs) * sizeof *p.close_fds);
-    p.fds = malloc((1 + 3 * (size_t)p.jobs) * sizeof *p.fds);
+    p.fds = malloc((3 + 3 * (size_t)p.jobs) * sizeof *p.fds);
     if (!p.workers || !p.close_fds || !p.fds) {
         free(p.workers), free(p.close_fds), free(p.fds);
         r->stop = true;
@@ -754,6 +840,8 @@ static void run_workers(run *r)
     }
     bool interrupt_handled = false;
     for (;;) {
+        if (p.box.closed[0])
+            stdout_gone(r);
         int running = reap_workers(r, &p, &interrupt_handled);
         double wake = ex_now() + 1.0;
         if (!ex_signals_interrupted())
@@ -772,6 +860,8 @@ static void run_workers(run *r)
                 release(r, i);
             }
         }
+    ex_outbox_flush(&p.box);
+    ex_outbox_free(&p.box);
     free(p.workers);
     free(p.close_fds);
     free(p.fds);
@@ -843,6 +933,8 @@ int ex_status(const ex_document *doc, const ex_run_options *opts,
     *errmsg = NULL;
     if (ex_run_options_check(opts, errmsg) != 0)
         return -1;
+    if ((*errmsg = check_document_name(doc)))
+        return -1;
     return look(doc, opts, stats, true, errmsg);
 }
 
@@ -859,9 +951,12 @@ static int open_state(run *r, char **errmsg)
         return -1;
     }
     int rc = 0;
-    if (ex_mkdir_p(r->state_dir) != 0 ||
-        ex_journal_open(&r->journal, r->journal_path, true, opts->durable) != 0) {
-        *errmsg = ex_format("cannot use %s: %s", r->state_dir, strerror(errno));
+    char *why = NULL;
+    if (make_dir_below(opts->output_base_dir, r->state_dir, &why) != 0) {
+        *errmsg = why;
+        rc = -1;
+    } else if (ex_journal_open(&r->journal, r->journal_path, true, opts->durable) != 0) {
+        *errmsg = ex_format("cannot use %s: %s", r->journal_path, strerror(errno));
         rc = -1;
     }
     r->lock_fd = rc == 0 ? ex_lockfile_open(locks) : -1;
@@ -943,6 +1038,8 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     double started = ex_now();
     const char *file = doc->path ? doc->path : doc->name;
     if (ex_run_options_check(opts, errmsg) != 0)
+        return -1;
+    if ((*errmsg = check_document_name(doc)))
         return -1;
     if (doc->has_duplicates) {
         *errmsg = duplicate_message(doc);

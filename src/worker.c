@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -68,7 +69,7 @@ static void send_outcome(int fd, const ex_outcome *out)
 }
 
 int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
-                    const int *close_fds, size_t n_close)
+                    const int *close_fds, size_t n_close, ex_outbox *box)
 {
     int rp[2], op[2], ep[2];
     if (pipe2(rp, O_CLOEXEC) != 0)
@@ -115,8 +116,8 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
     w->pid = pid;
     w->result_fd = rp[0];
     w->result = (ex_buf){0};
-    w->out = (ex_relay){op[0], STDOUT_FILENO, {0}};
-    w->err = (ex_relay){ep[0], STDERR_FILENO, {0}};
+    w->out = (ex_relay){op[0], STDOUT_FILENO, {0}, box};
+    w->err = (ex_relay){ep[0], STDERR_FILENO, {0}, box};
     w->reaped = false;
     w->status = 0;
     w->timed_out = w->killed = false;
@@ -125,6 +126,70 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
 
 /* ---- the parent's side ----------------------------------------------------- */
 
+/* ---- the outbox ---------------------------------------------------------- */
+
+size_t ex_outbox_pending(const ex_outbox *o)
+{
+    return o->pending[0].len - o->sent[0] + o->pending[1].len - o->sent[1];
+}
+
+bool ex_outbox_waiting(const ex_outbox *o, int fd)
+{
+    int i = fd == STDOUT_FILENO ? 0 : 1;
+    return !o->closed[i] && o->pending[i].len > o->sent[i];
+}
+
+/* Write some of target i's bytes; with `wait`, all of them. */
+static void outbox_write(ex_outbox *o, int i, bool wait)
+{
+    int fd = i == 0 ? STDOUT_FILENO : STDERR_FILENO;
+    ex_buf *b = &o->pending[i];
+    while (!o->closed[i] && o->sent[i] < b->len) {
+        struct pollfd p = {fd, POLLOUT, 0};
+        if (poll(&p, 1, wait ? -1 : 0) <= 0 && !wait)
+            break;
+        if (p.revents & (POLLERR | POLLNVAL)) {
+            o->closed[i] = true;
+            break;
+        }
+        /* At most a pipe's atomic size: a write that POLLOUT allowed then
+         * does not block, even on a descriptor we must not make non-blocking
+         * (it is shared with the shell). */
+        size_t n = b->len - o->sent[i];
+        ssize_t w = write(fd, b->data + o->sent[i], n < 4096 ? n : 4096);
+        if (w > 0)
+            o->sent[i] += (size_t)w;
+        else if (w < 0 && errno == EPIPE)
+            o->closed[i] = true; /* the reader went away (| head) */
+        else if (w < 0 && errno != EINTR && errno != EAGAIN)
+            o->closed[i] = true;
+    }
+    if (o->closed[i] || o->sent[i] == b->len) {
+        b->len = 0;
+        o->sent[i] = 0;
+    }
+}
+
+void ex_outbox_send(ex_outbox *o)
+{
+    outbox_write(o, 0, false);
+    outbox_write(o, 1, false);
+}
+
+void ex_outbox_flush(ex_outbox *o)
+{
+    outbox_write(o, 0, true);
+    outbox_write(o, 1, true);
+}
+
+void ex_outbox_free(ex_outbox *o)
+{
+    ex_buf_free(&o->pending[0]);
+    ex_buf_free(&o->pending[1]);
+    memset(o, 0, sizeof *o);
+}
+
+/* Pass whole lines (or, with all, everything) from the relay to the outbox. */
 static void relay_flush(ex_relay *r, bool all)
 {
     size_t upto = r->buf.len;
@@ -134,7 +199,11 @@ static void relay_flush(ex_relay *r, bool all)
     }
     if (upto == 0)
         return;
-    ex_write_all(r->target, r->buf.data, upto); /* whole lines in one write(2) */
+    int i = r->target == STDOUT_FILENO ? 0 : 1;
+    if (r->box && !r->box->closed[i])
+        ex_buf_put(&r->box->pending[i], r->buf.data, upto);
+    else if (!r->box)
+        ex_write_all(r->target, r->buf.data, upto);
     memmove(r->buf.data, r->buf.data + upto, r->buf.len - upto);
     r->buf.len -= upto;
 }
@@ -186,11 +255,13 @@ static void result_read(ex_worker *w)
     }
 }
 
-void ex_worker_pump(ex_worker *w)
+void ex_worker_pump(ex_worker *w, bool output)
 {
     result_read(w);
-    relay_read(&w->out);
-    relay_read(&w->err);
+    if (output) {
+        relay_read(&w->out);
+        relay_read(&w->err);
+    }
 }
 
 static bool take_bytes(const char **p, const char *end, char **dst, size_t *len)
@@ -243,7 +314,7 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
     kill(-w->pid, SIGKILL);
     /* The child is gone: what it wrote is all in the pipes. Read it and close,
      * without waiting for EOF (a process elsewhere may hold the pipes). */
-    ex_worker_pump(w);
+    ex_worker_pump(w, true);
     if (w->result_fd >= 0)
         close(w->result_fd);
     w->result_fd = -1;

@@ -18,10 +18,32 @@
 #include "outcome.h"
 #include "util.h"
 
+/*
+ * Output of the workers on its way to the run's stdout and stderr: whole
+ * lines, written when the target can take them, so that a slow reader of the
+ * run's output never stalls the run (nor makes healthy scenes time out).
+ */
+typedef struct ex_outbox {
+    ex_buf pending[2];   /* for fd 1 and fd 2 */
+    size_t sent[2];      /* bytes of pending[] already written */
+    bool closed[2];      /* the reader went away (EPIPE): output dropped */
+} ex_outbox;
+
+/* Bytes waiting for their target. */
+size_t ex_outbox_pending(const ex_outbox *o);
+/* Does fd (1 or 2) have bytes waiting? */
+bool ex_outbox_waiting(const ex_outbox *o, int fd);
+/* Write what the targets take now, without waiting. */
+void ex_outbox_send(ex_outbox *o);
+/* Write all of it, waiting as long as it takes (the run's end). */
+void ex_outbox_flush(ex_outbox *o);
+void ex_outbox_free(ex_outbox *o);
+
 typedef struct ex_relay {
     int fd;          /* read end, -1 when closed */
     int target;      /* 1 or 2 in the parent */
     ex_buf buf;      /* what was read and not yet passed on */
+    ex_outbox *box;  /* where whole lines go */
 } ex_relay;
 
 typedef struct ex_worker {
@@ -45,10 +67,11 @@ typedef void (*ex_worker_body)(void *arg, ex_outcome *out);
  * keep (other workers' pipes, scene locks). Returns 0, or -1 with errno.
  */
 int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
-                    const int *close_fds, size_t n_close);
+                    const int *close_fds, size_t n_close, ex_outbox *box);
 
-/* Read what is available on the worker's pipes (non-blocking). */
-void ex_worker_pump(ex_worker *w);
+/* Read what is available on the worker's pipes (non-blocking); its output
+ * only with `output` (false: leave it in the pipe, the outbox is full). */
+void ex_worker_pump(ex_worker *w, bool output);
 
 /* The worker has exited or was killed: drain, close, and decode its outcome
  * into *out (a failure with a message for a crash, an exit or a timeout). */

@@ -96,7 +96,7 @@ local function speak_local(text, path, opts)
   local wav = path .. ".wav"
   local ok, err = common.run({ "espeak-ng", "--stdin", "-v", s.voice, "-s", tostring(s.rate), "-w", wav },
                              { stdin = text, timeout = 300 })
-  if ok then ok, err = to_mp3({ "-i", wav }, path) end
+  if ok then ok, err = to_mp3({ "-i", common.ffpath(wav) }, path) end
   os.remove(wav)
   return ok, err
 end

@@ -87,9 +87,22 @@ function M.write_file(path, data)
   return true
 end
 
+--- A path as a tool's argument must be given it: a relative one starting with
+-- "-" gets "./" (else it reads as an option).
+function M.safe_path(path)
+  if path:sub(1, 1) == "-" then return "./" .. path end
+  return path
+end
+
+--- A path as ffmpeg must be given it: with the file protocol spelt out, so
+-- that a name starting with "-" is not an option and "http:x" not a URL.
+function M.ffpath(path)
+  return "file:" .. path
+end
+
 --- ffmpeg with the project's usual flags, writing `output` (its format
 -- given: the name may be a temporary one). `args` come between the flags
--- and the output.
+-- and the output; give input paths through `ffpath`.
 -- @treturn true|nil
 -- @treturn string|nil message
 function M.ffmpeg(args, output, format, timeout)
@@ -97,7 +110,7 @@ function M.ffmpeg(args, output, format, timeout)
   for _, a in ipairs(args) do argv[#argv + 1] = a end
   argv[#argv + 1] = "-f"
   argv[#argv + 1] = format
-  argv[#argv + 1] = output
+  argv[#argv + 1] = M.ffpath(output)
   local ok, err = M.run(argv, { timeout = timeout or 600 })
   if not ok then return nil, err end
   return true
@@ -128,7 +141,7 @@ end
 -- @treturn string|nil message
 function M.media_duration(path)
   local r, err = M.run({ "ffprobe", "-v", "error", "-show_entries", "format=duration",
-                         "-of", "default=noprint_wrappers=1:nokey=1", "--", path }, { timeout = 60 })
+                         "-of", "default=noprint_wrappers=1:nokey=1", M.ffpath(path) }, { timeout = 60 })
   if not r then return nil, err end
   local d = tonumber(r.stdout:match("[%d%.]+"))
   if not d then return nil, "ffprobe found no duration in " .. path end

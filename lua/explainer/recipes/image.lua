@@ -219,7 +219,7 @@ local function store_png(data, path)
   local src = path .. ".src"
   local ok, err = common.write_file(src, data)
   if ok then
-    ok, err = common.run({ "convert", src, "PNG24:" .. path }, { timeout = 120 })
+    ok, err = common.run({ "convert", common.safe_path(src), "PNG24:" .. path }, { timeout = 120 })
     if not ok then err = "the image the service sent could not be converted to PNG: " .. err end
   end
   os.remove(src)

@@ -91,7 +91,7 @@ local function encode_clip(picture, narration, duration, s, tmp)
     "setsar=1,format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/%d/TB[v];[1:a]apad[a]",
     s.width, s.height, s.width, s.height, s.fps)
   return common.ffmpeg({
-    "-i", picture, "-i", narration, "-filter_complex", filter,
+    "-i", common.ffpath(picture), "-i", common.ffpath(narration), "-filter_complex", filter,
     "-map", "[v]", "-map", "[a]", "-t", string.format("%.3f", duration), "-r", tostring(s.fps),
     "-c:v", "libx264", "-preset", s.preset, "-tune", "stillimage", "-crf", tostring(s.crf),
     "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-ac", "2", "-movflags", "+faststart",
@@ -170,7 +170,7 @@ function M.film(document, base, opts)
     local list = tmp .. ".txt"
     local ok, err = common.write_file(list, table.concat(lines, "\n") .. "\n")
     if ok then
-      ok, err = common.ffmpeg({ "-f", "concat", "-safe", "0", "-i", list, "-c", "copy",
+      ok, err = common.ffmpeg({ "-f", "concat", "-safe", "0", "-i", common.ffpath(list), "-c", "copy",
                                 "-movflags", "+faststart" }, tmp, "mp4")
     end
     os.remove(list)
