@@ -1,1 +1,0 @@
-return { output_filname = "x", proces_scene = 1, process_scene = function() end }
