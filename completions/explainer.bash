@@ -30,13 +30,17 @@ _explainer() {
   local commands="parse narration status check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
-    --dry-run --finish-only --no-finish"
+    --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish"
+  # What slurm passes on to its jobs (it sets --shard, --finish-only, --no-finish itself).
+  local slurm_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
+    --quiet --progress --jobs -j --timeout --retries --retry-delay --rate
+    --cache-dir --no-cache --durable"
   local cmd=${COMP_WORDS[1]}
   [ "$COMP_CWORD" -le 1 ] && cmd=
 
   # The value of an option.
   case $prev in
-    --output-dir)
+    --output-dir|--cache-dir)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0 ;;
@@ -58,9 +62,9 @@ _explainer() {
     status) opts="--output-dir --output-filename --scenes --shard --json" ;;
     check) opts="--json --strict --disable" ;;
     init) opts="--scenes --format --title" ;;
-    cache) opts="--max-size" ;;
+    cache) opts="--max-size --cache-dir --json" ;;
     scripts) opts="--path" ;;
-    slurm) opts="--tasks --print $run_opts" ;;
+    slurm) opts="--tasks --print $slurm_opts" ;;
     help) opts="" ;;
     *) opts="$run_opts --help --version" ;;
   esac
@@ -75,7 +79,8 @@ _explainer() {
     w=${COMP_WORDS[i]}
     case $w in
       --output-dir|--progress|--format|--scenes|--output-filename|-j|--jobs|--timeout|\
-      --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size)
+      --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size|\
+      --cache-dir)
         ((i++)) ;;
       -*) ;;
       *) ((n++)) ;;
