@@ -27,27 +27,28 @@ _explainer() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
 
-  local commands="parse narration status check init cache scripts slurm help"
+  local commands="parse narration status cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
-    --dry-run --finish-only --no-finish"
+    --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish"
+  # What slurm passes on to its jobs (it sets --shard, --finish-only, --no-finish itself).
+  local slurm_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
+    --quiet --progress --jobs -j --timeout --retries --retry-delay --rate
+    --cache-dir --no-cache --durable"
   local cmd=${COMP_WORDS[1]}
   [ "$COMP_CWORD" -le 1 ] && cmd=
 
   # The value of an option.
   case $prev in
-    --output-dir)
+    --output-dir|--cache-dir)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
       return 0 ;;
     --progress)
       mapfile -t COMPREPLY < <(compgen -W "auto plain json quiet" -- "$cur")
       return 0 ;;
-    --format)
-      [ "$cmd" = init ] && mapfile -t COMPREPLY < <(compgen -W "9:16 16:9 1:1" -- "$cur")
-      return 0 ;;
     --scenes|--output-filename|-j|--jobs|--timeout|--retries|--retry-delay|--rate|--shard|\
-    --tasks|--title|--disable|--max-size)
+    --tasks|--max-size)
       return 0 ;;
   esac
 
@@ -56,11 +57,9 @@ _explainer() {
   case $cmd in
     parse|narration) opts="--json" ;;
     status) opts="--output-dir --output-filename --scenes --shard --json" ;;
-    check) opts="--json --strict --disable" ;;
-    init) opts="--scenes --format --title" ;;
-    cache) opts="--max-size" ;;
+    cache) opts="--max-size --cache-dir --json" ;;
     scripts) opts="--path" ;;
-    slurm) opts="--tasks --print $run_opts" ;;
+    slurm) opts="--tasks --print $slurm_opts" ;;
     help) opts="" ;;
     *) opts="$run_opts --help --version" ;;
   esac
@@ -74,8 +73,8 @@ _explainer() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case $w in
-      --output-dir|--progress|--format|--scenes|--output-filename|-j|--jobs|--timeout|\
-      --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size)
+      --output-dir|--progress|--scenes|--output-filename|-j|--jobs|--timeout|\
+      --retries|--retry-delay|--rate|--shard|--tasks|--max-size|--cache-dir)
         ((i++)) ;;
       -*) ;;
       *) ((n++)) ;;
@@ -83,9 +82,7 @@ _explainer() {
   done
 
   case $cmd in
-    parse|narration|check)
-      _explainer_files "$cur" txt ;;
-    init)
+    parse|narration)
       _explainer_files "$cur" txt ;;
     cache)
       [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "prune" -- "$cur") ;;

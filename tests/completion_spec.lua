@@ -1,9 +1,11 @@
---- The shell completions: completions/explainer.bash and completions/_explainer.
+--- The shell completions: completions/explainer.bash and completions/_explainer; and
+-- that they and the man page (docs/explainer.1.scd) know every flag of a run.
 local h = require "helpers"
 
 local q = h.shell_quote
 local BASH = h.root .. "/completions/explainer.bash"
 local ZSH = h.root .. "/completions/_explainer"
+local MAN = h.root .. "/docs/explainer.1.scd"
 
 --- Run a shell snippet; returns stdout, stderr, exit status.
 local function sh(shell, script, cwd)
@@ -98,6 +100,73 @@ describe("bash completion", function()
     assert.is_true(has(list, "--print"))
     assert.is_true(has(list, "--output-dir"))
     assert.same({ "--json" }, complete { "explainer", "parse", "--j" })
+  end)
+
+  it("offers only the flags slurm passes on to its jobs, not those it sets itself", function()
+    local list = complete { "explainer", "slurm", "video", "film.txt", "--" }
+    for _, own in ipairs { "--shard", "--finish-only", "--no-finish", "--dry-run", "--json" } do
+      assert.is_false(has(list, own), own .. " offered after slurm")
+    end
+    assert.is_true(has(list, "--no-cache"))
+  end)
+
+  it("completes explainer cache p to prune, and offers the cache command's own options", function()
+    assert.same({ "prune" }, complete { "explainer", "cache", "p" })
+    assert.same({ "--cache-dir", "--json", "--max-size" }, complete { "explainer", "cache", "--" })
+    assert.same({ "--cache-dir", "--json", "--max-size" },
+      complete { "explainer", "cache", "prune", "--" })
+  end)
+
+  it("completes folders for --cache-dir, and counts its value as no positional word", function()
+    h.write(dir .. "/caches-file", "")
+    assert(require("lfs").mkdir(dir .. "/caches"))
+    assert.same({ "caches" }, complete({ "explainer", "video", "--cache-dir", "cach" }, dir))
+    assert.same({ "video" }, complete({ "explainer", "--cache-dir", "caches", "vi" }, dir))
+    assert.same({ "prune" }, complete({ "explainer", "cache", "--cache-dir", "caches", "pr" }, dir))
+  end)
+end)
+
+describe("every flag of a run (explainer.cli's RUN_FLAGS)", function()
+  local flags = {}
+  for name in pairs(require("explainer.cli").RUN_FLAGS) do flags[#flags + 1] = name end
+  table.sort(flags)
+
+  it("is offered by bash after a workflow and its file", function()
+    local list = complete { "explainer", "video", "film.txt", "-" }
+    local missing = {}
+    for _, flag in ipairs(flags) do
+      if not has(list, flag) then missing[#missing + 1] = flag end
+    end
+    assert.same({}, missing)
+  end)
+
+  it("is named by the zsh completion", function()
+    local text = assert(h.read(ZSH))
+    local missing = {}
+    for _, flag in ipairs(flags) do
+      -- '--flag[...]', '--flag=[...]' or {-j+,--jobs=}
+      local escaped = flag:gsub("%-", "%%-")
+      if not (text:find("'" .. escaped .. "[=%[]") or text:find("[{,]" .. escaped .. "[+=,}]")) then
+        missing[#missing + 1] = flag
+      end
+    end
+    assert.same({}, missing)
+  end)
+
+  it("has its own entry in the man page's OPTIONS", function()
+    local text = assert(h.read(MAN))
+    local options = assert(text:match("\n# OPTIONS\n(.-)\n# "), "no OPTIONS section")
+    local missing = {}
+    for _, flag in ipairs(flags) do
+      local escaped = flag:gsub("%-", "%%-")
+      -- an entry starts a line: "*--flag*", "*--flag* _VALUE_", "*-j*, *--jobs* _N_"
+      local found = false
+      for line in options:gmatch("[^\n]+") do
+        if line:sub(1, 1) == "*" and line:find("%*" .. escaped .. "%*") then found = true end
+      end
+      if not found then missing[#missing + 1] = flag end
+    end
+    assert.same({}, missing)
   end)
 end)
 

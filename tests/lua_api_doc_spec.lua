@@ -1,13 +1,15 @@
 --- docs/lua-api.md names everything the Lua API exports: each module's functions and
--- fields (a `###` entry in the module's section), every option of a run, and every key
--- of a document, a scene, the stats and their scene records.
+-- fields (a `###` entry in the module's section), and nothing it no longer exports;
+-- every option of a run, and every key of a document, a scene, the stats and their
+-- scene records.
 local h = require "helpers"
 local lfs = require "lfs"
 
 local DOC = h.root .. "/docs/lua-api.md"
 local MODULES = {
-  "explainer", "explainer.http", "explainer.recipes.image", "explainer.recipes.audio",
-  "explainer.recipes.video", "explainer.recipes.common",
+  "explainer", "explainer.key", "explainer.artifact", "explainer.cache", "explainer.media",
+  "explainer.log", "explainer.settings", "explainer.http", "explainer.recipes.image",
+  "explainer.recipes.audio", "explainer.recipes.video", "explainer.recipes.common",
 }
 
 -- The page's "## " sections: heading -> text (the heading line included).
@@ -23,6 +25,17 @@ local function sections()
   end
   for k, lines in pairs(list) do list[k] = table.concat(lines, "\n") end
   return list
+end
+
+-- The subject of each "### " entry: the first `prefix.name` or `prefix:name` of the line
+-- ("### `image.generate(scene, ...)`" -> "generate").
+local function entry_names(section)
+  local names = {}
+  for line in section:gmatch("[^\n]+") do
+    local name = line:match("^### `[%w_]+[%.:]([%w_]+)")
+    if name then names[#names + 1] = name end
+  end
+  return names
 end
 
 local function escape(s) return (s:gsub("%p", "%%%0")) end
@@ -65,6 +78,18 @@ describe("docs/lua-api.md", function()
       end
       table.sort(missing)
       assert.same({}, missing, "undocumented: " .. table.concat(missing, ", "))
+    end)
+
+    it("has no entry for a name that require '" .. module .. "' no longer exports", function()
+      local section = page["`" .. module .. "`"]
+      assert.is_string(section, "no section '## `" .. module .. "`'")
+      local exported, stale = require(module), {}
+      local names = entry_names(section)
+      assert.is_true(#names > 0, "no entries in the section of " .. module)
+      for _, name in ipairs(names) do
+        if exported[name] == nil then stale[#stale + 1] = module .. "." .. name end
+      end
+      assert.same({}, stale, "documented but not exported: " .. table.concat(stale, ", "))
     end)
   end
 
