@@ -180,7 +180,7 @@ int ex_inputs_parts(ex_inputs *in, const ex_scene *scene, const char *lines, siz
     sink k = {NULL, &b};
     if (lines)
         feed_lines(&k, lines, len);
-    else
+    else if (scene)
         feed_scene(&k, scene);
     if (b.failed) {
         ex_buf_free(&b);

@@ -6,13 +6,14 @@ local artifact = require "explainer.artifact"
 local cache = require "explainer.cache"
 local key = require "explainer.key"
 local settings = require "explainer.settings"
+local log = require "explainer.log"
 local h = require "helpers"
 local lfs = require "lfs"
 
 local PNG = "\137PNG\r\n\26\n" .. string.rep("\0", 40)
 
 describe("outputs that know what made them", function()
-  local dir, builds, warnings, real_stderr
+  local dir, builds, warnings
 
   local function build(text)
     return function(tmp)
@@ -31,11 +32,10 @@ describe("outputs that know what made them", function()
     settings.cache, settings.force, settings.progress = true, false, "plain"
     -- collect warnings instead of printing them
     warnings = {}
-    real_stderr = io.stderr
-    io.stderr = { write = function(_, ...) warnings[#warnings + 1] = table.concat { ... } end }
+    log.output = { write = function(_, ...) warnings[#warnings + 1] = table.concat { ... } end }
   end)
   after_each(function()
-    io.stderr = real_stderr
+    log.output = io.stderr
     h.rm_rf(dir)
   end)
 
@@ -48,8 +48,8 @@ describe("outputs that know what made them", function()
     assert.same({ path, "fresh" }, { p, how })
     assert.equal(1, builds)
     assert.is_false(explainer.fresh(path, { text = "hello", model = "m2" }))
-    p, how = explainer.make(path, { text = "hello", model = "m2" }, build("v2"))
-    assert.equal("made", how)
+    local _, how2 = explainer.make(path, { text = "hello", model = "m2" }, build("v2"))
+    assert.equal("made", how2)
     assert.equal("v2", h.read(path))
   end)
 
@@ -73,6 +73,7 @@ describe("outputs that know what made them", function()
     assert.matches("was not made by explainer", table.concat(warnings), 1, true)
     -- a file we made and someone edited afterwards is kept too
     settings.force = true
+    local _
     _, how = artifact.make(path, k, build(PNG .. "generated"))
     assert.equal("made", how)
     settings.force = false

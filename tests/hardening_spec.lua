@@ -58,9 +58,7 @@ describe("a full disk", function()
     os.execute(("mkdir -p %s/film/scene_00 %s/film/scene_01 %s/film/.explainer/prompts"):format(out, out, out))
     h.write(out .. "/film/.explainer/prompts/journal", "")
     fill(mnt)
-    local stdout
-    stdout, err, code = h.run { h.root .. "/scripts/prompts.lua", film, "--output-dir", out }
-    _ = stdout
+    _, err, code = h.run { h.root .. "/scripts/prompts.lua", film, "--output-dir", out }
     assert.equal(1, code, err)
     assert.matches("cannot write " .. out .. "/film/.explainer/prompts/journal: No space left on device",
       err, 1, true)
@@ -71,7 +69,7 @@ describe("a full disk", function()
     local big = h.write(dir .. "/big.txt", h.script(2, { all_narrated = true }):gsub("Narration of scene (%d)%.",
       function(n) return "Narration " .. n .. " " .. string.rep("long words ", 20000) end))
     h.rm_rf(out)
-    stdout, err, code = h.run { h.root .. "/scripts/prompts.lua", big, "--output-dir", out }
+    _, err, code = h.run { h.root .. "/scripts/prompts.lua", big, "--output-dir", out }
     assert.equal(1, code, err)
     assert.matches("No space left on device", err, 1, true)
     local st = cjson.decode(h.read(out .. "/big/report.json") or "{}")
@@ -81,7 +79,7 @@ describe("a full disk", function()
     end
     -- and once there is room, the next run makes them
     os.remove(mnt .. "/filler")
-    stdout, err, code = h.run { h.root .. "/scripts/prompts.lua", big, "--output-dir", out }
+    _, err, code = h.run { h.root .. "/scripts/prompts.lua", big, "--output-dir", out }
     assert.equal(0, code, err)
     assert.matches("Completed: 2", err, 1, true)
   end)
@@ -151,10 +149,10 @@ describe("paths", function()
 end)
 
 describe("the run's standard output", function()
-  local dir, film
+  local dir
   before_each(function()
     dir = h.tmpdir()
-    film = h.write(dir .. "/film.txt", h.script(6))
+    h.write(dir .. "/film.txt", h.script(6))
     workflow(dir, [[
       return { output_filename = "x.txt", process_scene = function(scene, d)
         for i = 1, 3000 do print(("scene %d line %d"):format(scene.scene_number, i)) end

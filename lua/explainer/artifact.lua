@@ -160,6 +160,8 @@ function M.make(path, k, build, opts)
     if ok then ok, err = media.check_file(tmp, kind) end
     if not ok then
       os.remove(tmp)
+      -- The temporary name means nothing to the user: name the output.
+      err = err and tostring(err):gsub(tmp:gsub("%p", "%%%0"), (path:gsub("%%", "%%%%")))
       return nil, err or (path .. ": not made")
     end
     if use_cache then cache.store(k.id, ext, tmp) end
@@ -175,9 +177,11 @@ function M.key_for(recipe, deps)
   local values = {}
   for name, value in pairs(deps or {}) do
     if name == "files" and type(value) == "table" then
+      -- In order, each by its name and identity (two files of one name in two
+      -- folders stay apart; moving the output folder changes nothing).
       local ids = {}
-      for _, file in ipairs(value) do
-        ids[file:match("[^/]*$")] = M.identity(file) or "missing"
+      for i, file in ipairs(value) do
+        ids[i] = { file:match("[^/]*$"), M.identity(file) or "missing" }
       end
       values.files = ids
     else

@@ -10,8 +10,9 @@ local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer parse FILE.txt [--json]
        explainer narration FILE.txt [--json]
-       explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--json]
-       explainer cache [prune --max-size SIZE] [--cache-dir DIR]
+       explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--output-filename NAME]
+                        [--scenes LIST] [--shard K/N] [--json]
+       explainer cache [prune --max-size SIZE] [--cache-dir DIR] [--json]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
                  [sbatch options as --name=value] [-- sbatch options]
@@ -511,7 +512,8 @@ local function cmd_cache(args)
   settings.cache_dir = o.cache_dir
   local dir = cache.dir()
   if not dir then
-    stderr("explainer: no cache folder (set EXPLAINER_CACHE_DIR or HOME)")
+    stderr("explainer: %s", os.getenv("EXPLAINER_NO_CACHE") and "the cache is off (EXPLAINER_NO_CACHE is set)"
+      or "no cache folder (set EXPLAINER_CACHE_DIR, XDG_CACHE_HOME or HOME, or give --cache-dir)")
     return 2
   end
   local action = positional[1]

@@ -99,14 +99,14 @@ M.OPTION_TYPES = OPTION_TYPES
 local ALSO_NUMBER = { rate = true }
 
 local function check_options(opts, level)
-  for key, value in pairs(opts) do
-    local want = OPTION_TYPES[key]
+  for name, value in pairs(opts) do
+    local want = OPTION_TYPES[name]
     if want == nil then
-      error("orchestrate_workflow: unknown option '" .. tostring(key) .. "'", level + 1)
+      error("orchestrate_workflow: unknown option '" .. tostring(name) .. "'", level + 1)
     end
-    if type(value) ~= want and not (ALSO_NUMBER[key] and type(value) == "number") then
+    if type(value) ~= want and not (ALSO_NUMBER[name] and type(value) == "number") then
       error(("orchestrate_workflow: bad option '%s' (%s expected, got %s)")
-        :format(key, want, type(value)), level + 1)
+        :format(name, want, type(value)), level + 1)
     end
   end
   if opts.explainer_path == nil then
@@ -355,9 +355,9 @@ function M.finish_only(opts)
   local document, err = M.parse(opts.explainer_path)
   if not document then return nil, err end
   local query = {}
-  for _, key in ipairs { "output_base_dir", "output_filename", "workflow", "scene_numbers",
-                         "shard", "inputs" } do
-    query[key] = opts[key]
+  for _, name in ipairs { "output_base_dir", "output_filename", "workflow", "scene_numbers",
+                          "shard", "inputs" } do
+    query[name] = opts[name]
   end
   local scenes, status_err = M.status(opts.explainer_path, query)
   if not scenes then return nil, status_err end

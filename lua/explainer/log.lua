@@ -10,6 +10,10 @@ local settings = require "explainer.settings"
 
 local M = {}
 
+--- Where messages go: a file handle (io.stderr); a spec may put anything
+-- with a `write` method here to read them.
+M.output = io.stderr
+
 -- JSON without cjson (start-up time): strings escaped as json_out.c does.
 local function json_string(s)
   return '"' .. tostring(s):gsub('[%c"\\]', function(c)
@@ -21,10 +25,10 @@ end
 local function emit(level, message)
   if settings.progress == "json" then
     local now = require("explainer_core").time()
-    io.stderr:write(('{"event":"message","file":%s,"time":%.3f,"level":"%s","message":%s}\n')
+    M.output:write(('{"event":"message","file":%s,"time":%.3f,"level":"%s","message":%s}\n')
       :format(settings.file and json_string(settings.file) or "null", now, level, json_string(message)))
   elseif level == "warning" or settings.progress ~= "quiet" then
-    io.stderr:write(message, "\n")
+    M.output:write(message, "\n")
   end
 end
 

@@ -79,7 +79,7 @@ end
 
 -- Options of the run that `slurm` sets itself.
 local OWN = { ["--shard"] = true, ["--finish-only"] = true, ["--no-finish"] = true,
-  ["--dry-run"] = true }
+  ["--dry-run"] = true, ["--json"] = true }
 
 --- Split `explainer slurm` arguments.
 -- @tparam table args the words after `slurm`

@@ -142,7 +142,8 @@ end
 -- (default `<name>.mp4`)
 -- @treturn string|nil the film's path
 -- @treturn table|string `{duration=, clips=, missing={scene numbers}, how=}`
---   (how: "fresh" when the film was left as it was, else "made"), or a message
+--   (how: "fresh" when the film was left as it was, "kept" when it was made
+--   by hand, else "made"), or a message
 function M.film(document, base, opts)
   if type(document) ~= "table" or type(document.scenes) ~= "table" then
     error("bad argument #1 to 'film' (document table expected, got " .. type(document) .. ")", 2)
