@@ -9,6 +9,7 @@
  * not a child that died with status 127.
  */
 #include "exec.h"
+#include "child.h"
 #include "util.h"
 #include "signals.h"
 
@@ -16,7 +17,6 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
-#include <sys/prctl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -157,78 +157,69 @@ static int reap(pid_t pid, double deadline, bool *timed_out)
     }
 }
 
-int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
+/* A program on its way: its pid and our ends of its pipes. */
+typedef struct child {
+    pid_t pid;
+    int in, out, err;     /* -1 when closed */
+    double started;
+} child;
+
+static void close_pipes(int p[2])
 {
-    memset(result, 0, sizeof *result);
-    *errmsg = NULL;
-    if (!opts || !opts->argv || !opts->argv[0] || !opts->argv[0][0]) {
-        *errmsg = ex_format("no program to run");
-        return -1;
-    }
+    close_fd(&p[0]);
+    close_fd(&p[1]);
+}
+
+/* The child, after ex_fork_child: stdin, stdout and stderr onto the pipes,
+ * the folder, then exec; a failure goes back through `report` as an errno
+ * (negative: the folder, not the program). Async-signal-safe calls only. */
+static void become(const ex_exec_options *opts, char **env, const int in_pipe[2],
+                   const int out_pipe[2], const int err_pipe[2], const int report[2])
+{
+    int in = opts->stdin_data ? in_pipe[0] : open("/dev/null", O_RDONLY);
+    int err_no = 0;
+    if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
+        dup2(err_pipe[1], STDERR_FILENO) < 0)
+        err_no = errno;
+    else if (opts->cwd && chdir(opts->cwd) != 0)
+        err_no = -errno;
+    else
+        execvpe(opts->argv[0], (char *const *)opts->argv, env);
+    if (!err_no)
+        err_no = errno;
+    ssize_t ignored = write(report[1], &err_no, sizeof err_no);
+    (void)ignored;
+    _exit(127);
+}
+
+/* Start the program with its pipes. 0, or -1 with *errmsg. */
+static int spawn(const ex_exec_options *opts, child *c, char **errmsg)
+{
     const char *program = opts->argv[0];
     if (!on_path(program)) {
         *errmsg = spawn_error(program, ENOENT);
         return -1;
     }
-    bool feed = opts->stdin_data != NULL;
     int in_pipe[2] = {-1, -1}, out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    if ((feed && pipe2(in_pipe, O_CLOEXEC) != 0) || pipe2(out_pipe, O_CLOEXEC) != 0 ||
-        pipe2(err_pipe, O_CLOEXEC) != 0) {
-        *errmsg = ex_format("%s: cannot make pipes: %s", program, strerror(errno));
-        close_fd(&in_pipe[0]), close_fd(&in_pipe[1]);
-        close_fd(&out_pipe[0]), close_fd(&out_pipe[1]);
-        close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
-        return -1;
-    }
-
-    char **env = opts->env ? child_environment(opts->env) : environ;
     int report[2] = {-1, -1};
-    if (!env || pipe2(report, O_CLOEXEC) != 0) {
-        *errmsg = env ? ex_format("%s: cannot make pipes: %s", program, strerror(errno))
-                      : ex_format("out of memory");
-        if (env && env != environ)
-            free(env);
-        close_fd(&in_pipe[0]), close_fd(&in_pipe[1]);
-        close_fd(&out_pipe[0]), close_fd(&out_pipe[1]);
-        close_fd(&err_pipe[0]), close_fd(&err_pipe[1]);
+    char **env = opts->env ? child_environment(opts->env) : environ;
+    if (!env) {
+        *errmsg = ex_format("out of memory");
         return -1;
     }
-    double start = ex_now();
-    pid_t parent = getpid();
-    pid_t pid = fork();
-    if (pid == 0) {
-        /* The child: only async-signal-safe calls from here to exec. */
-        setpgid(0, 0);
-        prctl(PR_SET_PDEATHSIG, SIGKILL);
-        if (getppid() != parent)
-            _exit(127); /* the run died before the line above */
-        static const int reset[] = {SIGPIPE, SIGINT, SIGQUIT, SIGTERM, SIGHUP, SIGCHLD};
-        struct sigaction dfl;
-        memset(&dfl, 0, sizeof dfl);
-        dfl.sa_handler = SIG_DFL;
-        for (size_t i = 0; i < sizeof reset / sizeof reset[0]; i++)
-            sigaction(reset[i], &dfl, NULL);
-        sigset_t empty;
-        sigemptyset(&empty);
-        sigprocmask(SIG_SETMASK, &empty, NULL);
-        int in = feed ? in_pipe[0] : open("/dev/null", O_RDONLY);
-        int err_no = 0;
-        if (in < 0 || dup2(in, STDIN_FILENO) < 0 || dup2(out_pipe[1], STDOUT_FILENO) < 0 ||
-            dup2(err_pipe[1], STDERR_FILENO) < 0)
-            err_no = errno;
-        else if (opts->cwd && chdir(opts->cwd) != 0)
-            err_no = -errno; /* negative: the folder, not the program */
-        else
-            execvpe(program, (char *const *)opts->argv, env);
-        if (!err_no)
-            err_no = errno;
-        ssize_t ignored = write(report[1], &err_no, sizeof err_no);
-        (void)ignored;
-        _exit(127);
+    if ((opts->stdin_data && pipe2(in_pipe, O_CLOEXEC) != 0) || pipe2(out_pipe, O_CLOEXEC) != 0 ||
+        pipe2(err_pipe, O_CLOEXEC) != 0 || pipe2(report, O_CLOEXEC) != 0) {
+        *errmsg = ex_format("%s: cannot make pipes: %s", program, strerror(errno));
+        close_pipes(in_pipe), close_pipes(out_pipe), close_pipes(err_pipe), close_pipes(report);
+        if (env != environ)
+            free(env);
+        return -1;
     }
+    c->started = ex_now();
+    pid_t pid = ex_fork_child(SIGKILL);
+    if (pid == 0)
+        become(opts, env, in_pipe, out_pipe, err_pipe, report);
     int rc = pid < 0 ? errno : 0;
-    if (pid > 0)
-        setpgid(pid, pid); /* also here: no window where a kill of -pid misses */
     if (env != environ)
         free(env);
     close_fd(&report[1]);
@@ -252,90 +243,80 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         *errmsg = rc < 0 ? ex_format("%s: cannot run in %s: %s", program, opts->cwd,
                                      strerror(-rc))
                          : spawn_error(program, rc);
-        close_fd(&in_pipe[1]);
-        close_fd(&out_pipe[0]);
-        close_fd(&err_pipe[0]);
+        close_fd(&in_pipe[1]), close_fd(&out_pipe[0]), close_fd(&err_pipe[0]);
         return -1;
     }
+    *c = (child){pid, in_pipe[1], out_pipe[0], err_pipe[0], c->started};
+    return 0;
+}
 
-    /* A child that stops reading its stdin must not kill us with SIGPIPE:
-     * block it while we write, and swallow any we caused. */
-    sigset_t pipe_set, old_mask, pending_before;
-    sigemptyset(&pipe_set);
-    sigaddset(&pipe_set, SIGPIPE);
-    sigpending(&pending_before);
-    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
-
-    if (in_pipe[1] >= 0) {
-        int flags = fcntl(in_pipe[1], F_GETFL);
-        fcntl(in_pipe[1], F_SETFL, flags | O_NONBLOCK);
+/* Feed stdin and drain stdout and stderr until the program closes them, the
+ * deadline passes (its group is killed) or the run is interrupted. */
+static void pump(const ex_exec_options *opts, child *c, ex_buf *out, ex_buf *err,
+                 int *oom, bool *timed_out)
+{
+    if (c->in >= 0) {
+        int flags = fcntl(c->in, F_GETFL);
+        fcntl(c->in, F_SETFL, flags | O_NONBLOCK);
         if (opts->stdin_len == 0)
-            close_fd(&in_pipe[1]);
+            close_fd(&c->in);
     }
-
-    ex_buf out = {0}, err = {0};
     size_t written = 0;
-    int oom = 0;
-    double deadline = opts->timeout > 0 ? start + opts->timeout : 0;
-    bool timed_out = false;
-    while (out_pipe[0] >= 0 || err_pipe[0] >= 0 || in_pipe[1] >= 0) {
+    double deadline = opts->timeout > 0 ? c->started + opts->timeout : 0;
+    while (c->out >= 0 || c->err >= 0 || c->in >= 0) {
         /* Ctrl-C during a run: the child sits in its own process group, so the
          * terminal's signal never reached it; stop it here. */
         if (ex_signals_interrupted()) {
-            kill(-pid, SIGKILL);
+            kill(-c->pid, SIGKILL);
             break;
         }
         int wait_ms = -1;
         if (deadline > 0) {
             double left = deadline - ex_now();
             if (left <= 0) {
-                kill(-pid, SIGKILL);
-                timed_out = true;
+                kill(-c->pid, SIGKILL);
+                *timed_out = true;
                 break;
             }
             wait_ms = (int)(left * 1000) + 1;
         }
         struct pollfd fds[3] = {
-            {.fd = in_pipe[1], .events = POLLOUT},
-            {.fd = out_pipe[0], .events = POLLIN},
-            {.fd = err_pipe[0], .events = POLLIN},
+            {.fd = c->in, .events = POLLOUT},
+            {.fd = c->out, .events = POLLIN},
+            {.fd = c->err, .events = POLLIN},
         };
-        int n = poll(fds, 3, wait_ms);
-        if (n < 0) {
+        if (poll(fds, 3, wait_ms) < 0) {
             if (errno == EINTR)
                 continue;
             break;
         }
-        if (in_pipe[1] >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
+        if (c->in >= 0 && (fds[0].revents & (POLLOUT | POLLERR | POLLHUP))) {
             size_t left = opts->stdin_len - written;
-            ssize_t w = write(in_pipe[1], opts->stdin_data + written,
-                              left < CHUNK ? left : CHUNK);
+            ssize_t w = write(c->in, opts->stdin_data + written, left < CHUNK ? left : CHUNK);
             if (w > 0)
                 written += (size_t)w;
             else if (w < 0 && errno != EAGAIN && errno != EINTR)
-                close_fd(&in_pipe[1]); /* EPIPE: it stopped reading */
+                close_fd(&c->in); /* EPIPE: it stopped reading */
             if (written == opts->stdin_len)
-                close_fd(&in_pipe[1]);
+                close_fd(&c->in);
         }
-        if (out_pipe[0] >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
-            drain(&out_pipe[0], &out, &oom);
-        if (err_pipe[0] >= 0 && (fds[2].revents & (POLLIN | POLLERR | POLLHUP)))
-            drain(&err_pipe[0], &err, &oom);
+        if (c->out >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
+            drain(&c->out, out, oom);
+        if (c->err >= 0 && (fds[2].revents & (POLLIN | POLLERR | POLLHUP)))
+            drain(&c->err, err, oom);
     }
-    close_fd(&in_pipe[1]);
-    close_fd(&out_pipe[0]);
-    close_fd(&err_pipe[0]);
+    close_fd(&c->in);
+    close_fd(&c->out);
+    close_fd(&c->err);
+}
 
-    sigset_t pending_now;
-    sigpending(&pending_now);
-    if (sigismember(&pending_now, SIGPIPE) && !sigismember(&pending_before, SIGPIPE)) {
-        struct timespec zero = {0, 0};
-        sigtimedwait(&pipe_set, NULL, &zero);
-    }
-    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
-
-    int status = reap(pid, timed_out ? 0 : deadline, &timed_out);
-    result->seconds = ex_now() - start;
+/* Reap the program and fill the result with its status and output. */
+static int collect(const ex_exec_options *opts, child *c, ex_buf *out, ex_buf *err, int oom,
+                   bool timed_out, ex_exec_result *result, char **errmsg)
+{
+    double deadline = opts->timeout > 0 ? c->started + opts->timeout : 0;
+    int status = reap(c->pid, timed_out ? 0 : deadline, &timed_out);
+    result->seconds = ex_now() - c->started;
     result->timed_out = timed_out;
     if (WIFEXITED(status)) {
         result->status = WEXITSTATUS(status);
@@ -343,19 +324,50 @@ int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
         result->status = -1;
         result->signal = WIFSIGNALED(status) ? WTERMSIG(status) : 0;
     }
-    if (oom || !ex_buf_reserve(&out, 0) || !ex_buf_reserve(&err, 0)) {
-        free(out.data);
-        free(err.data);
-        *errmsg = ex_format("%s: out of memory capturing its output", program);
+    if (oom || !ex_buf_reserve(out, 0) || !ex_buf_reserve(err, 0)) {
+        ex_buf_free(out);
+        ex_buf_free(err);
+        *errmsg = ex_format("%s: out of memory capturing its output", opts->argv[0]);
         return -1;
     }
-    out.data[out.len] = '\0';
-    err.data[err.len] = '\0';
-    result->out = out.data;
-    result->out_len = out.len;
-    result->err = err.data;
-    result->err_len = err.len;
+    out->data[out->len] = '\0';
+    err->data[err->len] = '\0';
+    result->out = out->data;
+    result->out_len = out->len;
+    result->err = err->data;
+    result->err_len = err->len;
     return 0;
+}
+
+int ex_exec(const ex_exec_options *opts, ex_exec_result *result, char **errmsg)
+{
+    memset(result, 0, sizeof *result);
+    *errmsg = NULL;
+    if (!opts || !opts->argv || !opts->argv[0] || !opts->argv[0][0]) {
+        *errmsg = ex_format("no program to run");
+        return -1;
+    }
+    child c = {0, -1, -1, -1, 0};
+    if (spawn(opts, &c, errmsg) != 0)
+        return -1;
+    /* A child that stops reading its stdin must not kill us with SIGPIPE:
+     * block it while we write, and swallow any we caused. */
+    sigset_t pipe_set, old_mask, pending_before, pending_now;
+    sigemptyset(&pipe_set);
+    sigaddset(&pipe_set, SIGPIPE);
+    sigpending(&pending_before);
+    pthread_sigmask(SIG_BLOCK, &pipe_set, &old_mask);
+    ex_buf out = {0}, err = {0};
+    int oom = 0;
+    bool timed_out = false;
+    pump(opts, &c, &out, &err, &oom, &timed_out);
+    sigpending(&pending_now);
+    if (sigismember(&pending_now, SIGPIPE) && !sigismember(&pending_before, SIGPIPE)) {
+        struct timespec zero = {0, 0};
+        sigtimedwait(&pipe_set, NULL, &zero);
+    }
+    pthread_sigmask(SIG_SETMASK, &old_mask, NULL);
+    return collect(opts, &c, &out, &err, oom, timed_out, result, errmsg);
 }
 
 void ex_exec_result_free(ex_exec_result *result)

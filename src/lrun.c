@@ -384,10 +384,8 @@ static int l_run(lua_State *L)
     lua_replace(L, SLOT_SCENES);
     lua_newtable(L);
     lua_replace(L, SLOT_RESULTS);
-    if (opts.jobs <= 1 && opts.timeout <= 0) {
-        opts.on_interrupt = on_interrupt;
-        opts.interrupt_ctx = L;
-    }
+    opts.on_interrupt = on_interrupt; /* used when the processor runs here */
+    opts.interrupt_ctx = L;
     run_ctx ctx = {L, doc};
     ex_stats stats;
     char *err = NULL;

@@ -159,12 +159,6 @@ char *ex_state_dir(const char *base, const char *name, const char *workflow)
     return ex_format("%s/%s/.explainer/%s", base, name, workflow);
 }
 
-const char *ex_standing_name(ex_standing standing)
-{
-    static const char *const names[] = {"new", "fresh", "exists", "missing",
-                                        "changed", "incomplete", "failed", "forced"};
-    return (size_t)standing < sizeof names / sizeof names[0] ? names[standing] : "new";
-}
 
 /* ---- selection and decision ------------------------------------------------ */
 
@@ -1009,7 +1003,10 @@ static void dispatch(run *r)
 {
     ex_stats *stats = r->stats;
     bool in_workers = r->opts->jobs > 1 || r->opts->timeout > 0;
-    ex_signals_install(in_workers, r->opts->on_interrupt, r->opts->interrupt_ctx);
+    /* Only a processor running in this process needs stopping from the signal
+     * handler; workers are killed instead. */
+    ex_signals_install(in_workers, in_workers ? NULL : r->opts->on_interrupt,
+                       r->opts->interrupt_ctx);
     if (in_workers) {
         /* Skips first, in order: the workers then get the rest. */
         for (size_t i = 0; i < stats->n_records; i++)

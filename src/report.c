@@ -36,6 +36,13 @@ const char *ex_scene_state_name(ex_scene_state state)
     }
 }
 
+const char *ex_standing_name(ex_standing standing)
+{
+    static const char *const names[] = {"new", "fresh", "exists", "missing",
+                                        "changed", "incomplete", "failed", "forced"};
+    return (size_t)standing < sizeof names / sizeof names[0] ? names[standing] : "new";
+}
+
 /* Text for a person's terminal: control characters (an ESC in a title could
  * move the cursor or retitle the window) shown as \xNN. */
 static void put_text(ex_buf *b, const char *s)

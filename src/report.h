@@ -9,7 +9,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 
-#include "orchestrate.h"
+#include "records.h"
 #include "util.h"
 
 /* s as a JSON string (NULL -> null). */

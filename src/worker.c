@@ -2,6 +2,7 @@
  * worker.c -- scenes in worker processes; the run's signal handling.
  */
 #include "worker.h"
+#include "child.h"
 #include "signals.h"
 #include "util.h"
 
@@ -15,7 +16,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -31,23 +31,15 @@ static void on_term_in_child(int sig)
     kill(0, SIGKILL); /* the whole group: whatever the processor started */
 }
 
-static void child_signals(pid_t parent)
+/* A scene's process: SIGTERM (the run died, or ended it) takes everything the
+ * processor started along. */
+static void child_signals(void)
 {
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
-    sa.sa_handler = SIG_DFL;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGCHLD, &sa, NULL);
     sa.sa_handler = on_term_in_child;
+    sigemptyset(&sa.sa_mask);
     sigaction(SIGTERM, &sa, NULL);
-    sigset_t none;
-    sigemptyset(&none);
-    sigprocmask(SIG_SETMASK, &none, NULL);
-    /* If the run dies (kill -9 included), take this scene's processes along. */
-    prctl(PR_SET_PDEATHSIG, SIGTERM);
-    if (getppid() != parent)
-        on_term_in_child(SIGTERM);
 }
 
 static void put_bytes(int fd, const char *data, size_t len)
@@ -83,8 +75,8 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
         return -1;
     }
     fflush(NULL); /* or the child would print the parent's buffered output again */
-    pid_t parent = getpid();
-    pid_t pid = fork();
+    /* If the run dies (kill -9 included), SIGTERM takes the scene along. */
+    pid_t pid = ex_fork_child(SIGTERM);
     if (pid < 0) {
         int saved = errno;
         close(rp[0]), close(rp[1]), close(op[0]), close(op[1]);
@@ -93,8 +85,7 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
         return -1;
     }
     if (pid == 0) {
-        setpgid(0, 0);
-        child_signals(parent);
+        child_signals();
         ex_signals_forget();
         dup2(op[1], STDOUT_FILENO);
         dup2(ep[1], STDERR_FILENO);
@@ -108,7 +99,6 @@ int ex_worker_start(ex_worker *w, ex_worker_body body, void *arg,
         send_outcome(rp[1], &out);
         _exit(0);
     }
-    setpgid(pid, pid); /* also here: a kill(-pid) must not race the child's own call */
     close(rp[1]), close(op[1]), close(ep[1]);
     fcntl(rp[0], F_SETFL, O_NONBLOCK);
     fcntl(op[0], F_SETFL, O_NONBLOCK);
