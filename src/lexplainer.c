@@ -132,9 +132,12 @@ static void push_document(lua_State *L, const ex_document *doc, int lazy_box)
     lua_setfield(L, -2, "scenes");
     lua_createtable(L, (int)doc->n_warnings, 0);
     for (size_t i = 0; i < doc->n_warnings; i++) {
-        lua_createtable(L, 0, 2);
+        lua_createtable(L, 0, 4);
         lua_pushinteger(L, doc->warnings[i].line);
         lua_setfield(L, -2, "line");
+        lua_pushinteger(L, doc->warnings[i].column);
+        lua_setfield(L, -2, "column");
+        set_string(L, "rule", doc->warnings[i].rule);
         lua_pushstring(L, doc->warnings[i].message);
         lua_setfield(L, -2, "message");
         lua_rawseti(L, -2, (lua_Integer)i + 1);
@@ -251,12 +254,80 @@ static char *dup_string(const char *s)
 
 /* The message of a Lua error value: a string, a table with .message, or
  * whatever tostring makes of it. */
+/* Pushes the value at idx as compact Lua source: {code=429, "x", [2.5]={...}}.
+ * Long or deep tables are cut with "..." so that an error stays one readable line. */
+static void push_repr(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 30, "error value too large");
+    int type = lua_type(L, idx);
+    if (type == LUA_TSTRING) {
+        lua_pushfstring(L, "\"%s\"", lua_tostring(L, idx));
+        return;
+    }
+    if (type == LUA_TNUMBER || type == LUA_TBOOLEAN) {
+        luaL_tolstring(L, idx, NULL);
+        return;
+    }
+    if (type != LUA_TTABLE) {
+        lua_pushstring(L, luaL_typename(L, idx));
+        return;
+    }
+    if (depth >= 3) {
+        lua_pushliteral(L, "{...}");
+        return;
+    }
+    int base = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    int shown = 0;
+    lua_pushliteral(L, "{");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* ..., pieces, key, value */
+        if (shown == 8) {
+            lua_pop(L, 2);
+            lua_pushliteral(L, ", ...");
+            break;
+        }
+        int value = lua_gettop(L), key = value - 1;
+        if (shown++)
+            lua_pushliteral(L, ", ");
+        if (!(lua_isinteger(L, key) && lua_tointeger(L, key) >= 1 && lua_tointeger(L, key) <= n)) {
+            const char *name = lua_type(L, key) == LUA_TSTRING ? lua_tostring(L, key) : NULL;
+            bool plain = name && *name && !(*name >= '0' && *name <= '9');
+            for (const char *c = name; plain && *c; c++)
+                plain = *c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') ||
+                        (*c >= '0' && *c <= '9');
+            if (plain) {
+                lua_pushvalue(L, key);
+            } else {
+                lua_pushliteral(L, "[");
+                push_repr(L, key, depth + 1);
+                lua_pushliteral(L, "]");
+            }
+            lua_pushliteral(L, "=");
+        }
+        push_repr(L, value, depth + 1);
+        lua_concat(L, lua_gettop(L) - value); /* one piece */
+        lua_replace(L, value);                /* ..., key, piece */
+        lua_insert(L, key);                   /* ..., piece, key */
+    }
+    lua_pushliteral(L, "}");
+    lua_concat(L, lua_gettop(L) - base);
+}
+
 static char *error_text(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TTABLE) {
         lua_getfield(L, idx, "message");
         if (lua_type(L, -1) == LUA_TSTRING) {
+            char *s = dup_string(lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return s;
+        }
+        lua_pop(L, 1);
+        if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL) { /* else tostring() */
+            push_repr(L, idx, 0);
             char *s = dup_string(lua_tostring(L, -1));
             lua_pop(L, 1);
             return s;

@@ -1296,8 +1296,8 @@ static void warn_unclosed(parser *p, const quote_state *q, const char *what)
 {
     if (q->open)
         warn(p, q->line, q->column, EX_RULE_UNCLOSED_QUOTE,
-             "the quote that opens %s is never closed; the value runs on to the next "
-             "field after a blank line", what);
+             "the quote that opens %s is never closed; the value ends at the first "
+             "label after a blank line", what);
 }
 
 static void close_field(parser *p)

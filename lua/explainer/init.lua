@@ -83,6 +83,9 @@ local OPTION_TYPES = {
   shard = "string",
   dry_run = "boolean",
   inputs = "function",
+  -- the file's parse warnings (explainer.diagnostics)
+  strict = "boolean",
+  verbose = "boolean",
 }
 M.OPTION_TYPES = OPTION_TYPES
 
@@ -132,12 +135,14 @@ end
 --   either is re-raised as a HookError); jobs (1: in this process; N: N worker processes), timeout
 --   (seconds), retries (0), retry_delay (1 s, doubled each retry, jittered),
 --   rate ("60/min"), shard ("K/N"), dry_run (false), inputs(scene) (what a
---   scene's output depends on, as a string; default: the parsed scene)
+--   scene's output depends on, as a string; default: the parsed scene);
+--   verbose (show every parse warning, not the first 5), strict (any parse
+--   warning refuses the run)
 -- @treturn table|nil stats: total, completed, skipped, failed, locked,
 --   elapsed_time, failures, results, scenes (state, reason, attempts, seconds,
 --   error per scene), interrupted ("SIGINT"/"SIGTERM" when a signal stopped it)
 -- @treturn string|nil message when the run could not start (unreadable file,
---   duplicate scene numbers)
+--   no scene header, duplicate scene numbers, warnings with `strict`)
 function M.orchestrate_workflow(opts, fn, more)
   if type(opts) == "string" then
     local merged = {}
@@ -154,6 +159,9 @@ function M.orchestrate_workflow(opts, fn, more)
   -- Without hooks no user code sees the document table, so its scene tables
   -- can be made as processors need them (a rerun that skips all makes none).
   local document = doc:table(not (opts.setup or opts.finish or opts.inputs))
+  -- The file's warnings first; no scenes, or --strict with warnings, is no run.
+  local usable, why = require("explainer.diagnostics").before_run(document, opts)
+  if not usable then return nil, why end
   -- A dry run runs nothing of the workflow's but inputs(scene).
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local stats
@@ -180,6 +188,9 @@ function M.status(path, opts)
   opts = opts or {}
   local doc, err = core.open(path)
   if not doc then return nil, err end
+  if #doc:table(true).scenes == 0 then
+    return nil, require("explainer.diagnostics").no_scenes_message(path)
+  end
   local query = {}
   for k, v in pairs(opts) do query[k] = v end
   if opts.inputs then query.document = doc:table() end
