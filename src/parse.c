@@ -594,8 +594,6 @@ typedef struct pending_field {
     const char *value_start, *value_end;
     long line;
     enum field_kind kind;
-    quote_state quote;
-    bool blank_after; /* a blank line since the value's last line */
 } pending_field;
 
 /* A `Scene <n>: "..."` line of a NARRATION SCRIPT section. */
@@ -603,7 +601,6 @@ typedef struct script_entry {
     long number;
     const char *start, *end;
     long line;
-    quote_state quote;
 } script_entry;
 
 typedef struct pending_warning {
@@ -624,8 +621,11 @@ typedef struct parser {
     enum region region;
     bool field_open;
     pending_field field;
+    quote_state field_quote; /* of the open field (kept here: fields are copied around) */
+    bool field_blank_after;  /* a blank line since the open field's last line */
     bool entry_open;
     script_entry entry;
+    quote_state entry_quote;
     bool seen_scene;
     bool total_seen;
     long title_line;
@@ -981,6 +981,8 @@ static bool is_narration_label(span label)
 {
     static const char *const names[] = {"narration", "voiceover", "voice-over", "voice over",
                                         "vo", "v.o.", "v.o"};
+    if (!label.n || (lower(at(label, 0)) != 'n' && lower(at(label, 0)) != 'v'))
+        return false;
     if (label.n && label.p[label.n - 1] == ')') {
         const char *open = memchr(label.p, '(', label.n);
         if (open)
@@ -1305,13 +1307,13 @@ static void close_field(parser *p)
     if (!p->field_open)
         return;
     p->field_open = false;
-    if (quote_open(&p->field.quote)) {
+    if (quote_open(&p->field_quote)) {
         char *label = text_copy(p, p->field.label);
         size_t n = label ? strlen(label) + 16 : 0;
         char *what = n ? palloc(p, n) : NULL;
         if (what) {
             snprintf(what, n, "the %s value", label);
-            warn_unclosed(p, &p->field.quote, what);
+            warn_unclosed(p, &p->field_quote, what);
         }
     }
     pending_field *f = vec_push(&p->fields, sizeof *f);
@@ -1397,7 +1399,7 @@ static void close_entry(parser *p)
     if (!p->entry_open)
         return;
     p->entry_open = false;
-    warn_unclosed(p, &p->entry.quote, "this NARRATION SCRIPT entry");
+    warn_unclosed(p, &p->entry_quote, "this NARRATION SCRIPT entry");
     script_entry *e = vec_push(&p->script, sizeof *e);
     if (!e) {
         p->oom = true;
@@ -1485,17 +1487,17 @@ static void scene_line(parser *p, span line, long lineno)
     const char *value;
     bool blank = trim(line).n == 0;
     if (p->field_open && !blank &&
-        (quote_open(&p->field.quote) && !p->field.blank_after)) {
+        (quote_open(&p->field_quote) && !p->field_blank_after)) {
         /* "Stored program: that idea..." inside a quote still open is its text. */
         p->field.value_end = line.p + line.n;
-        quote_feed(&p->field.quote, line, line, lineno);
+        quote_feed(&p->field_quote, line, line, lineno);
         return;
     }
     if (match_label(line, &label, &value)) {
         if (p->field_open && is_sub_label(p->field.kind, label)) {
             p->field.value_end = line.p + line.n;
-            p->field.blank_after = false;
-            quote_feed(&p->field.quote, line, line, lineno);
+            p->field_blank_after = false;
+            quote_feed(&p->field_quote, line, line, lineno);
             return;
         }
         close_field(p);
@@ -1505,20 +1507,20 @@ static void scene_line(parser *p, span line, long lineno)
         p->field.value_end = line.p + line.n;
         p->field.line = lineno;
         p->field.kind = field_kind_of(label);
-        p->field.blank_after = false;
-        memset(&p->field.quote, 0, sizeof p->field.quote);
-        quote_feed(&p->field.quote, span_between(value, line.p + line.n), line, lineno);
+        p->field_blank_after = false;
+        memset(&p->field_quote, 0, sizeof p->field_quote);
+        quote_feed(&p->field_quote, span_between(value, line.p + line.n), line, lineno);
         return;
     }
     if (!p->field_open)
         return;
     if (blank) {
-        p->field.blank_after = true;
+        p->field_blank_after = true;
         return;
     }
     p->field.value_end = line.p + line.n;
-    p->field.blank_after = false;
-    quote_feed(&p->field.quote, line, line, lineno);
+    p->field_blank_after = false;
+    quote_feed(&p->field_quote, line, line, lineno);
 }
 
 /*
@@ -1565,9 +1567,9 @@ static void script_line(parser *p, span line, long lineno)
         close_entry(p);
         return;
     }
-    if (p->entry_open && quote_open(&p->entry.quote)) {
+    if (p->entry_open && quote_open(&p->entry_quote)) {
         p->entry.end = t.p + t.n;
-        quote_feed(&p->entry.quote, line, line, lineno);
+        quote_feed(&p->entry_quote, line, line, lineno);
         return;
     }
     size_t i = 0;
@@ -1582,13 +1584,13 @@ static void script_line(parser *p, span line, long lineno)
         p->entry.start = t.p + k;
         p->entry.end = t.p + t.n;
         p->entry.line = lineno;
-        memset(&p->entry.quote, 0, sizeof p->entry.quote);
-        quote_feed(&p->entry.quote, skip(t, k), line, lineno);
+        memset(&p->entry_quote, 0, sizeof p->entry_quote);
+        quote_feed(&p->entry_quote, skip(t, k), line, lineno);
         return;
     }
     if (p->entry_open) {
         p->entry.end = t.p + t.n;
-        quote_feed(&p->entry.quote, line, line, lineno);
+        quote_feed(&p->entry_quote, line, line, lineno);
     }
 }
 
@@ -1672,7 +1674,7 @@ static void handle_line(parser *p, span line, long lineno)
             p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
         return;
     }
-    if (p->region != IN_NARRATION_SCRIPT && !(p->field_open && quote_open(&p->field.quote)) &&
+    if (p->region != IN_NARRATION_SCRIPT && !(p->field_open && quote_open(&p->field_quote)) &&
         bare_scene_header(line))
         warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
              "'%s' looks like a scene header but is not a '## ' heading; it is not a scene",
