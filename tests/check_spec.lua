@@ -162,6 +162,13 @@ describe("explainer check", function()
     assert.matches("sample%.txt: no problems", err, "the other files are still checked")
   end)
 
+  it("splits lines at LF, CRLF and lone CR, as the parser counts them", function()
+    assert.same({ "a", "b", "", "c" }, check.lines("\239\187\191a\r\nb\r\rc"))
+    assert.same({}, check.lines(""))
+    local got = found("\r\r## SCENE 1: [Title] (6s)\r\n")
+    assert.same({ "3:placeholder" }, got)
+  end)
+
   it("reads UTF-16 scripts, numbering lines as the parser does", function()
     local text = "# T - 1 SCENES\r\n\r\n## SCENE 1: [Title here] (6s)\r\nNarration: \"Hi.\"\r\n"
     local wide = { "\255\254" }

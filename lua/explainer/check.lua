@@ -44,18 +44,11 @@ function M.lines(bytes)
     bytes = from_utf16(bytes)
   end
   if bytes:sub(1, 3) == "\xEF\xBB\xBF" then bytes = bytes:sub(4) end
-  local lines, at = {}, 1
-  while at <= #bytes do
-    local s, e = bytes:find("\r\n?", at)
-    local nl = bytes:find("\n", at, true)
-    if nl and (not s or nl < s) then s, e = nl, nl end
-    if not s then
-      lines[#lines + 1] = bytes:sub(at)
-      break
-    end
-    lines[#lines + 1] = bytes:sub(at, s - 1)
-    at = e + 1
-  end
+  local lines = {}
+  if bytes == "" then return lines end
+  bytes = bytes:gsub("\r\n?", "\n")
+  if bytes:sub(-1) ~= "\n" then bytes = bytes .. "\n" end
+  for line in bytes:gmatch("([^\n]*)\n") do lines[#lines + 1] = line end
   return lines
 end
 
