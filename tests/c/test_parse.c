@@ -1195,14 +1195,21 @@ static void test_out_of_memory(void)
         free(more);
         return;
     }
-    /* Three inputs between them reach every kind of allocation. */
+    /* Five inputs between them reach every kind of allocation: UTF-16 decoding and
+     * the warnings of the new dialects (an unclosed quote, a duration) too. */
+    size_t wide_len;
+    char *wide = to_utf16("## SCENE 1: W (six seconds)\nNarration: \"open\n\nMood: x\n", true,
+                          &wide_len);
+    char *problems = read_all(FIXTURE("dialect_problems.txt"), &len);
     const char *inputs[] = {text, more, "## SCENE 1: x\nImage Generation Prompts:\nInitial: a\nFinal Prompt: b\n"
-                                        "## NARRATION SCRIPT\nScene 1: \"n\"\n"};
+                                        "## NARRATION SCRIPT\nScene 1: \"n\"\n", wide, problems};
+    size_t lens[] = {strlen(text), strlen(more), strlen(inputs[2]), wide_len,
+                     problems ? strlen(problems) : 0};
     size_t failures = 0, bad = 0, successes = 0;
-    for (size_t in = 0; in < 3; in++) {
+    for (size_t in = 0; in < 5; in++) {
         for (long n = 0; n < 100000; n++) {
             ex_parse_fail_alloc_after(n);
-            ex_document *doc = ex_parse(inputs[in], strlen(inputs[in]), "oom", "p");
+            ex_document *doc = ex_parse(inputs[in], lens[in], "oom", "p");
             ex_parse_fail_alloc_after(-1);
             if (!doc) {
                 failures++;
@@ -1214,8 +1221,10 @@ static void test_out_of_memory(void)
             break;
         }
     }
-    CHECK(failures >= 15 && successes == 3 && bad == 0,
+    CHECK(failures >= 25 && successes == 5 && bad == 0,
           "every failing allocation gives NULL, nothing half-built (%zu failures)", failures);
+    free(wide);
+    free(problems);
 
     ex_document *doc = NULL;
     char *err = NULL;
