@@ -174,6 +174,8 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 static bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
+/* Printable ASCII (no line end: the UTF-16 guess must not depend on line ends). */
+static bool printable(char c) { return c >= 0x20 && c < 0x7F; }
 static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(unsigned char c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
 static unsigned char lower(unsigned char c)
@@ -1892,7 +1894,8 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     const char *s = text, *end = text ? text + len : NULL;
     if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
-    if (end - s >= 4 && ((s[0] && !s[1] && s[2] && !s[3]) || (!s[0] && s[1] && !s[2] && s[3])))
+    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
+                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3]))))
         warn(p, 1, 1, EX_RULE_ENCODING,
              "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
              "(or UTF-16 with one)");
