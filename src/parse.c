@@ -1135,6 +1135,8 @@ static scene_head parse_scene_head(span rest)
         i++;
     } else if (dash && (i + dash == rest.n || is_blank(at(rest, i + dash)))) {
         i += dash; /* "## SCENE 5 - Title": a dash with a blank after it */
+    } else if (i == rest.n || rest.p[i] == '(' || rest.p[i] == '[') {
+        /* "## SCENE 5" or "## SCENE 5 (8s)": a scene without a title */
     } else {
         h.error = "there is no ':' or ' - ' after the scene number";
         return h;

@@ -581,6 +581,13 @@ static void test_durations(void)
     CHECK(right == n, "every duration dialect reads, and non-durations stay in the title (%zu of %zu)",
           right, n);
 
+    ex_document *bare = parse_text("## SCENE 1\n## **SCENE 2** (8s)\n## SCENE 3 [4 sec] - NO NARRATION\n");
+    CHECK(bare && bare->n_scenes == 3 && bare->n_warnings == 0 && !bare->scenes[0].title[0] &&
+              bare->scenes[1].duration == 8 && bare->scenes[2].duration == 4 &&
+              bare->scenes[2].no_narration && !bare->scenes[2].title[0],
+          "'## SCENE 1' alone, or with only a duration, is a scene without a title");
+    ex_document_free(bare);
+
     static const char *const unreadable[] = {"(six seconds)", "(6 or 8 seconds)", "(0:8x)",
                                              "[a few secs]", "(6 seconds each)"};
     right = 0;
