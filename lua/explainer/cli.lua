@@ -266,12 +266,13 @@ local function cmd_parse(args)
   if #positional ~= 1 then usage_error("parse takes one FILE") end
   if o.json then
     -- Straight from the C structs (json_out.c): no Lua tables for a big script.
-    local ok, err = core.write_json(positional[1])
-    if not ok then
-      stderr("explainer: %s", err)
+    -- true and the scene count, or nil and a message
+    local written, scenes = core.write_json(positional[1])
+    if not written then
+      stderr("explainer: %s", scenes)
       return 2
     end
-    if err == 0 then -- the scene count: the document is printed, but unusable
+    if scenes == 0 then -- the document is printed, but it is unusable
       stderr("explainer: %s", diagnostics.no_scenes_message(positional[1]))
       return 2
     end
