@@ -65,6 +65,14 @@ describe("explainer check", function()
     assert.same({ "17:pacing" }, in_scene_2)
   end)
 
+  it("accepts a bulleted final prompt to be determined when the initial one is there", function()
+    local text = "## SCENE 1: A\nImage Generation Prompts (2-Step Workflow):\n- Initial Prompt: \"A cat\"\n"
+      .. "- Final Prompt (after review): [To be determined]\n"
+    assert.same({}, (found(text)))
+    assert.same({ "3:placeholder", "4:placeholder" }, (found((text:gsub('"A cat"', "[Describe it]")))),
+      "no initial prompt: the final one is needed")
+  end)
+
   it("gives --json a list of {file, line, column, severity, rule, message} on stdout", function()
     local out, _, code = h.run { "check", PROBLEMS, "--json" }
     assert.equal(1, code)

@@ -140,7 +140,7 @@ local function check_placeholders(report, doc, lines, ranges)
   end
   local label -- the label of the field the line is in
   for n, line in ipairs(lines) do
-    local own = label_of(line)
+    local own = label_of(line) or label_of((line:gsub("^%s*[%-*]%s+", ""))) -- "- Final Prompt:"
     if own then label = own elseif is_block_heading(line) then label = nil end
     local found, first, column = 0, nil, nil
     local at = 1
