@@ -372,6 +372,8 @@ static const char *ex_check_json(const ex_document *doc)
         bad = "JSON: warnings differ";
     for (size_t i = 0; !bad && i < doc->n_warnings; i++)
         if (!jv_num_is(jv_get(&warnings->items[i], "line"), (double)doc->warnings[i].line) ||
+            !jv_num_is(jv_get(&warnings->items[i], "column"), (double)doc->warnings[i].column) ||
+            !jv_is(jv_get(&warnings->items[i], "rule"), doc->warnings[i].rule) ||
             !jv_is(jv_get(&warnings->items[i], "message"), doc->warnings[i].message))
             bad = "JSON: a warning differs";
     jv_free(&root);

@@ -18,6 +18,12 @@
  *     scene numbers, titles, durations, no_narration flags and narrations.
  *  5. Line ends do not matter: when the input has no CR, the same text with every
  *     LF turned into CRLF parses to an identical document.
+ *  6. Encodings do not matter: UTF-16 with a byte-order mark parses to the same
+ *     document as its UTF-8 decoding (and properties 2-5 hold for that text).
+ *  7. Nothing that looks like a scene header is dropped silently: every line that
+ *     starts with exactly "##" and then (blanks, an optional "**") the word SCENE, a blank and a
+ *     digit is a scene's line or carries a warning. Every warning has a rule and a
+ *     column of at least 1.
  *
  * Reading outside the input is not checked here: the fuzzer hands the parser an
  * exactly sized heap block, so AddressSanitizer reports any such read.
@@ -312,6 +318,26 @@ static bool prop_same_scene(const ex_scene *x, const ex_scene *y)
     return true;
 }
 
+/* Same values everywhere (name and path aside). */
+static bool prop_same_document(const ex_document *a, const ex_document *b)
+{
+    if (a->n_scenes != b->n_scenes || a->n_warnings != b->n_warnings ||
+        a->declared_scenes != b->declared_scenes || a->total_duration != b->total_duration ||
+        !prop_same(a->title, b->title) || !prop_same(a->style, b->style) ||
+        !prop_same(a->format, b->format) || !prop_same(a->audience, b->audience))
+        return false;
+    for (size_t i = 0; i < a->n_scenes; i++)
+        if (!prop_same_scene(&a->scenes[i], &b->scenes[i]))
+            return false;
+    for (size_t i = 0; i < a->n_warnings; i++)
+        if (a->warnings[i].line != b->warnings[i].line ||
+            a->warnings[i].column != b->warnings[i].column ||
+            !prop_same(a->warnings[i].rule, b->warnings[i].rule) ||
+            !prop_same(a->warnings[i].message, b->warnings[i].message))
+            return false;
+    return true;
+}
+
 static const char *prop_check_crlf(const char *text, size_t len, const ex_document *doc)
 {
     if (memchr(text, '\r', len))
@@ -341,6 +367,7 @@ static const char *prop_check_crlf(const char *text, size_t len, const ex_docume
             bad = "CRLF: a scene differs";
     for (size_t i = 0; i < doc->n_warnings && !bad; i++)
         if (crlf->warnings[i].line != doc->warnings[i].line ||
+            crlf->warnings[i].column != doc->warnings[i].column ||
             !prop_same(crlf->warnings[i].message, doc->warnings[i].message))
             bad = "CRLF: a warning differs";
     ex_document_free(crlf);
@@ -348,13 +375,88 @@ static const char *prop_check_crlf(const char *text, size_t len, const ex_docume
     return bad;
 }
 
+/* --------------------------------------------------------- scene headers */
+
+/* "##", blanks, an optional "**", blanks, "scene" (any case), a blank, a digit. */
+static bool prop_scene_header_attempt(const char *p, size_t n)
+{
+    if (n < 3 || p[0] != '#' || p[1] != '#' || p[2] == '#')
+        return false;
+    size_t i = 2;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (i + 1 < n && p[i] == '*' && p[i + 1] == '*')
+        i += 2;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    if (n - i < 7)
+        return false;
+    for (size_t k = 0; k < 5; k++)
+        if ((p[i + k] | 32) != "scene"[k])
+            return false;
+    i += 5;
+    if (p[i] != ' ' && p[i] != '\t')
+        return false;
+    while (i < n && (p[i] == ' ' || p[i] == '\t'))
+        i++;
+    return i < n && p[i] >= '0' && p[i] <= '9';
+}
+
+static const char *prop_check_headers(const char *text, size_t len, const ex_document *doc)
+{
+    for (size_t i = 0; i < doc->n_warnings; i++)
+        if (!doc->warnings[i].rule || doc->warnings[i].column < 1)
+            return "a warning without a rule or a column";
+    size_t *starts;
+    size_t n = prop_lines(text, len, &starts);
+    size_t scene = 0, warning = 0;
+    const char *bad = NULL;
+    for (size_t line = 1; line <= n && !bad; line++) {
+        size_t from = starts[line - 1], to = from;
+        while (to < len && text[to] != '\n' && text[to] != '\r')
+            to++;
+        if (!prop_scene_header_attempt(text + from, to - from))
+            continue;
+        while (scene < doc->n_scenes && doc->scenes[scene].line < (long)line)
+            scene++;
+        while (warning < doc->n_warnings && doc->warnings[warning].line < (long)line)
+            warning++;
+        bool seen = (scene < doc->n_scenes && doc->scenes[scene].line == (long)line) ||
+                    (warning < doc->n_warnings && doc->warnings[warning].line == (long)line);
+        if (!seen)
+            bad = "a '## SCENE n' line is neither a scene nor a warning";
+    }
+    free(starts);
+    return bad;
+}
+
 /* ------------------------------------------------------------------- all */
 
 static const char *ex_check_properties(const char *text, size_t len, const ex_document *doc)
 {
+    char *decoded = NULL;
+    size_t decoded_len = 0;
+    int utf16 = ex_utf16_to_utf8(text, len, &decoded, &decoded_len);
+    if (utf16 < 0)
+        abort();
+    if (utf16 > 0) {
+        ex_document *plain = ex_parse(decoded, decoded_len, doc->name, doc->path);
+        if (!plain)
+            abort();
+        bool same = prop_same_document(doc, plain);
+        ex_document_free(plain);
+        if (!same) {
+            free(decoded);
+            return "UTF-16: the document differs from its UTF-8 decoding's";
+        }
+        text = decoded;
+        len = decoded_len;
+    }
     const char *bad = prop_check_strings(doc);
     if (!bad)
         bad = prop_check_lines(text, len, doc);
+    if (!bad)
+        bad = prop_check_headers(text, len, doc);
     if (!bad && !doc->total_duration_declared) {
         double sum = 0;
         for (size_t i = 0; i < doc->n_scenes; i++)
@@ -366,6 +468,7 @@ static const char *ex_check_properties(const char *text, size_t len, const ex_do
         bad = prop_check_round_trip(doc);
     if (!bad)
         bad = prop_check_crlf(text, len, doc);
+    free(decoded);
     return bad;
 }
 

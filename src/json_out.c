@@ -260,6 +260,10 @@ static int write_document(writer *w, const ex_document *doc)
         put(w, i ? ",{" : "{", i ? 2 : 1);
         put_key(w, "line", true);
         put_long(w, doc->warnings[i].line);
+        put_key(w, "column", false);
+        put_long(w, doc->warnings[i].column);
+        put_key(w, "rule", false);
+        put_string(w, doc->warnings[i].rule);
         put_key(w, "message", false);
         put_string(w, doc->warnings[i].message);
         put(w, "}", 1);

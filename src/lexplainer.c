@@ -133,9 +133,12 @@ static void push_document(lua_State *L, const ex_document *doc, int lazy_box)
     lua_setfield(L, -2, "scenes");
     lua_createtable(L, (int)doc->n_warnings, 0);
     for (size_t i = 0; i < doc->n_warnings; i++) {
-        lua_createtable(L, 0, 2);
+        lua_createtable(L, 0, 4);
         lua_pushinteger(L, doc->warnings[i].line);
         lua_setfield(L, -2, "line");
+        lua_pushinteger(L, doc->warnings[i].column);
+        lua_setfield(L, -2, "column");
+        set_string(L, "rule", doc->warnings[i].rule);
         lua_pushstring(L, doc->warnings[i].message);
         lua_setfield(L, -2, "message");
         lua_rawseti(L, -2, (lua_Integer)i + 1);

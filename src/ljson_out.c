@@ -27,11 +27,13 @@ static int l_write_json(lua_State *L)
     }
     int status = ex_json_write(stdout, doc);
     int saved = errno;
+    lua_Integer scenes = (lua_Integer)doc->n_scenes; /* none: the caller's exit 2 */
     ex_document_free(doc);
     if (status != 0 || fputc('\n', stdout) == EOF)
         return luaL_error(L, "cannot write JSON: %s", strerror(status ? saved : errno));
     lua_pushboolean(L, 1);
-    return 1;
+    lua_pushinteger(L, scenes);
+    return 2;
 }
 
 void ex_json_register(lua_State *L)

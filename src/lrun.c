@@ -10,6 +10,7 @@
 #include "lrun.h"
 
 #include <signal.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -41,8 +42,70 @@ typedef struct run_ctx {
     const ex_document *doc;
 } run_ctx;
 
-/* The message of a Lua error value: a string, a table with .message, or
- * whatever tostring makes of it. */
+/* The message of a Lua error value: a string, a table with .message, a
+ * table written out as Lua source ({code=429}), or whatever tostring makes of
+ * it. */
+/* Pushes the value at idx as compact Lua source: {code=429, "x", [2.5]={...}}.
+ * Long or deep tables are cut with "..." so that an error stays one readable line. */
+static void push_repr(lua_State *L, int idx, int depth)
+{
+    idx = lua_absindex(L, idx);
+    luaL_checkstack(L, 30, "error value too large");
+    int type = lua_type(L, idx);
+    if (type == LUA_TSTRING) {
+        lua_pushfstring(L, "\"%s\"", lua_tostring(L, idx));
+        return;
+    }
+    if (type == LUA_TNUMBER || type == LUA_TBOOLEAN) {
+        luaL_tolstring(L, idx, NULL);
+        return;
+    }
+    if (type != LUA_TTABLE) {
+        lua_pushstring(L, luaL_typename(L, idx));
+        return;
+    }
+    if (depth >= 3) {
+        lua_pushliteral(L, "{...}");
+        return;
+    }
+    int base = lua_gettop(L);
+    lua_Integer n = (lua_Integer)lua_rawlen(L, idx);
+    int shown = 0;
+    lua_pushliteral(L, "{");
+    lua_pushnil(L);
+    while (lua_next(L, idx)) { /* ..., pieces, key, value */
+        if (shown == 8) {
+            lua_pop(L, 2);
+            lua_pushliteral(L, ", ...");
+            break;
+        }
+        int value = lua_gettop(L), key = value - 1;
+        if (shown++)
+            lua_pushliteral(L, ", ");
+        if (!(lua_isinteger(L, key) && lua_tointeger(L, key) >= 1 && lua_tointeger(L, key) <= n)) {
+            const char *name = lua_type(L, key) == LUA_TSTRING ? lua_tostring(L, key) : NULL;
+            bool plain = name && *name && !(*name >= '0' && *name <= '9');
+            for (const char *c = name; plain && *c; c++)
+                plain = *c == '_' || ((*c | 32) >= 'a' && (*c | 32) <= 'z') ||
+                        (*c >= '0' && *c <= '9');
+            if (plain) {
+                lua_pushvalue(L, key);
+            } else {
+                lua_pushliteral(L, "[");
+                push_repr(L, key, depth + 1);
+                lua_pushliteral(L, "]");
+            }
+            lua_pushliteral(L, "=");
+        }
+        push_repr(L, value, depth + 1);
+        lua_concat(L, lua_gettop(L) - value); /* one piece */
+        lua_replace(L, value);                /* ..., key, piece */
+        lua_insert(L, key);                   /* ..., piece, key */
+    }
+    lua_pushliteral(L, "}");
+    lua_concat(L, lua_gettop(L) - base);
+}
+
 static char *error_text(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
@@ -54,11 +117,27 @@ static char *error_text(lua_State *L, int idx)
             return s;
         }
         lua_pop(L, 1);
+        if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL) { /* else tostring() */
+            push_repr(L, idx, 0);
+            char *s = ex_strdup(lua_tostring(L, -1));
+            lua_pop(L, 1);
+            return s;
+        }
+        lua_pop(L, 1);
     }
     char *s = ex_strdup(luaL_tolstring(L, idx, NULL));
     lua_pop(L, 1);
     return s;
 }
+
+/* ---- return values across a worker's pipe -----------------------------------
+ *
+ * A processor in a worker process returns its value to the parent as bytes:
+ * 'T'/'F' booleans, 'i' int64, 'd' double, 's' u64 length + bytes, '{' key
+ * value ... '}' tables. Functions, userdata, threads and cycles cannot travel.
+ */
+
+#define MAX_DEPTH 100
 
 /* Set by the SIGINT handler when it hooked the Lua state (see on_interrupt). */
 static volatile sig_atomic_t hook_set;

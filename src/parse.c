@@ -174,6 +174,8 @@ static bool is_space(unsigned char c)
     return c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\f' || c == '\v';
 }
 static bool is_blank(unsigned char c) { return c == ' ' || c == '\t'; }
+/* Printable ASCII (no line end: the UTF-16 guess must not depend on line ends). */
+static bool printable(char c) { return c >= 0x20 && c < 0x7F; }
 static bool is_digit(unsigned char c) { return c >= '0' && c <= '9'; }
 static bool is_alpha(unsigned char c) { return (c | 32) >= 'a' && (c | 32) <= 'z'; }
 static unsigned char lower(unsigned char c)
@@ -303,14 +305,191 @@ static bool parse_long(span s, size_t *i, long *out, bool *overflow)
     return !*overflow;
 }
 
-/* The first number anywhere in s ("72 seconds (6 seconds per scene)" -> 72). */
-static bool first_number(span s, double *out)
+/* Length of the dash (ASCII hyphen, en dash, em dash) at s[i]; 0 when none. */
+static size_t dash_at(span s, size_t i)
+{
+    if (i < s.n && s.p[i] == '-')
+        return 1;
+    if (has_ci_at(s, i, "\xE2\x80\x93") || has_ci_at(s, i, "\xE2\x80\x94"))
+        return 3;
+    return 0;
+}
+
+/* Seconds in one unit named by the word w; 0 when w names no time unit. Single
+ * letters count only right after a number (see read_term). */
+static double unit_scale(span w)
+{
+    static const char *const secs[] = {"s", "sec", "secs", "second", "seconds"};
+    static const char *const mins[] = {"m", "min", "mins", "minute", "minutes"};
+    static const char *const hours[] = {"h", "hr", "hrs", "hour", "hours"};
+    for (size_t k = 0; k < 5; k++) {
+        if (eq_ci(w, secs[k]))
+            return 1;
+        if (eq_ci(w, mins[k]))
+            return 60;
+        if (eq_ci(w, hours[k]))
+            return 3600;
+    }
+    return 0;
+}
+
+/* A time unit at s[*i] (a word, then an optional '.'): its seconds, 0 when none. */
+static double read_unit(span s, size_t *i)
+{
+    size_t k = *i;
+    while (k < s.n && is_alpha(at(s, k)))
+        k++;
+    double scale = unit_scale(span_between(s.p + *i, s.p + k));
+    if (scale == 0)
+        return 0;
+    if (k < s.n && s.p[k] == '.')
+        k++;
+    *i = k;
+    return scale;
+}
+
+/*
+ * One term of a duration at s[*i]: "6", "7.5 seconds", "6s", "1 min", or a clock
+ * "0:08" (m:ss), "1:02:03" (h:mm:ss). *has_unit tells whether it named a unit (a
+ * clock does).
+ */
+static bool read_term(span s, size_t *i, double *out, bool *has_unit)
+{
+    size_t k = *i;
+    double v;
+    if (!parse_number(s, &k, &v))
+        return false;
+    if (k + 1 < s.n && s.p[k] == ':' && is_digit(at(s, k + 1))) {
+        double part[3] = {v, 0, 0};
+        int n = 1;
+        while (n < 3 && k + 1 < s.n && s.p[k] == ':' && is_digit(at(s, k + 1))) {
+            k++;
+            if (!parse_number(s, &k, &part[n]))
+                return false;
+            n++;
+        }
+        v = n == 2 ? part[0] * 60 + part[1] : part[0] * 3600 + part[1] * 60 + part[2];
+        *has_unit = true;
+    } else {
+        size_t u = skip_blanks(s, k);
+        double scale = read_unit(s, &u);
+        *has_unit = scale != 0;
+        if (scale != 0) {
+            v *= scale;
+            k = u;
+        }
+    }
+    *i = k;
+    *out = v;
+    return true;
+}
+
+/*
+ * A duration at s[*i], in seconds: terms that add up ("4 minutes 30 seconds",
+ * "1m30s"), or a range whose upper bound counts ("6-8 seconds", "6 to 8 s"). A
+ * number without a unit is seconds. Reads as far as it can and stops; false when
+ * there is no number at *i or the value is absurd (over 10^9 s).
+ */
+static bool read_duration(span s, size_t *i, double *out, bool *any_unit)
+{
+    size_t k = *i;
+    double total, v;
+    bool unit, unit2 = false;
+    if (!read_term(s, &k, &total, &unit))
+        return false;
+    *any_unit = unit;
+    for (;;) {
+        size_t j = skip_blanks(s, k);
+        size_t dash = dash_at(s, j);
+        size_t to = has_ci_at(s, j, "to") && j + 2 < s.n && is_blank(at(s, j + 2)) ? 2 : 0;
+        if (dash || to) { /* a range: its upper bound */
+            size_t m = skip_blanks(s, j + (dash ? dash : to));
+            if (!read_term(s, &m, &v, &unit2))
+                break;
+            total = v;
+            k = m;
+            *any_unit = *any_unit || unit2;
+            break;
+        }
+        if (has_ci_at(s, j, "and") && j + 3 < s.n && is_blank(at(s, j + 3)))
+            j = skip_blanks(s, j + 3);
+        else if (j < s.n && s.p[j] == ',')
+            j = skip_blanks(s, j + 1);
+        size_t m = j;
+        if (unit && read_term(s, &m, &v, &unit2) && unit2) { /* "4 minutes 30 seconds" */
+            total += v;
+            k = m;
+            continue;
+        }
+        break;
+    }
+    if (!isfinite(total) || total > 1e9)
+        return false;
+    *i = k;
+    *out = total;
+    return true;
+}
+
+/* The header's Total Duration: the duration at its first number
+ * ("72 seconds (6 seconds per scene)" -> 72, "4 minutes 30 seconds" -> 270). */
+static bool total_duration_of(span s, double *out)
 {
     for (size_t i = 0; i < s.n; i++)
         if (is_digit(at(s, i))) {
             size_t k = i;
-            return parse_number(s, &k, out);
+            bool unit;
+            return read_duration(s, &k, out, &unit);
         }
+    return false;
+}
+
+/* Past a leading "~", "≈", "about", "approx." ... of a duration group. */
+static size_t skip_approx(span s)
+{
+    static const char *const words[] = {"~", "\xE2\x89\x88", "approximately", "approx.",
+                                        "approx", "about", "around", "circa", "ca."};
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++) {
+        size_t n = strlen(words[k]);
+        if (has_ci_at(s, 0, words[k]) &&
+            (n == s.n || !is_alpha(at(s, n)) || !is_alpha((unsigned char)words[k][n - 1])))
+            return skip_blanks(s, n);
+    }
+    return 0;
+}
+
+/*
+ * Does a bracket group that did not read as a duration still look like one? A clock
+ * ("0:8x"), a number with a unit ("6 or 8 seconds"), or a unit spelled out ("six
+ * seconds"). Such a group is a warning rather than part of the title.
+ */
+static bool looks_like_duration(span s)
+{
+    bool after_number = false;
+    for (size_t i = 0; i < s.n;) {
+        unsigned char c = at(s, i);
+        if (is_digit(c)) {
+            while (i < s.n && (is_digit(at(s, i)) || s.p[i] == '.'))
+                i++;
+            if (i + 1 < s.n && s.p[i] == ':' && is_digit(at(s, i + 1)))
+                return true;
+            after_number = true;
+            i = skip_blanks(s, i);
+            continue;
+        }
+        if (is_alpha(c)) {
+            size_t k = i;
+            while (k < s.n && is_alpha(at(s, k)))
+                k++;
+            span w = span_between(s.p + i, s.p + k);
+            double scale = unit_scale(w);
+            if (scale != 0 && (after_number || (w.n > 2 && scale < 3600)))
+                return true;
+            i = k;
+        } else {
+            i++;
+        }
+        after_number = false;
+    }
     return false;
 }
 
@@ -399,6 +578,19 @@ enum field_kind {
     F_ANIMATION
 };
 
+/*
+ * How far a value's quotes have got. A value that starts with a quote stays open
+ * until its quotes balance: straight quotes by their count (inner pairs such as
+ * "the ultimate takeout," cancel out), curly ones by opening minus closing. While
+ * it is open, a line that looks like `Label:` is still part of the value.
+ */
+typedef struct quote_state {
+    enum { Q_NOTHING_YET, Q_UNQUOTED, Q_STRAIGHT, Q_CURLY } kind;
+    bool open;
+    size_t depth; /* curly quotes still open */
+    long line, column; /* where the opening quote is */
+} quote_state;
+
 typedef struct pending_field {
     span label;
     const char *value_start, *value_end;
@@ -414,8 +606,9 @@ typedef struct script_entry {
 } script_entry;
 
 typedef struct pending_warning {
-    long line;
+    long line, column;
     size_t seq;
+    const char *rule;
     char *message;
 } pending_warning;
 
@@ -430,8 +623,11 @@ typedef struct parser {
     enum region region;
     bool field_open;
     pending_field field;
+    quote_state field_quote; /* of the open field (kept here: fields are copied around) */
+    bool field_blank_after;  /* a blank line since the open field's last line */
     bool entry_open;
     script_entry entry;
+    quote_state entry_quote;
     bool seen_scene;
     bool total_seen;
     long title_line;
@@ -532,7 +728,10 @@ static char *lit_copy(parser *p, const char *s) { return text_copy(p, mkspan(s, 
 /* A copy for a scene member: an empty value counts as absent. */
 static char *member_copy(parser *p, span s) { return s.n ? text_copy(p, s) : NULL; }
 
-static void warn(parser *p, long line, const char *fmt, ...)
+static void warn(parser *p, long line, long column, const char *rule, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static void warn(parser *p, long line, long column, const char *rule, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
@@ -552,8 +751,64 @@ static void warn(parser *p, long line, const char *fmt, ...)
     vsnprintf(message, (size_t)len + 1, fmt, ap);
     va_end(ap);
     w->line = line;
+    w->column = column > 0 ? column : 1;
+    w->rule = rule;
     w->seq = p->warnings.n;
     w->message = message;
+}
+
+/* The 1-based column, in characters, of the byte at `pos` of a line. */
+static long column_at(span line, const char *pos)
+{
+    long column = 1;
+    for (const char *c = line.p; c < pos && c < line.p + line.n; c++)
+        column += ((unsigned char)*c & 0xC0) != 0x80;
+    return column;
+}
+
+static bool quote_open(const quote_state *q) { return q->open; }
+
+/* Take in more of a value: `text` is part of the line `line` (for the column). */
+static void quote_feed(quote_state *q, span text, span line, long lineno)
+{
+    static const char open_curly[] = "\xE2\x80\x9C", close_curly[] = "\xE2\x80\x9D";
+    size_t i = 0;
+    if (q->kind == Q_NOTHING_YET) {
+        while (i < text.n && is_space(at(text, i)))
+            i++;
+        if (i == text.n)
+            return;
+        q->line = lineno;
+        q->column = column_at(line, text.p + i);
+        if (text.p[i] == '"') {
+            q->kind = Q_STRAIGHT;
+            q->open = true;
+            i++;
+        } else if (has_ci_at(text, i, open_curly)) {
+            q->kind = Q_CURLY;
+            q->open = true;
+            q->depth = 1;
+            i += 3;
+        } else {
+            q->kind = Q_UNQUOTED;
+            return;
+        }
+    }
+    if (q->kind == Q_STRAIGHT) {
+        for (const char *c = text.p + i, *end = text.p + text.n;
+             (c = memchr(c, '"', (size_t)(end - c))) != NULL; c++)
+            q->open = !q->open;
+    } else if (q->kind == Q_CURLY) {
+        for (; i + 3 <= text.n; i++) {
+            if (text.p[i] != '\xE2')
+                continue;
+            if (memcmp(text.p + i, open_curly, 3) == 0)
+                q->depth++;
+            else if (memcmp(text.p + i, close_curly, 3) == 0 && q->depth)
+                q->depth--;
+        }
+        q->open = q->depth > 0;
+    }
 }
 
 /* The start of a line for quoting in a warning, cut at a character boundary. */
@@ -630,6 +885,49 @@ static int scene_like(span line, span *rest)
     return (int)h;
 }
 
+/*
+ * After `## SCENE`, is the rest an attempt at a scene header (and so a warning when
+ * it does not parse)? A number, nothing at all, or a ':' or spaced dash somewhere
+ * ("## Scene Three: Title") is; "## Scene Breakdown" is an ordinary heading.
+ */
+static bool header_like(span rest)
+{
+    size_t i = skip_blanks(rest, 0);
+    if (i == rest.n || is_digit(at(rest, i)))
+        return true;
+    for (size_t k = i; k < rest.n; k++) {
+        if (rest.p[k] == ':')
+            return true;
+        size_t d = dash_at(rest, k);
+        if (d && k > 0 && is_blank(at(rest, k - 1)) &&
+            (k + d == rest.n || is_blank(at(rest, k + d))))
+            return true;
+    }
+    return false;
+}
+
+/* `SCENE 3: Title` or `**SCENE 3 - Title**` at column 0, not a heading: a scene
+ * header that lost its "## ". (Upper case only: "Scene 3: ..." is a label in notes.) */
+static bool bare_scene_header(span line)
+{
+    size_t i = 0;
+    if (line.n > 2 && line.p[0] == '*' && line.p[1] == '*')
+        i = 2;
+    if (line.n - i < 7 || memcmp(line.p + i, "SCENE", 5) != 0 || !is_blank(at(line, i + 5)))
+        return false;
+    i = skip_blanks(line, i + 5);
+    if (i == line.n || !is_digit(at(line, i)))
+        return false;
+    while (i < line.n && is_digit(at(line, i)))
+        i++;
+    if (i + 1 < line.n && line.p[i] == '*' && line.p[i + 1] == '*')
+        i += 2;
+    i = skip_blanks(line, i);
+    size_t d = dash_at(line, i);
+    return (i < line.n && line.p[i] == ':') ||
+           (d && (i + d == line.n || is_blank(at(line, i + d))));
+}
+
 static bool is_separator(span line)
 {
     span t = trim(line);
@@ -679,9 +977,28 @@ static bool match_label(span line, span *label, const char **value_start)
     return false;
 }
 
+/* `Narration`, `Narration (VO)`, `Voiceover`, `Voice-over`, `Voice over`, `VO`,
+ * `V.O.`: any of them with an optional parenthesised note. */
+static bool is_narration_label(span label)
+{
+    static const char *const names[] = {"narration", "voiceover", "voice-over", "voice over",
+                                        "vo", "v.o.", "v.o"};
+    if (!label.n || (lower(at(label, 0)) != 'n' && lower(at(label, 0)) != 'v'))
+        return false;
+    if (label.n && label.p[label.n - 1] == ')') {
+        const char *open = memchr(label.p, '(', label.n);
+        if (open)
+            label = trim(span_between(label.p, open));
+    }
+    for (size_t k = 0; k < sizeof names / sizeof *names; k++)
+        if (eq_ci(label, names[k]))
+            return true;
+    return false;
+}
+
 static enum field_kind field_kind_of(span label)
 {
-    if (eq_ci(label, "narration"))
+    if (is_narration_label(label))
         return F_NARRATION;
     if (eq_ci(label, "layout design"))
         return F_LAYOUT;
@@ -729,6 +1046,8 @@ typedef struct scene_head {
     span title;
     double duration;
     bool no_narration;
+    bool bad_duration; /* a duration-like group that could not be read: bad_group */
+    span bad_group;
     const char *error; /* NULL when the header parses */
 } scene_head;
 
@@ -761,41 +1080,43 @@ static bool strip_no_narration(span *s)
     return true;
 }
 
-/* "(6 seconds)", "(7.5 seconds)", "(6s)", "(6 sec)", "(1 minute)" at the end of s. */
-static bool strip_duration(span *s, double *seconds)
+/*
+ * The duration group at the end of s: "(6 seconds)", "(6s)", "(~6s)", "(0:08)",
+ * "[8s]", "(1 min)", "(6-8 seconds)" (the upper bound). Returns 1 and sets *seconds
+ * when it reads; -1 when the group looks like a duration but cannot be read ("(six
+ * seconds)"); 0 when there is no such group. Either way a group that was taken is
+ * removed from s and *group is set to it.
+ */
+static int strip_duration(span *s, double *seconds, span *group)
 {
-    if (!s->n || s->p[s->n - 1] != ')')
-        return false;
+    if (!s->n)
+        return 0;
+    char close = s->p[s->n - 1];
+    char open_c = close == ')' ? '(' : close == ']' ? '[' : 0;
+    if (!open_c)
+        return 0;
     size_t open = s->n - 1;
-    while (open > 0 && s->p[open] != '(')
+    while (open > 0 && s->p[open] != open_c)
         open--;
-    if (s->p[open] != '(')
-        return false;
+    if (s->p[open] != open_c)
+        return 0;
     span inner = trim(mkspan(s->p + open + 1, s->n - open - 2));
-    size_t i = 0;
-    double v;
-    if (!parse_number(inner, &i, &v))
-        return false;
-    span unit = trim(skip(inner, i));
-    if (unit.n && unit.p[unit.n - 1] == '.')
-        unit.n--;
-    static const char *const secs[] = {"s", "sec", "secs", "second", "seconds"};
-    static const char *const mins[] = {"m", "min", "mins", "minute", "minutes"};
-    double scale = 0;
-    for (size_t k = 0; k < sizeof secs / sizeof *secs; k++) {
-        if (eq_ci(unit, secs[k]))
-            scale = 1;
-        if (eq_ci(unit, mins[k]))
-            scale = 60;
-    }
-    if (scale == 0 || v * scale > 1e9)
-        return false;
-    *seconds = v * scale;
+    size_t i = skip_approx(inner);
+    double v = 0;
+    bool unit = false; /* "(8)" or "(2-3)" is no duration: a number needs its unit */
+    bool read = read_duration(inner, &i, &v, &unit) && i == inner.n && unit;
+    if (!read && !looks_like_duration(inner))
+        return 0;
+    *group = mkspan(s->p + open, s->n - open);
     *s = trim(mkspan(s->p, open));
-    return true;
+    if (!read)
+        return -1;
+    *seconds = v;
+    return 1;
 }
 
-/* `rest` is the heading text after the word SCENE: " 3: Title (6 seconds) ...". */
+/* `rest` is the heading text after the word SCENE: " 3: Title (6 seconds) ...",
+ * " 3 - Title", " 3 — Title". */
 static scene_head parse_scene_head(span rest)
 {
     scene_head h = {0};
@@ -809,11 +1130,18 @@ static scene_head parse_scene_head(span rest)
     i = skip_blanks(rest, i);
     if (i + 1 < rest.n && rest.p[i] == '*' && rest.p[i + 1] == '*') /* **SCENE 3**: */
         i = skip_blanks(rest, i + 2);
-    if (i == rest.n || rest.p[i] != ':') {
-        h.error = "there is no ':' after the scene number";
+    size_t dash = dash_at(rest, i);
+    if (i < rest.n && rest.p[i] == ':') {
+        i++;
+    } else if (dash && (i + dash == rest.n || is_blank(at(rest, i + dash)))) {
+        i += dash; /* "## SCENE 5 - Title": a dash with a blank after it */
+    } else if (i == rest.n || rest.p[i] == '(' || rest.p[i] == '[') {
+        /* "## SCENE 5" or "## SCENE 5 (8s)": a scene without a title */
+    } else {
+        h.error = "there is no ':' or ' - ' after the scene number";
         return h;
     }
-    span t = trim(skip(rest, i + 1));
+    span t = trim(skip(rest, i));
     bool got_duration = false;
     for (;;) {
         t = strip_bold_end(t);
@@ -821,9 +1149,16 @@ static scene_head parse_scene_head(span rest)
             h.no_narration = true;
             continue;
         }
-        if (!got_duration && strip_duration(&t, &h.duration)) {
-            got_duration = true;
-            continue;
+        if (!got_duration) {
+            int r = strip_duration(&t, &h.duration, &h.bad_group);
+            if (r != 0) {
+                got_duration = true;
+                if (r < 0)
+                    h.bad_duration = true;
+                else
+                    h.bad_group = mkspan(NULL, 0);
+                continue;
+            }
         }
         break;
     }
@@ -962,11 +1297,29 @@ static void split_two_step(parser *p, ex_scene *sc, span raw)
     }
 }
 
+/* A value whose quote never closed: say where it opened. */
+static void warn_unclosed(parser *p, const quote_state *q, const char *what)
+{
+    if (q->open)
+        warn(p, q->line, q->column, EX_RULE_UNCLOSED_QUOTE,
+             "the quote that opens %s is never closed; the value ends at the first "
+             "label after a blank line", what);
+}
+
 static void close_field(parser *p)
 {
     if (!p->field_open)
         return;
     p->field_open = false;
+    if (quote_open(&p->field_quote)) {
+        char *label = text_copy(p, p->field.label);
+        size_t n = label ? strlen(label) + 16 : 0;
+        char *what = n ? palloc(p, n) : NULL;
+        if (what) {
+            snprintf(what, n, "the %s value", label);
+            warn_unclosed(p, &p->field_quote, what);
+        }
+    }
     pending_field *f = vec_push(&p->fields, sizeof *f);
     if (!f) {
         p->oom = true;
@@ -1038,7 +1391,7 @@ static void finish_scene(parser *p)
     }
     p->fields.n = 0;
     if (sc->no_narration && sc->narration) {
-        warn(p, narration_line,
+        warn(p, narration_line, 1, EX_RULE_NO_NARRATION,
              "scene %ld is marked NO NARRATION but has a Narration; it is ignored",
              sc->number);
         sc->narration = NULL;
@@ -1050,6 +1403,7 @@ static void close_entry(parser *p)
     if (!p->entry_open)
         return;
     p->entry_open = false;
+    warn_unclosed(p, &p->entry_quote, "this NARRATION SCRIPT entry");
     script_entry *e = vec_push(&p->script, sizeof *e);
     if (!e) {
         p->oom = true;
@@ -1112,7 +1466,7 @@ static void header_line(parser *p, span line)
     span v = value_of(raw);
     if (eq_ci(label, "total duration")) {
         double seconds;
-        if (!p->total_seen && first_number(raw, &seconds)) {
+        if (!p->total_seen && total_duration_of(raw, &seconds)) {
             p->total_seen = true;
             doc->total_duration = seconds;
             doc->total_duration_declared = true;
@@ -1135,9 +1489,19 @@ static void scene_line(parser *p, span line, long lineno)
     }
     span label;
     const char *value;
+    bool blank = trim(line).n == 0;
+    if (p->field_open && !blank &&
+        (quote_open(&p->field_quote) && !p->field_blank_after)) {
+        /* "Stored program: that idea..." inside a quote still open is its text. */
+        p->field.value_end = line.p + line.n;
+        quote_feed(&p->field_quote, line, line, lineno);
+        return;
+    }
     if (match_label(line, &label, &value)) {
         if (p->field_open && is_sub_label(p->field.kind, label)) {
             p->field.value_end = line.p + line.n;
+            p->field_blank_after = false;
+            quote_feed(&p->field_quote, line, line, lineno);
             return;
         }
         close_field(p);
@@ -1147,13 +1511,59 @@ static void scene_line(parser *p, span line, long lineno)
         p->field.value_end = line.p + line.n;
         p->field.line = lineno;
         p->field.kind = field_kind_of(label);
+        p->field_blank_after = false;
+        memset(&p->field_quote, 0, sizeof p->field_quote);
+        quote_feed(&p->field_quote, span_between(value, line.p + line.n), line, lineno);
         return;
     }
-    if (p->field_open && trim(line).n)
-        p->field.value_end = line.p + line.n;
+    if (!p->field_open)
+        return;
+    if (blank) {
+        p->field_blank_after = true;
+        return;
+    }
+    p->field.value_end = line.p + line.n;
+    p->field_blank_after = false;
+    quote_feed(&p->field_quote, line, line, lineno);
 }
 
-/* `Scene 3: "..."` (optionally bold or bulleted) in a NARRATION SCRIPT section. */
+/*
+ * The head of a NARRATION SCRIPT entry at t[i]: `Scene 3:`, `**Scene 3**:`,
+ * `**Scene 3:**`, `Scene 3 (6s):`, `**Scene 3 (6s):**`. Sets *number and returns
+ * the offset of the text after it; 0 when t[i] starts no entry.
+ */
+static size_t script_entry_head(span t, size_t i, long *number)
+{
+    if (i + 1 < t.n && t.p[i] == '*' && t.p[i + 1] == '*')
+        i += 2;
+    if (!has_ci_at(t, i, "scene") || i + 5 >= t.n || !is_blank(at(t, i + 5)))
+        return 0;
+    size_t k = skip_blanks(t, i + 5);
+    bool overflow;
+    if (!parse_long(t, &k, number, &overflow))
+        return 0;
+    for (int part = 0; part < 3; part++) { /* "**", a group, "**", in this order */
+        k = skip_blanks(t, k);
+        if (part != 1 && k + 1 < t.n && t.p[k] == '*' && t.p[k + 1] == '*') {
+            k += 2;
+        } else if (part == 1 && k < t.n && (t.p[k] == '(' || t.p[k] == '[')) {
+            const char *close = memchr(t.p + k, t.p[k] == '(' ? ')' : ']', t.n - k);
+            if (!close)
+                return 0;
+            k = (size_t)(close - t.p) + 1;
+        }
+    }
+    if (k >= t.n || t.p[k] != ':')
+        return 0;
+    k++;
+    if (k + 1 < t.n && t.p[k] == '*' && t.p[k + 1] == '*')
+        k += 2;
+    return k;
+}
+
+/* `Scene 3: "..."` (optionally bold or bulleted) in a NARRATION SCRIPT section.
+ * An entry runs to a blank line or the next entry; no blank line is needed
+ * between entries, but an entry whose quote is still open keeps its next lines. */
 static void script_line(parser *p, span line, long lineno)
 {
     span t = trim(line);
@@ -1161,48 +1571,52 @@ static void script_line(parser *p, span line, long lineno)
         close_entry(p);
         return;
     }
+    if (p->entry_open && quote_open(&p->entry_quote)) {
+        p->entry.end = t.p + t.n;
+        quote_feed(&p->entry_quote, line, line, lineno);
+        return;
+    }
     size_t i = 0;
     if (t.n > 1 && (t.p[0] == '-' || t.p[0] == '*') && is_blank(at(t, 1)))
         i = skip_blanks(t, 1);
-    if (i + 1 < t.n && t.p[i] == '*' && t.p[i + 1] == '*')
-        i += 2;
-    if (has_ci_at(t, i, "scene") && i + 5 < t.n && is_blank(at(t, i + 5))) {
-        size_t k = skip_blanks(t, i + 5);
-        long number;
-        bool overflow;
-        if (parse_long(t, &k, &number, &overflow)) {
-            if (k + 1 < t.n && t.p[k] == '*' && t.p[k + 1] == '*')
-                k += 2;
-            if (k < t.n && t.p[k] == ':') {
-                k++;
-                if (k + 1 < t.n && t.p[k] == '*' && t.p[k + 1] == '*')
-                    k += 2;
-                close_entry(p);
-                p->entry_open = true;
-                p->entry.number = number;
-                p->entry.start = t.p + k;
-                p->entry.end = t.p + t.n;
-                p->entry.line = lineno;
-                return;
-            }
-        }
-    }
-    if (p->entry_open)
+    long number;
+    size_t k = script_entry_head(t, i, &number);
+    if (k) {
+        close_entry(p);
+        p->entry_open = true;
+        p->entry.number = number;
+        p->entry.start = t.p + k;
         p->entry.end = t.p + t.n;
+        p->entry.line = lineno;
+        memset(&p->entry_quote, 0, sizeof p->entry_quote);
+        quote_feed(&p->entry_quote, skip(t, k), line, lineno);
+        return;
+    }
+    if (p->entry_open) {
+        p->entry.end = t.p + t.n;
+        quote_feed(&p->entry_quote, line, line, lineno);
+    }
 }
 
 static void on_scene_header(parser *p, span line, const scene_head *h, int level, long lineno)
 {
     if (h->error || level != 2) {
         if (h->error)
-            warn(p, lineno, "'%s' looks like a scene header but %s; it is not a scene",
+            warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+                 "'%s' looks like a scene header but %s; it is not a scene",
                  excerpt(p, line), h->error);
         else
-            warn(p, lineno, "'%s' is a level-%d heading; a scene header is '## SCENE n: Title'",
+            warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+                 "'%s' is a level-%d heading; a scene header is '## SCENE n: Title'",
                  excerpt(p, line), level);
         p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
         return;
     }
+    if (h->bad_duration)
+        warn(p, lineno, column_at(line, h->bad_group.p), EX_RULE_DURATION,
+             "scene %ld: cannot read the duration '%s' (write it as '(6 seconds)'); "
+             "the scene gets %g seconds",
+             h->number, excerpt(p, h->bad_group), EX_DEFAULT_SCENE_SECONDS);
     ex_scene *sc = vec_push(&p->scenes, sizeof *sc);
     if (!sc) {
         p->oom = true;
@@ -1218,13 +1632,25 @@ static void on_scene_header(parser *p, span line, const scene_head *h, int level
     p->fields.n = 0;
 }
 
+/* "NARRATION SCRIPT", "Full Narration Script:", "Voiceover Script", "VO script". */
 static bool is_narration_script_heading(span text)
 {
-    if (!has_ci_at(text, 0, "narration"))
-        return false;
-    size_t i = skip_blanks(text, 9);
-    return i > 9 && has_ci_at(text, i, "script") &&
-           (i + 6 == text.n || !is_alpha(at(text, i + 6)));
+    static const char *const words[] = {"narration", "voiceover", "voice-over", "voice over",
+                                        "vo"};
+    for (size_t i = 0; i < text.n; i++) {
+        if (i > 0 && is_alpha(at(text, i - 1)))
+            continue;
+        for (size_t w = 0; w < sizeof words / sizeof *words; w++) {
+            if (!has_ci_at(text, i, words[w]))
+                continue;
+            size_t n = strlen(words[w]);
+            size_t k = skip_blanks(text, i + n);
+            if (k > i + n && has_ci_at(text, k, "script") &&
+                (k + 6 == text.n || !is_alpha(at(text, k + 6))))
+                return true;
+        }
+    }
+    return false;
 }
 
 static void handle_line(parser *p, span line, long lineno)
@@ -1235,7 +1661,7 @@ static void handle_line(parser *p, span line, long lineno)
         /* A level-2 SCENE heading always ends the block, parsed or not; at
          * another level only one that would parse does (and gets a warning). */
         scene_head h = parse_scene_head(rest);
-        if (level == 2 || !h.error) {
+        if ((level == 2 && header_like(rest)) || !h.error) {
             end_block(p);
             on_scene_header(p, line, &h, level, lineno);
             return;
@@ -1252,6 +1678,11 @@ static void handle_line(parser *p, span line, long lineno)
             p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
         return;
     }
+    if (p->region != IN_NARRATION_SCRIPT && !(p->field_open && quote_open(&p->field_quote)) &&
+        bare_scene_header(line))
+        warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+             "'%s' looks like a scene header but is not a '## ' heading; it is not a scene",
+             excerpt(p, line));
     switch (p->region) {
     case IN_HEADER:
         header_line(p, line);
@@ -1277,6 +1708,18 @@ static int by_number_then_line(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
+/* An entry that says a scene is silent rather than what is said: "", "[none]",
+ * "(no narration)", "Silent - title card", "No narration", "-". */
+static bool is_silence_note(span v)
+{
+    v = trim(v);
+    if (!v.n || is_placeholder(v) || (v.p[0] == '(' && v.p[v.n - 1] == ')') ||
+        eq_ci(v, "-") || eq_ci(v, "none") || eq_ci(v, "n/a") ||
+        eq_ci(v, "\xE2\x80\x94") || eq_ci(v, "\xE2\x80\x93"))
+        return true;
+    return has_ci_at(v, 0, "no narration") || has_ci_at(v, 0, "silen");
+}
+
 static void narration_fallback(parser *p)
 {
     script_entry *e = p->script.items;
@@ -1287,7 +1730,7 @@ static void narration_fallback(parser *p)
     ex_scene *scenes = p->scenes.items;
     for (size_t s = 0; s < p->scenes.n && !p->oom; s++) {
         ex_scene *sc = &scenes[s];
-        if (sc->narration || sc->no_narration)
+        if (sc->narration && !sc->no_narration)
             continue;
         size_t lo = 0, hi = n; /* first entry with number >= scene number */
         while (lo < hi) {
@@ -1299,7 +1742,15 @@ static void narration_fallback(parser *p)
         }
         for (; lo < n && e[lo].number == sc->number; lo++) {
             span v = value_of(span_between(e[lo].start, e[lo].end));
-            if (v.n) {
+            if (sc->no_narration) {
+                if (!is_silence_note(v)) {
+                    warn(p, e[lo].line, 1, EX_RULE_NO_NARRATION,
+                         "scene %ld is marked NO NARRATION (line %ld) but the NARRATION "
+                         "SCRIPT has narration for it; it is ignored",
+                         sc->number, sc->line);
+                    break;
+                }
+            } else if (v.n) {
                 sc->narration = text_copy(p, v);
                 break;
             }
@@ -1341,7 +1792,7 @@ static void find_duplicates(parser *p)
             continue;
         }
         p->doc->has_duplicates = true;
-        warn(p, v[i].line, "duplicate scene number %ld: lines %ld and %ld", v[i].number,
+        warn(p, v[i].line, 1, EX_RULE_DUPLICATE, "duplicate scene number %ld: lines %ld and %ld", v[i].number,
              v[first].line, v[i].line);
     }
     free(v);
@@ -1361,7 +1812,7 @@ static void finish_document(parser *p)
     narration_fallback(p);
     find_duplicates(p);
     if (doc->declared_scenes >= 0 && (size_t)doc->declared_scenes != p->scenes.n)
-        warn(p, p->title_line, "the title declares %ld scenes but %zu were found",
+        warn(p, p->title_line, 1, EX_RULE_SCENE_COUNT, "the title declares %ld scenes but %zu were found",
              doc->declared_scenes, p->scenes.n);
     ex_scene *scenes = p->scenes.items;
     if (!doc->total_duration_declared) {
@@ -1387,6 +1838,8 @@ static void finish_document(parser *p)
         }
         for (size_t i = 0; i < nw; i++) {
             doc->warnings[i].line = w[i].line;
+            doc->warnings[i].column = w[i].column;
+            doc->warnings[i].rule = w[i].rule;
             doc->warnings[i].message = w[i].message;
         }
         doc->n_warnings = nw;
@@ -1431,11 +1884,23 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
 
     if (!text)
         len = 0;
+    char *decoded = NULL;
+    size_t decoded_len = 0;
+    int utf16 = ex_utf16_to_utf8(text, len, &decoded, &decoded_len);
+    if (utf16 < 0)
+        p->oom = true;
+    else if (utf16 > 0) {
+        text = decoded;
+        len = decoded_len;
+    }
     const char *s = text, *end = text ? text + len : NULL;
-    if (len >= 2 && ((s[0] == '\xFF' && s[1] == '\xFE') || (s[0] == '\xFE' && s[1] == '\xFF')))
-        warn(p, 1, "the text looks like UTF-16; explainer scripts are read as UTF-8");
     if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
+    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
+                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3]))))
+        warn(p, 1, 1, EX_RULE_ENCODING,
+             "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+             "(or UTF-16 with one)");
 
     long lineno = 0;
     const char *next_lf = NULL; /* none found yet */
@@ -1456,11 +1921,74 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     free(p->fields.items);
     free(p->script.items);
     free(p->parts.items);
+    free(decoded);
     if (p->oom) {
         ex_document_free(doc);
         return NULL;
     }
     return doc;
+}
+
+/* Append code point c to o as UTF-8; returns the new end. */
+static char *put_utf8(char *o, unsigned long c)
+{
+    if (c < 0x80) {
+        *o++ = (char)c;
+    } else if (c < 0x800) {
+        *o++ = (char)(0xC0 | (c >> 6));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    } else if (c < 0x10000) {
+        *o++ = (char)(0xE0 | (c >> 12));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    } else {
+        *o++ = (char)(0xF0 | (c >> 18));
+        *o++ = (char)(0x80 | ((c >> 12) & 0x3F));
+        *o++ = (char)(0x80 | ((c >> 6) & 0x3F));
+        *o++ = (char)(0x80 | (c & 0x3F));
+    }
+    return o;
+}
+
+int ex_utf16_to_utf8(const char *text, size_t len, char **out, size_t *out_len)
+{
+    *out = NULL;
+    *out_len = 0;
+    const unsigned char *u = (const unsigned char *)text;
+    if (!text || len < 2 || !((u[0] == 0xFF && u[1] == 0xFE) || (u[0] == 0xFE && u[1] == 0xFF)))
+        return 0;
+    bool little = u[0] == 0xFF;
+    size_t units = (len - 2) / 2;
+    /* A unit makes at most 3 bytes (a surrogate pair 4 for 2 units), + U+FFFD + NUL. */
+    if (units > (SIZE_MAX - 8) / 3)
+        return -1;
+    char *buf = xmalloc(units * 3 + 8);
+    if (!buf)
+        return -1;
+    char *o = buf;
+    for (size_t i = 0; i < units; i++) {
+        const unsigned char *q = u + 2 + 2 * i;
+        unsigned long c = little ? (unsigned long)q[0] | (unsigned long)q[1] << 8
+                                 : (unsigned long)q[1] | (unsigned long)q[0] << 8;
+        if (c >= 0xD800 && c <= 0xDBFF && i + 1 < units) {
+            const unsigned char *r = q + 2;
+            unsigned long d = little ? (unsigned long)r[0] | (unsigned long)r[1] << 8
+                                     : (unsigned long)r[1] | (unsigned long)r[0] << 8;
+            if (d >= 0xDC00 && d <= 0xDFFF) {
+                c = 0x10000 + ((c - 0xD800) << 10) + (d - 0xDC00);
+                i++;
+            }
+        }
+        if (c >= 0xD800 && c <= 0xDFFF)
+            c = 0xFFFD; /* a lone surrogate */
+        o = put_utf8(o, c);
+    }
+    if ((len - 2) % 2)
+        o = put_utf8(o, 0xFFFD); /* a trailing odd byte */
+    *o = '\0';
+    *out = buf;
+    *out_len = (size_t)(o - buf);
+    return 1;
 }
 
 void ex_document_free(ex_document *doc)

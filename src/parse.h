@@ -36,10 +36,24 @@ typedef struct ex_scene {
     size_t n_fields;
 } ex_scene;
 
+/*
+ * A problem the parser saw. `rule` names its kind (a static string, one of the
+ * EX_RULE_* below), so that a linter can sort, count or switch problems off.
+ */
 typedef struct ex_warning {
     long line;
+    long column;             /* 1-based, in characters; 1 when the whole line is meant */
+    const char *rule;
     char *message;
 } ex_warning;
+
+#define EX_RULE_SCENE_HEADER "scene-header"       /* a header that is not read as a scene */
+#define EX_RULE_DURATION "duration"               /* a duration group that cannot be read */
+#define EX_RULE_DUPLICATE "duplicate-scene"       /* a scene number used twice */
+#define EX_RULE_SCENE_COUNT "scene-count"         /* "- N SCENES" disagrees with the scenes */
+#define EX_RULE_NO_NARRATION "no-narration"       /* a NO NARRATION scene with narration */
+#define EX_RULE_UNCLOSED_QUOTE "unclosed-quote"   /* a quoted value whose quote never closes */
+#define EX_RULE_ENCODING "encoding"               /* text that is not what it claims to be */
 
 typedef struct ex_document {
     char *name;              /* file stem: "examples/sample.txt" -> "sample" */
@@ -70,6 +84,15 @@ ex_document *ex_parse(const char *text, size_t len, const char *name,
  * reason ("examples/x.txt: No such file or directory", "...: is a directory").
  */
 int ex_parse_file(const char *path, ex_document **out, char **errmsg);
+
+/*
+ * UTF-16 text that starts with a byte-order mark (FF FE or FE FF) as UTF-8, without
+ * the mark: *out is malloc'd and NUL-terminated, *out_len its length. A lone
+ * surrogate or a trailing odd byte becomes U+FFFD. Returns 1 when it decoded, 0
+ * when the text has no UTF-16 byte-order mark, -1 when memory ran out. ex_parse
+ * calls it itself; it is public for tests and the fuzzer's properties.
+ */
+int ex_utf16_to_utf8(const char *text, size_t len, char **out, size_t *out_len);
 
 /* The stem of a path: directory and last extension removed. malloc'd. */
 char *ex_path_stem(const char *path);

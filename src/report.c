@@ -437,7 +437,17 @@ int ex_report_write(const char *path, const ex_document *doc,
     ex_buf_json_string(&b, stats->fatal);
     if (opts->shard_count > 0)
         ex_buf_printf(&b, ", \"shard\": \"%d/%d\"", opts->shard_index, opts->shard_count);
-    ex_buf_printf(&b, ",\n  \"scenes\": [");
+    ex_buf_printf(&b, ",\n  \"warnings\": [");
+    for (size_t i = 0; i < doc->n_warnings; i++) { /* the file's parse warnings */
+        const ex_warning *w = &doc->warnings[i];
+        ex_buf_printf(&b, "%s\n    {\"line\": %ld, \"column\": %ld, \"rule\": ", i ? "," : "",
+                      w->line, w->column);
+        ex_buf_json_string(&b, w->rule);
+        ex_buf_printf(&b, ", \"message\": ");
+        ex_buf_json_string(&b, w->message);
+        ex_buf_printf(&b, "}");
+    }
+    ex_buf_printf(&b, "%s],\n  \"scenes\": [", doc->n_warnings ? "\n  " : "");
     for (size_t i = 0; i < stats->n_records; i++) {
         const ex_scene_record *r = &stats->records[i];
         ex_buf_printf(&b, "%s\n    {\"scene_number\": %ld, \"title\": ", i ? "," : "",

@@ -2,12 +2,15 @@
 -- @module explainer.cli
 
 local explainer = require "explainer"
+local diagnostics = require "explainer.diagnostics"
 local core = explainer.core
 
 local M = {}
 
 local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
+       explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM] [--disable RULE,...]
+       explainer init [FILE.txt] [--scenes N] [--format 9:16|16:9|1:1] [--title T]
        explainer parse FILE.txt [--json]
        explainer narration FILE.txt [--json]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--output-filename NAME]
@@ -16,7 +19,7 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
                  [sbatch options as --name=value] [-- sbatch options]
-       explainer --help | --version
+       explainer help COMMAND | --help | --version
 
 Runs the workflow SCRIPT.lua (a Lua file returning a table with
 process_scene(scene, output_dir)) over every scene of each FILE. A bundled
@@ -46,6 +49,8 @@ options:
   --finish-only          run no scene: only the workflow's finish, on what
                          the journal says is done (e.g. after --shard runs)
   --no-finish            run the scenes but not the workflow's finish
+  --verbose              show every warning about FILE, not the first 5
+  --strict               any warning about FILE or SCRIPT: exit 2, run nothing
 
 A scene is skipped when it is fresh: done before with the same inputs (its
 text, and the workflow's settings such as the voice) and its output is
@@ -130,8 +135,80 @@ local RUN_FLAGS = {
   ["--quiet"] = { "progress", false, function() return "quiet" end },
   ["--finish-only"] = { "finish_only", false, function() return true end },
   ["--no-finish"] = { "no_finish", false, function() return true end },
+  ["--verbose"] = { "verbose", false, function() return true end },
+  ["--strict"] = { "strict", false, function() return true end },
 }
 M.RUN_FLAGS = RUN_FLAGS
+
+-- What `help COMMAND` and `COMMAND --help` print (the run's is USAGE).
+local HELP = {
+  parse = [=[
+usage: explainer parse FILE.txt [--json]
+
+Prints the parsed document: a summary with one line a scene (title, duration,
+what it has), or with --json the whole document as JSON (the contract's keys).
+The file's warnings follow on stderr. Exit 2 when the file cannot be read or
+has no "## SCENE n: Title" header.
+]=],
+  narration = [=[
+usage: explainer narration FILE.txt [--json] [--verbose] [--strict]
+
+Prints each scene's narration (inline, or from the NARRATION SCRIPT section):
+"Scene N: text" lines, or with --json a list of {scene_number, title,
+narration}. The file's warnings come first on stderr (the first 5; --verbose
+for all); --strict makes any warning exit 2.
+]=],
+  status = [=[
+usage: explainer status SCRIPT.lua FILE.txt [...] [--output-dir DIR]
+                        [--output-filename NAME] [--scenes LIST] [--shard K/N]
+                        [--json] [--verbose] [--strict]
+
+Where each scene of FILE stands for the workflow SCRIPT, from the journal of
+its output folder: done, changed, missing, incomplete, failed, running, exists
+or not run. Runs nothing. The file's warnings come first on stderr.
+]=],
+  check = [=[
+usage: explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM]
+                       [--disable RULE[,RULE...]] [--caret | --no-caret]
+
+Lints explainer scripts before anything is spent on them. Each problem is a
+line on stderr, FILE:LINE:COL: error|warning|note: message [rule], followed on
+a terminal (or with --caret) by the line and a caret under the column. --json
+prints a list of {file, line, column, severity, rule, message} on stdout.
+  --pace WPM       the narrator's words a minute for the pacing rule (150)
+  --disable RULE   switch rules off (comma-separated; see docs/check.md)
+Rules: ]=] .. "%s" .. [=[
+
+
+Exit status: 1 when there is an error, 2 when a file cannot be read, else 0.
+]=],
+  init = [=[
+usage: explainer init [FILE.txt] [--scenes N] [--format 9:16|16:9|1:1] [--title T]
+
+Writes a blank explainer script: the header, N scenes (default 12; scene 0 a
+silent title card) each with narration, layout, a Nano Banana iterative prompt
+and an animation prompt, and [placeholders] where the writing goes. Without
+FILE it goes to stdout; an existing FILE is never overwritten (exit 2).
+`explainer check` on it reports only the placeholders.
+]=],
+}
+HELP.run = USAGE
+HELP.cache = [=[
+usage: explainer cache [--cache-dir DIR] [--json]
+       explainer cache prune --max-size SIZE [--cache-dir DIR] [--json]
+
+The shared cache of what costs money or time (remote images, speech, encoded
+clips), named by the key of what made each entry: prints its folder, entries
+and size, or removes the least recently used entries until it holds at most
+SIZE (2G, 500M, 10k). The folder: --cache-dir, else $EXPLAINER_CACHE_DIR,
+else $XDG_CACHE_HOME/explainer, else ~/.cache/explainer.
+]=]
+HELP.scripts = [=[
+usage: explainer scripts [--path]
+
+Lists the bundled workflows (video, image, audio, prompts), one line each;
+--path prints where each is. Run one by its name: explainer video FILE.txt.
+]=]
 
 --- Split argv into positionals and flag overrides.
 function M.parse_args(args, flags)
@@ -189,10 +266,12 @@ local function load_document(path)
   return doc
 end
 
-local function print_warnings(doc)
-  for _, w in ipairs(doc.warnings) do
-    stderr("%s:%d: warning: %s", doc.path or doc.name, w.line, w.message)
-  end
+-- A file's warnings before what a command prints, and whether to go on: a file
+-- without scenes, or with warnings under --strict, is exit 2.
+local function preflight(doc, o)
+  local ok, why = diagnostics.before_run(doc, { verbose = o.verbose, strict = o.strict })
+  if not ok then stderr("explainer: %s", why) end
+  return ok
 end
 
 local function words(text)
@@ -211,9 +290,14 @@ local function cmd_parse(args)
   if #positional ~= 1 then usage_error("parse takes one FILE") end
   if o.json then
     -- Straight from the C structs (json_out.c): no Lua tables for a big script.
-    local ok, err = core.write_json(positional[1])
-    if not ok then
-      stderr("explainer: %s", err)
+    -- true and the scene count, or nil and a message
+    local written, scenes = core.write_json(positional[1])
+    if not written then
+      stderr("explainer: %s", scenes)
+      return 2
+    end
+    if scenes == 0 then -- the document is printed, but it is unusable
+      stderr("explainer: %s", diagnostics.no_scenes_message(positional[1]))
       return 2
     end
     return 0
@@ -248,15 +332,21 @@ local function cmd_parse(args)
       s.title, fmt_seconds(s.duration), table.concat(notes, ", "), s.line)
   end
   io.stdout:write(table.concat(out, "\n"), "\n")
-  print_warnings(doc)
+  diagnostics.print(diagnostics.from_document(doc))
+  if #doc.scenes == 0 then
+    stderr("explainer: %s", diagnostics.no_scenes_message(doc.path))
+    return 2
+  end
   return 0
 end
 
 local function cmd_narration(args)
-  local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })
+  local positional, o = M.parse_args(args, { ["--json"] = { "json", false },
+    ["--verbose"] = RUN_FLAGS["--verbose"], ["--strict"] = RUN_FLAGS["--strict"] })
   if #positional ~= 1 then usage_error("narration takes one FILE") end
   local doc = load_document(positional[1])
   if not doc then return 2 end
+  if not preflight(doc, o) then return 2 end
   if o.json then
     local items = {}
     for _, s in ipairs(doc.scenes) do
@@ -325,10 +415,25 @@ function M.load_workflow(path)
   return workflow
 end
 
+-- Keys a workflow's table may hold: the options, the hooks (explainer_path is
+-- the command line's).
+local WORKFLOW_KEYS = {}
+for key in pairs(explainer.OPTION_TYPES) do WORKFLOW_KEYS[key] = true end
+for _, key in ipairs { "setup", "finish", "inputs" } do WORKFLOW_KEYS[key] = true end
+WORKFLOW_KEYS.explainer_path = nil
+
+--- Diagnostics for the keys of a workflow's table that explainer does not know
+-- ("output_filname": did you mean output_filename?).
+function M.workflow_warnings(path, workflow)
+  return diagnostics.workflow_keys(path, workflow, WORKFLOW_KEYS)
+end
+
 -- Exit status of a run stopped by a signal, as a shell reports it.
 local SIGNAL_STATUS = { SIGINT = 130, SIGTERM = 143 }
 
 local STATUS_FLAGS = {
+  ["--verbose"] = RUN_FLAGS["--verbose"],
+  ["--strict"] = RUN_FLAGS["--strict"],
   ["--output-dir"] = RUN_FLAGS["--output-dir"],
   ["--output-filename"] = RUN_FLAGS["--output-filename"],
   ["--scenes"] = RUN_FLAGS["--scenes"],
@@ -338,12 +443,45 @@ local STATUS_FLAGS = {
 
 -- SCRIPT.lua FILE.txt ... with flags: positional, overrides and the workflow,
 -- or nil after saying why.
+local COMMANDS = "check, init, parse, narration, status, run, cache, scripts, slurm, help"
+
+-- Is `path` a workflow script? A .lua file, or a file Lua can load.
+local function is_workflow_path(path)
+  if path:match("%.lua$") then return true end
+  local f = io.open(path, "rb")
+  if not f then return false end
+  local head = f:read(4096) or ""
+  f:close()
+  return head:find("\0", 1, true) == nil and loadfile(path) ~= nil
+end
+
 local function workflow_args(args, flags, usage)
   local positional, overrides = M.parse_args(args, flags)
+  -- A file that is there but is no workflow (the script's text, given first):
+  -- say what was expected. A name that is no file goes on to the lookup of the
+  -- bundled workflows, which says where it looked.
+  local first = positional[1] and M.find_workflow(positional[1])
+  local exists = first and io.open(first, "rb")
+  if exists then exists:close() end
+  if exists and not is_workflow_path(first) then
+    local swapped = false
+    for i = 2, #positional do swapped = swapped or positional[i]:match("%.lua$") ~= nil end
+    usage_error(("the first argument must be a workflow script (.lua), got '%s'%s")
+      :format(positional[1], swapped and "; did you swap SCRIPT.lua and FILE.txt?" or ""))
+  end
   if #positional < 2 then usage_error(usage) end
   local workflow, err = M.load_workflow(M.find_workflow(positional[1]))
   if not workflow then
     stderr("explainer: %s", err)
+    return nil
+  end
+  local warnings = M.workflow_warnings(positional[1], workflow)
+  local progress = overrides.progress or workflow.progress
+  diagnostics.print(warnings, { mode = progress == "json" and "json"
+    or progress == "quiet" and "quiet" or "text" })
+  if #warnings > 0 and (overrides.strict or workflow.strict) then
+    stderr("explainer: %s: %d warning%s and --strict: nothing was run", positional[1],
+      #warnings, #warnings == 1 and "" or "s")
     return nil
   end
   return positional, overrides, workflow
@@ -376,8 +514,15 @@ local function cmd_status(args)
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     opts.json, opts.process_scene, opts.setup, opts.finish = nil, nil, nil, nil
-    local scenes, run_err = explainer.status(positional[i], opts)
-    if not scenes then
+    opts.verbose, opts.strict = nil, nil
+    local doc = load_document(positional[i])
+    local scenes, run_err
+    local refused = not doc or not preflight(doc, { verbose = overrides.verbose,
+      strict = overrides.strict or workflow.strict })
+    if not refused then scenes, run_err = explainer.status(positional[i], opts) end
+    if refused then
+      status = 2 -- said above
+    elseif not scenes then
       stderr("explainer: %s", run_err)
       status = 2
     elseif overrides.json then
@@ -543,6 +688,137 @@ end
 
 M.usage_error = usage_error
 
+local function rule_names()
+  local names = {}
+  for rule in pairs(diagnostics.RULES) do
+    if rule ~= "workflow-key" then names[#names + 1] = rule end
+  end
+  table.sort(names)
+  return names
+end
+
+-- --disable adds up over repeats: the set of the command line being read.
+local disabled = {}
+
+local function disable_flag(value, name)
+  local set = disabled
+  for rule in value:gmatch("[^,%s]+") do
+    if not diagnostics.RULES[rule] then
+      usage_error(("%s: no rule '%s' (rules: %s)"):format(name, rule,
+        table.concat(rule_names(), ", ")))
+    end
+    set[rule] = true
+  end
+  return set
+end
+
+local CHECK_FLAGS = {
+  ["--json"] = { "json", false },
+  ["--pace"] = { "pace", true, number_flag(1, false) },
+  ["--disable"] = { "disable", true, disable_flag },
+  ["--caret"] = { "caret", false, function() return true end },
+  ["--no-caret"] = { "caret", false, function() return false end },
+}
+
+local function stderr_is_terminal()
+  local ok = os.execute("test -t 2")
+  return ok == true
+end
+
+local function cmd_check(args)
+  disabled = {}
+  local positional, o = M.parse_args(args, CHECK_FLAGS)
+  if #positional == 0 then usage_error("check takes at least one FILE") end
+  local check = require "explainer.check"
+  local caret = o.caret
+  if caret == nil and not o.json then caret = stderr_is_terminal() end
+  local status, all = 0, {}
+  for _, path in ipairs(positional) do
+    local found, lines = check.check_file(path, { pace = o.pace, disable = o.disable })
+    if not found then
+      stderr("explainer: %s", lines)
+      status = 2
+    else
+      local counts = check.counts(found)
+      if counts.error > 0 then status = math.max(status, 1) end
+      if o.json then
+        for _, d in ipairs(found) do all[#all + 1] = d end
+      else
+        diagnostics.print(found, { lines = caret and function(_, n) return lines[n] end })
+        local parts = {}
+        for _, severity in ipairs { "error", "warning", "note" } do
+          local n = counts[severity]
+          if n > 0 then parts[#parts + 1] = ("%d %s%s"):format(n, severity, n == 1 and "" or "s") end
+        end
+        stderr("%s: %s", path, #parts > 0 and table.concat(parts, ", ") or "no problems")
+      end
+    end
+  end
+  if o.json then
+    local items = {}
+    for i, d in ipairs(all) do
+      items[i] = { file = d.file, line = d.line, column = d.column, severity = d.severity,
+        rule = d.rule, message = d.message }
+    end
+    io.stdout:write(json.encode(list(items)), "\n")
+  end
+  return status
+end
+
+local function format_flag(value, name)
+  if not require("explainer.template").FORMATS[value] then
+    usage_error(name .. ": expected 9:16, 16:9 or 1:1, got '" .. value .. "'")
+  end
+  return value
+end
+
+local INIT_FLAGS = {
+  ["--scenes"] = { "scenes", true, number_flag(1, true) },
+  ["--format"] = { "format", true, format_flag },
+  ["--title"] = { "title", true },
+}
+
+local function cmd_init(args)
+  local positional, o = M.parse_args(args, INIT_FLAGS)
+  if #positional > 1 then usage_error("init takes at most one FILE") end
+  local text = require("explainer.template").render(o)
+  local path = positional[1]
+  if not path then
+    io.stdout:write(text)
+    return 0
+  end
+  local existing = io.open(path, "r")
+  if existing then
+    existing:close()
+    stderr("explainer: %s: already exists; init does not overwrite a file", path)
+    return 2
+  end
+  local f, err = io.open(path, "w")
+  if not f then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  f:write(text)
+  f:close()
+  stderr("explainer: wrote %s (%d scenes); fill in the [placeholders], then: explainer check %s",
+    path, o.scenes or 12, path)
+  return 0
+end
+
+local function help(command)
+  local text = HELP[command or "run"]
+  if not text then
+    usage_error(("help: no command '%s' (commands: %s)"):format(command, COMMANDS))
+  end
+  if command == "check" then text = text:format(table.concat(rule_names(), ", ")) end
+  io.stdout:write(text)
+  return 0
+end
+
+local DISPATCH = { parse = cmd_parse, narration = cmd_narration, status = cmd_status,
+  check = cmd_check, init = cmd_init, run = cmd_run, cache = cmd_cache, scripts = cmd_scripts,
+  slurm = function(rest) return require("explainer.slurm").command(rest, M, host) end }
+
 --- Entry point: returns the exit status.
 -- @tparam table args the command line (arg)
 -- @tparam[opt] table host_info from the host binary: executable, scripts_dir
@@ -551,27 +827,25 @@ function M.main(args, host_info)
   local cmd = args[1]
   local rest = table.move(args, 2, #args, 1, {})
   local ok, status = pcall(function()
-    if cmd == nil or cmd == "--help" or cmd == "-h" or cmd == "help" then
+    if cmd == nil or cmd == "--help" or cmd == "-h" then
       io.stdout:write(USAGE)
       return cmd == nil and 2 or 0
+    elseif cmd == "help" then
+      return help(rest[1])
     elseif cmd == "--version" or cmd == "-V" then
       io.stdout:write("explainer ", explainer._VERSION, "\n")
       return 0
-    elseif cmd == "parse" then
-      return cmd_parse(rest)
-    elseif cmd == "narration" then
-      return cmd_narration(rest)
-    elseif cmd == "status" then
-      return cmd_status(rest)
-    elseif cmd == "cache" then
-      return cmd_cache(rest)
-    elseif cmd == "scripts" then
-      return cmd_scripts(rest)
-    elseif cmd == "slurm" then
-      return require("explainer.slurm").command(rest, M, host)
-    else
-      return cmd_run(args)
     end
+    local known = DISPATCH[cmd]
+    for _, a in ipairs(known and rest or args) do -- COMMAND --help, SCRIPT.lua --help
+      if a == "--" then break end
+      -- (a command with no entry in HELP, slurm, explains itself)
+      if (a == "--help" or a == "-h") and HELP[known and cmd or "run"] then
+        return help(known and cmd or "run")
+      end
+    end
+    if known then return known(rest) end
+    return cmd_run(args)
   end)
   if ok then return status end
   if getmetatable(status) == UsageError then

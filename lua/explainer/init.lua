@@ -92,6 +92,9 @@ local OPTION_TYPES = {
   cache = "boolean",
   cache_dir = "string",
   durable = "boolean",
+  -- the file's parse warnings (explainer.diagnostics)
+  strict = "boolean",
+  verbose = "boolean",
 }
 M.OPTION_TYPES = OPTION_TYPES
 
@@ -236,7 +239,8 @@ end
 --   timeout (seconds), retries (0), retry_delay (1 s, doubled each retry,
 --   jittered), rate ("60/min"), shard ("K/N"), dry_run (false), json (the dry
 --   run's plan as JSON), workflow (names the journal: "default"), cache
---   (true), cache_dir, durable (false)
+--   (true), cache_dir, durable (false); verbose (show every parse
+--   warning, not the first 5), strict (any parse warning refuses the run)
 -- @treturn table|nil stats: total, completed, skipped, failed, locked,
 --   elapsed_time, failures, results, scenes (state, standing, reason,
 --   attempts, seconds, error, output_dir per scene), output_dir (the
@@ -244,7 +248,8 @@ end
 --   ("SIGINT"/"SIGTERM" when a signal stopped it), fatal (why the run had to
 --   stop: the journal could not be written)
 -- @treturn string|nil message when the run could not start (unreadable file,
---   duplicate scene numbers, a bad option value)
+--   no scene header, duplicate scene numbers, warnings with `strict`, a bad
+--   option value)
 function M.orchestrate_workflow(opts, fn, more)
   if type(opts) == "string" then
     local merged = {}
@@ -262,6 +267,9 @@ function M.orchestrate_workflow(opts, fn, more)
   -- Without hooks no user code sees the document table, so its scene tables
   -- can be made as processors need them (a rerun that skips all makes none).
   local document = doc:table(not (opts.setup or opts.finish or opts.inputs))
+  -- The file's warnings first; no scenes, or --strict with warnings, is no run.
+  local usable, why = require("explainer.diagnostics").before_run(document, opts)
+  if not usable then return nil, why end
   -- A dry run runs nothing of the workflow's but inputs(scene).
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local copts, cerr = core_options(opts, document)
@@ -292,6 +300,9 @@ function M.status(path, opts)
   local doc, err = core.open(path)
   if not doc then return nil, err end
   local document = doc:table(not opts.inputs)
+  if #document.scenes == 0 then
+    return nil, require("explainer.diagnostics").no_scenes_message(path)
+  end
   local copts, cerr = core_options(opts, document)
   if not copts then return nil, cerr end
   return core.status(doc, copts)

@@ -143,6 +143,29 @@ static void check_the_checks(void)
     doc->scenes[0].title = saved;
     CHECK(!ex_check_json(doc), "its JSON reads back as the same values");
     ex_document_free(doc);
+
+    static const char broken[] = "## SCENE 1: Fine\n## SCENE 2 has no colon\n";
+    doc = ex_parse(broken, sizeof broken - 1, "t", NULL);
+    CHECK(doc && doc->n_warnings == 1 && !ex_check_properties(broken, sizeof broken - 1, doc),
+          "a broken '## SCENE 2' header with its warning holds the properties");
+    if (doc) {
+        doc->n_warnings = 0;
+        const char *bad = ex_check_properties(broken, sizeof broken - 1, doc);
+        CHECK(bad && strstr(bad, "neither a scene nor a warning"),
+              "a scene header dropped without a warning is caught");
+        ex_document_free(doc);
+    }
+
+    static const char wide[] = "\xFF\xFE#\0#\0 \0S\0C\0E\0N\0E\0 \0" "1\0:\0 \0W\0";
+    doc = ex_parse(wide, sizeof wide - 1, "t", NULL);
+    CHECK(doc && doc->n_scenes == 1 && !ex_check_properties(wide, sizeof wide - 1, doc),
+          "UTF-16 text holds the properties");
+    if (doc && doc->n_scenes == 1) {
+        doc->scenes[0].duration = 7;
+        const char *bad = ex_check_properties(wide, sizeof wide - 1, doc);
+        CHECK(bad && strstr(bad, "UTF-16"), "a UTF-16 document unlike its decoding is caught");
+    }
+    ex_document_free(doc);
 }
 
 int main(void)
