@@ -27,7 +27,7 @@ _explainer() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
 
-  local commands="parse narration status cache scripts slurm help"
+  local commands="parse narration status check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
     --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish"
@@ -47,8 +47,11 @@ _explainer() {
     --progress)
       mapfile -t COMPREPLY < <(compgen -W "auto plain json quiet" -- "$cur")
       return 0 ;;
+    --format)
+      [ "$cmd" = init ] && mapfile -t COMPREPLY < <(compgen -W "9:16 16:9 1:1" -- "$cur")
+      return 0 ;;
     --scenes|--output-filename|-j|--jobs|--timeout|--retries|--retry-delay|--rate|--shard|\
-    --tasks|--max-size)
+    --tasks|--title|--disable|--max-size)
       return 0 ;;
   esac
 
@@ -57,6 +60,8 @@ _explainer() {
   case $cmd in
     parse|narration) opts="--json" ;;
     status) opts="--output-dir --output-filename --scenes --shard --json" ;;
+    check) opts="--json --strict --disable" ;;
+    init) opts="--scenes --format --title" ;;
     cache) opts="--max-size --cache-dir --json" ;;
     scripts) opts="--path" ;;
     slurm) opts="--tasks --print $slurm_opts" ;;
@@ -73,8 +78,9 @@ _explainer() {
   for ((i = 1; i < COMP_CWORD; i++)); do
     w=${COMP_WORDS[i]}
     case $w in
-      --output-dir|--progress|--scenes|--output-filename|-j|--jobs|--timeout|\
-      --retries|--retry-delay|--rate|--shard|--tasks|--max-size|--cache-dir)
+      --output-dir|--progress|--format|--scenes|--output-filename|-j|--jobs|--timeout|\
+      --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size|\
+      --cache-dir)
         ((i++)) ;;
       -*) ;;
       *) ((n++)) ;;
@@ -82,7 +88,9 @@ _explainer() {
   done
 
   case $cmd in
-    parse|narration)
+    parse|narration|check)
+      _explainer_files "$cur" txt ;;
+    init)
       _explainer_files "$cur" txt ;;
     cache)
       [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "prune" -- "$cur") ;;
