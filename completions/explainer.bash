@@ -30,11 +30,12 @@ _explainer() {
   local commands="parse narration status check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
-    --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish"
+    --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish
+    --verbose --strict"
   # What slurm passes on to its jobs (it sets --shard, --finish-only, --no-finish itself).
   local slurm_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate
-    --cache-dir --no-cache --durable"
+    --cache-dir --no-cache --durable --verbose --strict"
   local cmd=${COMP_WORDS[1]}
   [ "$COMP_CWORD" -le 1 ] && cmd=
 
@@ -59,8 +60,8 @@ _explainer() {
   local opts
   case $cmd in
     parse|narration) opts="--json" ;;
-    status) opts="--output-dir --output-filename --scenes --shard --json" ;;
-    check) opts="--json --strict --disable" ;;
+    status) opts="--output-dir --output-filename --scenes --shard --json --verbose --strict" ;;
+    check) opts="--json --pace --disable --caret --no-caret" ;;
     init) opts="--scenes --format --title" ;;
     cache) opts="--max-size --cache-dir --json" ;;
     scripts) opts="--path" ;;

@@ -7,6 +7,8 @@ local core = explainer.core
 
 local M = {}
 
+local COMMANDS = "check, init, parse, narration, status, run, cache, scripts, slurm, help"
+
 local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM] [--disable RULE,...]
@@ -401,7 +403,8 @@ function M.load_workflow(path)
   if not chunk then
     local f = io.open(path, "r")
     if not f then
-      return nil, path .. ": cannot open workflow script (bundled ones run by name, e.g. "
+      return nil, path .. ": cannot open workflow script (a workflow script (.lua) or a command ("
+        .. COMMANDS .. ") was expected; bundled workflows run by name, e.g. "
         .. "'explainer video FILE.txt'; see 'explainer scripts')"
     end
     f:close()
@@ -443,7 +446,6 @@ local STATUS_FLAGS = {
 
 -- SCRIPT.lua FILE.txt ... with flags: positional, overrides and the workflow,
 -- or nil after saying why.
-local COMMANDS = "check, init, parse, narration, status, run, cache, scripts, slurm, help"
 
 -- Is `path` a workflow script? A .lua file, or a file Lua can load.
 local function is_workflow_path(path)

@@ -739,7 +739,12 @@ static char *to_utf16(const char *utf8, bool little, size_t *len)
             units[0] = 0xD800 + ((cp - 0x10000) >> 10);
             units[1] = 0xDC00 + ((cp - 0x10000) & 0x3FF);
             nu = 2;
-            out = realloc(out, 2 * n + 4 + o);
+            char *grown = realloc(out, 2 * n + 4 + o);
+            if (!grown) {
+                free(out);
+                return NULL;
+            }
+            out = grown;
         }
         for (int u = 0; u < nu; u++) {
             out[o++] = (char)(little ? units[u] & 0xFF : units[u] >> 8);
