@@ -22,12 +22,19 @@ OBJDIR  := $(BUILD)/obj
 VERSION := $(shell cat VERSION 2>/dev/null || echo 0.1.0)
 CFLAGS  += -DEXPLAINER_VERSION='"$(VERSION)"'
 
-# Every src/*.c but the host's main.c goes into the core: new files need no edit here.
-CORE_SRC := $(filter-out src/main.c,$(wildcard src/*.c))
+# The core is every src/*.c that does not include Lua: parsing, the run, the journal,
+# exec and http. It is a static library, libexplainer.a, that the C tests link alone
+# (no -llua): a core file that used Lua would not link. The Lua binding is every file
+# that includes it (the l*.c files), and main.c is the host. New files need no edit.
+LUA_SRC  := $(shell grep -l -e '<lua.h>' -e '<lauxlib.h>' src/*.c)
+CORE_SRC := $(filter-out $(LUA_SRC),$(wildcard src/*.c))
+BIND_SRC := $(filter-out src/main.c,$(LUA_SRC))
 CORE_OBJ := $(CORE_SRC:src/%.c=$(OBJDIR)/%.o)
+BIND_OBJ := $(BIND_SRC:src/%.c=$(OBJDIR)/%.o)
+CORE_LIB := $(BUILD)/libexplainer.a
 HEADERS  := $(wildcard src/*.h)
 
-# C-level tests: tests/c/test_*.c, each linked with the core objects.
+# C-level tests: tests/c/test_*.c, each linked with the core library alone.
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
@@ -47,16 +54,20 @@ $(OBJDIR)/%.o: src/%.c $(HEADERS) | $(OBJDIR)
 $(OBJDIR):
 	mkdir -p $@ $(BUILD)/tests
 
+$(CORE_LIB): $(CORE_OBJ)
+	rm -f $@
+	$(AR) rcs $@ $^
+
 # -Wl,-E exports the Lua API from the host so that C modules (lfs, cjson) load into it.
-$(BUILD)/explainer: $(OBJDIR)/main.o $(CORE_OBJ)
+$(BUILD)/explainer: $(OBJDIR)/main.o $(BIND_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -Wl,-E -o $@ $^ $(LUA_LIBS) -lxxhash -ldl -lm
 
 # The module takes the Lua API from whichever interpreter loads it: no -llua here.
-$(BUILD)/explainer_core.so: $(CORE_OBJ)
+$(BUILD)/explainer_core.so: $(BIND_OBJ) $(CORE_LIB)
 	$(CC) $(LDFLAGS) -shared -o $@ $^ -lxxhash -ldl -lm
 
-$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_OBJ) | $(OBJDIR)
-	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_OBJ) $(LUA_LIBS) -lxxhash -ldl -lm
+$(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_LIB) | $(OBJDIR)
+	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_LIB) -lxxhash -ldl -lm
 
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

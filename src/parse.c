@@ -1,6 +1,6 @@
 /*
  * parse.c -- explainer script text -> document (the format is described in
- * DESIGN.md, "The explainer script format").
+ * docs/format.md).
  *
  * One pass over the lines. A line is classified by its first bytes; a field is
  * remembered as a span of the source text and turned into strings when its scene

@@ -1,6 +1,6 @@
 /*
  * test_parse.c -- the explainer-script parser (src/parse.c) on its own: every
- * dialect of DESIGN.md, every warning, hostile input, the file API, and every
+ * dialect of docs/format.md, every warning, hostile input, the file API, and every
  * out-of-memory path. Run from the repository root (tests/run does).
  */
 #include "check.h"

@@ -162,7 +162,7 @@ local SPEC = {
 }
 
 --- Make a scene's narration track, unless the one there is fresh.
--- @tparam table scene a scene table (DESIGN.md keys)
+-- @tparam table scene a scene table (docs/lua-api.md keys)
 -- @tparam string output_dir the scene's folder
 -- @tparam[opt] table opts `backend` (`local`, `openai`, `elevenlabs`; default
 -- `EXPLAINER_AUDIO_BACKEND` or `local`), `filename` (default
