@@ -277,6 +277,115 @@ static int load_curl(char **errmsg)
     return 0;
 }
 
+/* The request's headers as curl's list (and no "Expect: 100-continue" round
+ * trip before a body). 0, or -1 with *errmsg. */
+static int header_list(const ex_http_request *request, struct curl_slist **out, char **errmsg)
+{
+    struct curl_slist *list = NULL;
+    for (size_t i = 0; i <= request->n_headers; i++) {
+        char *line;
+        if (i == request->n_headers) {
+            line = ex_format("Expect:");
+        } else {
+            const ex_http_header *h = &request->headers[i];
+            if (!h->name[0] || strpbrk(h->name, "\r\n:") || strpbrk(h->value, "\r\n")) {
+                *errmsg = ex_format("invalid HTTP header '%s' (no CR, LF or ':' allowed)",
+                                    h->name);
+                api.slist_free_all(list);
+                return -1;
+            }
+            /* "Name;" is curl's way to send a header with an empty value. */
+            line = h->value[0] ? ex_format("%s: %s", h->name, h->value)
+                               : ex_format("%s;", h->name);
+        }
+        struct curl_slist *grown = line ? api.slist_append(list, line) : NULL;
+        free(line);
+        if (!grown) {
+            *errmsg = ex_format("out of memory");
+            api.slist_free_all(list);
+            return -1;
+        }
+        list = grown;
+    }
+    *out = list;
+    return 0;
+}
+
+/* Everything curl is told about one request. */
+static void set_options(CURL *curl, const ex_http_request *request, struct curl_slist *list,
+                        collector *c, char *curl_error)
+{
+    double timeout = request->timeout > 0 ? request->timeout : 300;
+    const char *method = request->method ? request->method : (request->body ? "POST" : "GET");
+    api.easy_setopt(curl, CURLOPT_URL, request->url);
+    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
+    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
+    api.easy_setopt(curl, CURLOPT_WRITEDATA, c);
+    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
+    api.easy_setopt(curl, CURLOPT_HEADERDATA, c);
+    api.easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
+    api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
+    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
+    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
+    api.easy_setopt(curl, CURLOPT_XFERINFODATA, c);
+    api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
+    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
+                     (long)(timeout < 30 ? timeout * 1000 : 30000));
+    api.easy_setopt(curl, CURLOPT_USERAGENT, "explainer/" EXPLAINER_VERSION);
+    api.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
+    api.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
+    if (request->follow_redirects) {
+        api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
+        api.easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
+        api.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
+    }
+    if (strcmp(method, "GET") == 0)
+        api.easy_setopt(curl, CURLOPT_HTTPGET, 1L);
+    else if (strcmp(method, "HEAD") == 0)
+        api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
+    else
+        api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
+    if (request->body) {
+        api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)request->body_len);
+        api.easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
+    }
+    /* A Content-Length above the cap is refused before any of the body is
+     * read; a body without one is counted as it comes (on_body). */
+    if (strcmp(method, "HEAD") != 0)
+        api.easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)c->max);
+}
+
+/* Why a request failed, as a kind and a message (never the URL). */
+static char *failure(CURL *curl, CURLcode rc, const collector *c, const char *curl_error,
+                     bool max_from_env, ex_http_response *response)
+{
+    response->error_kind = error_kind(rc, c);
+    /* "Protocol not supported" is a bad URL before a connection, and an
+     * answer that is not HTTP (HTTP/0.9) after one. */
+    char *ip = NULL;
+    if (rc == CURLE_UNSUPPORTED_PROTOCOL &&
+        api.easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0])
+        response->error_kind = "protocol";
+    const char *detail = curl_error[0] ? curl_error : api.easy_strerror(rc);
+    if (strcmp(response->error_kind, "too_large") == 0) {
+        char *size = format_size(c->max);
+        char *msg = size ? ex_format("answer larger than %s (limit %s)", size,
+                                     max_from_env ? "EXPLAINER_HTTP_MAX_BYTES" : "max_bytes")
+                         : NULL;
+        free(size);
+        return msg;
+    }
+    if (c->interrupted)
+        return ex_format("interrupted");
+    if (c->oom)
+        return ex_format("out of memory reading the answer");
+    if (strcmp(response->error_kind, "protocol") == 0)
+        return ex_format("the server's answer breaks HTTP: %s", detail);
+    if (strcmp(response->error_kind, "redirects") == 0)
+        return ex_format("too many redirects: %s", detail);
+    return ex_format("%s", detail);
+}
+
 int ex_http_perform(const ex_http_request *request, ex_http_response *response,
                     char **errmsg)
 {
@@ -300,142 +409,35 @@ int ex_http_perform(const ex_http_request *request, ex_http_response *response,
         }
         global_ready = 1;
     }
-
     struct curl_slist *list = NULL;
-    int bad = 0;
-    for (size_t i = 0; i < request->n_headers && !bad; i++) {
-        const ex_http_header *h = &request->headers[i];
-        if (!h->name[0] || strpbrk(h->name, "\r\n:") || strpbrk(h->value, "\r\n")) {
-            *errmsg =
-                ex_format("invalid HTTP header '%s' (no CR, LF or ':' allowed)", h->name);
-            bad = 1;
-            break;
-        }
-        /* "Name;" is curl's way to send a header with an empty value. */
-        char *line =
-            h->value[0] ? ex_format("%s: %s", h->name, h->value) : ex_format("%s;", h->name);
-        struct curl_slist *grown = line ? api.slist_append(list, line) : NULL;
-        free(line);
-        if (!grown) {
-            *errmsg = ex_format("out of memory");
-            bad = 1;
-            break;
-        }
-        list = grown;
-    }
-    /* No "Expect: 100-continue" round trip before a body. */
-    struct curl_slist *grown = bad ? NULL : api.slist_append(list, "Expect:");
-    if (!bad && !grown) {
-        *errmsg = ex_format("out of memory");
-        bad = 1;
-    }
-    if (grown)
-        list = grown;
-    CURL *curl = bad ? NULL : api.easy_init();
-    if (!bad && !curl) {
+    if (header_list(request, &list, errmsg) != 0)
+        return -1;
+    CURL *curl = api.easy_init();
+    if (!curl) {
         *errmsg = ex_format("libcurl failed to start a request");
-        bad = 1;
-    }
-    if (bad) {
         api.slist_free_all(list);
         return -1;
     }
-
     collector c = {.max = max};
     char curl_error[CURL_ERROR_SIZE] = "";
-    double timeout = request->timeout > 0 ? request->timeout : 300;
-    const char *method =
-        request->method ? request->method : (request->body ? "POST" : "GET");
-
-    api.easy_setopt(curl, CURLOPT_URL, request->url);
-    api.easy_setopt(curl, CURLOPT_HTTPHEADER, list);
-    api.easy_setopt(curl, CURLOPT_WRITEFUNCTION, on_body);
-    api.easy_setopt(curl, CURLOPT_WRITEDATA, &c);
-    api.easy_setopt(curl, CURLOPT_HEADERFUNCTION, on_header);
-    api.easy_setopt(curl, CURLOPT_HEADERDATA, &c);
-    api.easy_setopt(curl, CURLOPT_ERRORBUFFER, curl_error);
-    api.easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
-    api.easy_setopt(curl, CURLOPT_NOPROGRESS, 0L);
-    api.easy_setopt(curl, CURLOPT_XFERINFOFUNCTION, on_progress);
-    api.easy_setopt(curl, CURLOPT_XFERINFODATA, &c);
-    api.easy_setopt(curl, CURLOPT_TIMEOUT_MS, (long)(timeout * 1000));
-    api.easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS,
-                     (long)(timeout < 30 ? timeout * 1000 : 30000));
-    api.easy_setopt(curl, CURLOPT_USERAGENT, "explainer/" EXPLAINER_VERSION);
-    api.easy_setopt(curl, CURLOPT_ACCEPT_ENCODING, "");
-    api.easy_setopt(curl, CURLOPT_PROTOCOLS_STR, "http,https");
-    if (request->follow_redirects) {
-        api.easy_setopt(curl, CURLOPT_FOLLOWLOCATION, 1L);
-        api.easy_setopt(curl, CURLOPT_MAXREDIRS, 5L);
-        api.easy_setopt(curl, CURLOPT_REDIR_PROTOCOLS_STR, "http,https");
-    }
-    if (strcmp(method, "GET") == 0) {
-        api.easy_setopt(curl, CURLOPT_HTTPGET, 1L);
-    } else if (strcmp(method, "HEAD") == 0) {
-        api.easy_setopt(curl, CURLOPT_NOBODY, 1L);
-    } else {
-        api.easy_setopt(curl, CURLOPT_CUSTOMREQUEST, method);
-    }
-    if (request->body) {
-        api.easy_setopt(curl, CURLOPT_POSTFIELDSIZE_LARGE,
-                         (curl_off_t)request->body_len);
-        api.easy_setopt(curl, CURLOPT_POSTFIELDS, request->body);
-    }
-
-    /* A Content-Length above the cap is refused before any of the body is
-     * read; a body without one is counted as it comes (on_body). */
-    if (strcmp(method, "HEAD") != 0)
-        api.easy_setopt(curl, CURLOPT_MAXFILESIZE_LARGE, (curl_off_t)max);
-
+    set_options(curl, request, list, &c, curl_error);
     CURLcode rc = api.easy_perform(curl);
-    if (rc == CURLE_OK) {
+    if (rc == CURLE_OK)
         api.easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response->status);
-    } else {
-        response->error_kind = error_kind(rc, &c);
-        /* "Protocol not supported" is a bad URL before a connection, and an
-         * answer that is not HTTP (HTTP/0.9) after one. */
-        char *ip = NULL;
-        if (rc == CURLE_UNSUPPORTED_PROTOCOL &&
-            api.easy_getinfo(curl, CURLINFO_PRIMARY_IP, &ip) == CURLE_OK && ip && ip[0])
-            response->error_kind = "protocol";
-        const char *detail = curl_error[0] ? curl_error : api.easy_strerror(rc);
-        if (strcmp(response->error_kind, "too_large") == 0) {
-            char *size = format_size(max);
-            *errmsg = size ? ex_format("answer larger than %s (limit %s)", size,
-                                       max_from_env ? "EXPLAINER_HTTP_MAX_BYTES"
-                                                    : "max_bytes")
-                           : NULL;
-            free(size);
-        } else if (c.interrupted) {
-            *errmsg = ex_format("interrupted");
-        } else if (c.oom) {
-            *errmsg = ex_format("out of memory reading the answer");
-        } else if (strcmp(response->error_kind, "protocol") == 0) {
-            *errmsg = ex_format("the server's answer breaks HTTP: %s", detail);
-        } else if (strcmp(response->error_kind, "redirects") == 0) {
-            *errmsg = ex_format("too many redirects: %s", detail);
-        } else {
-            *errmsg = ex_format("%s", detail);
-        }
-    }
+    else
+        *errmsg = failure(curl, rc, &c, curl_error, max_from_env, response);
     api.easy_cleanup(curl);
     api.slist_free_all(list);
+    if (rc == CURLE_OK && !c.body && !(c.body = calloc(1, 1))) {
+        *errmsg = ex_format("out of memory");
+        rc = CURLE_OUT_OF_MEMORY;
+    }
     if (rc != CURLE_OK) {
         free(c.body);
         free_headers(c.headers, c.n_headers);
         return -1;
     }
     response->error_kind = NULL;
-    if (!c.body) {
-        c.body = malloc(1);
-        if (!c.body) {
-            free_headers(c.headers, c.n_headers);
-            *errmsg = ex_format("out of memory");
-            response->error_kind = "setup";
-            return -1;
-        }
-        c.body[0] = '\0';
-    }
     response->headers = c.headers;
     response->n_headers = c.n_headers;
     response->body = c.body;
