@@ -213,12 +213,10 @@ static int l_open_string(lua_State *L)
     return 1;
 }
 
-/* core.parse(path) -> table | nil, message */
-static int l_parse(lua_State *L)
+/* The Document userdata on top of the stack as a table; its document is
+ * freed at once (the table holds copies). */
+static int table_of_box(lua_State *L)
 {
-    int n = l_open(L);
-    if (n != 1)
-        return n;
     document_box *box = lua_touserdata(L, -1);
     push_document(L, box->doc, 0);
     ex_document_free(box->doc);
@@ -226,16 +224,19 @@ static int l_parse(lua_State *L)
     return 1;
 }
 
+/* core.parse(path) -> table | nil, message */
+static int l_parse(lua_State *L)
+{
+    int n = l_open(L);
+    return n == 1 ? table_of_box(L) : n;
+}
+
 /* core.parse_string(text [, name]) -> table */
 static int l_parse_string(lua_State *L)
 {
     lua_settop(L, 2);
     l_open_string(L);
-    document_box *box = lua_touserdata(L, -1);
-    push_document(L, box->doc, 0);
-    ex_document_free(box->doc);
-    box->doc = NULL;
-    return 1;
+    return table_of_box(L);
 }
 
 /* ---- small helpers ---------------------------------------------------------- */

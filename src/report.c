@@ -117,9 +117,7 @@ void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt,
         return;
     va_list ap;
     va_start(ap, fmt);
-    char *text = NULL;
-    if (vasprintf(&text, fmt, ap) < 0)
-        text = NULL;
+    char *text = ex_vformat(fmt, ap);
     va_end(ap);
     if (!text)
         return;

@@ -10,13 +10,19 @@
 #include <time.h>
 #include <unistd.h>
 
+char *ex_vformat(const char *fmt, va_list ap)
+{
+    char *s = NULL;
+    if (vasprintf(&s, fmt, ap) < 0)
+        s = NULL;
+    return s;
+}
+
 char *ex_format(const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    char *s = NULL;
-    if (vasprintf(&s, fmt, ap) < 0)
-        s = NULL;
+    char *s = ex_vformat(fmt, ap);
     va_end(ap);
     return s;
 }

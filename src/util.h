@@ -9,8 +9,11 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include <stdarg.h>
+
 /* A malloc'd printf-formatted string; NULL when memory runs out. */
 char *ex_format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+char *ex_vformat(const char *fmt, va_list ap) __attribute__((format(printf, 1, 0)));
 
 /* strdup that passes NULL through. */
 char *ex_strdup(const char *s);

@@ -76,18 +76,22 @@ local function is_block_heading(line)
     or line:sub(#hashes + 1):lower():match("^scene"))
 end
 
-local function words(text)
+--- The words of a text (runs of non-blanks with a letter or digit in them).
+function M.words(text)
   local n = 0
-  for w in text:gmatch("%S+") do
+  for w in (text or ""):gmatch("%S+") do
     if w:find("[%w\128-\255]") then n = n + 1 end
   end
   return n
 end
 
-local function seconds(s)
+--- Seconds for people: "6 s", "7.5 s".
+function M.seconds(s)
   if s == math.floor(s) then return ("%d s"):format(s) end
   return ("%.1f s"):format(s)
 end
+
+local words, seconds = M.words, M.seconds
 
 local function is_placeholder_text(text)
   return text:match("^%s*%b[]%s*$") ~= nil

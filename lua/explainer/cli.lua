@@ -276,16 +276,8 @@ local function preflight(doc, o)
   return ok
 end
 
-local function words(text)
-  local n = 0
-  for _ in (text or ""):gmatch("%S+") do n = n + 1 end
-  return n
-end
-
-local function fmt_seconds(s)
-  if s == math.floor(s) then return ("%d s"):format(s) end
-  return ("%.1f s"):format(s)
-end
+local function words(text) return require("explainer.check").words(text) end
+local function fmt_seconds(s) return require("explainer.check").seconds(s) end
 
 local function cmd_parse(args)
   local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })

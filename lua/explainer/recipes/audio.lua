@@ -101,14 +101,8 @@ local function speak_local(text, path, opts)
   return ok, err
 end
 
-local function api_key(opts, env)
-  local k = opts.api_key or os.getenv(env)
-  if k == "" then k = nil end
-  return k
-end
-
 local function speak_openai(text, path, opts)
-  local k = api_key(opts, "OPENAI_API_KEY")
+  local k = common.api_key(opts, "OPENAI_API_KEY")
   if not k then return nil, "OPENAI_API_KEY is not set (the openai audio backend needs it)" end
   local s = M.settings(opts)
   local client = http.client {
@@ -129,7 +123,7 @@ local function url_escape(s)
 end
 
 local function speak_elevenlabs(text, path, opts)
-  local k = api_key(opts, "ELEVENLABS_API_KEY")
+  local k = common.api_key(opts, "ELEVENLABS_API_KEY")
   if not k then
     return nil, "ELEVENLABS_API_KEY is not set (the elevenlabs audio backend needs it)"
   end

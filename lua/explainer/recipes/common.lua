@@ -206,6 +206,14 @@ function M.backend(kind, backends, opts, env, names)
   return fn
 end
 
+--- An API key: `opts.api_key`, else the environment variable `env`; nil when
+-- neither is set (or empty).
+function M.api_key(opts, env)
+  local k = opts and opts.api_key or os.getenv(env)
+  if k == "" then k = nil end
+  return k
+end
+
 --- Check the arguments every recipe takes: a scene table and a directory.
 function M.check_scene_args(fname, scene, output_dir, level)
   if type(scene) ~= "table" then
