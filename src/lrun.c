@@ -106,28 +106,74 @@ static void push_repr(lua_State *L, int idx, int depth)
     lua_concat(L, lua_gettop(L) - base);
 }
 
+/* A table that says its own message (a .message field or a __tostring)? */
+static bool speaks_for_itself(lua_State *L, int idx)
+{
+    if (lua_type(L, idx) != LUA_TTABLE)
+        return false;
+    bool yes = lua_getfield(L, idx, "message") == LUA_TSTRING;
+    lua_pop(L, 1);
+    if (!yes && luaL_getmetafield(L, idx, "__tostring") != LUA_TNIL) {
+        lua_pop(L, 1);
+        yes = true;
+    }
+    return yes;
+}
+
 static char *error_text(lua_State *L, int idx)
 {
     idx = lua_absindex(L, idx);
     if (lua_type(L, idx) == LUA_TTABLE) {
-        lua_getfield(L, idx, "message");
-        if (lua_type(L, -1) == LUA_TSTRING) {
+        if (lua_getfield(L, idx, "message") == LUA_TSTRING) {
             char *s = ex_strdup(lua_tostring(L, -1));
             lua_pop(L, 1);
             return s;
         }
         lua_pop(L, 1);
-        if (luaL_getmetafield(L, idx, "__tostring") == LUA_TNIL) { /* else tostring() */
+        if (!speaks_for_itself(L, idx)) {
             push_repr(L, idx, 0);
             char *s = ex_strdup(lua_tostring(L, -1));
             lua_pop(L, 1);
             return s;
         }
-        lua_pop(L, 1);
     }
     char *s = ex_strdup(luaL_tolstring(L, idx, NULL));
     lua_pop(L, 1);
     return s;
+}
+
+/* The message handler of a processor's call: an error that is not a string
+ * (error({code=429})) gets the place it was raised, as Lua gives a string
+ * ("wf.lua:3: {code=429}"). */
+static int locate_error(lua_State *L)
+{
+    if (lua_type(L, 1) == LUA_TSTRING || speaks_for_itself(L, 1))
+        return 1;
+    luaL_where(L, 2); /* 1 is error() itself, 2 the function that called it */
+    char *text = error_text(L, 1);
+    lua_pushstring(L, text ? text : "?");
+    free(text);
+    lua_concat(L, 2);
+    return 1;
+}
+
+/* A failure the processor returned (`return nil, {code=429}`): its text, with
+ * where the processor is defined when the value is not a string. malloc'd. */
+static char *returned_error(lua_State *L, int idx)
+{
+    char *text = error_text(L, idx);
+    if (!text || lua_type(L, idx) == LUA_TSTRING || speaks_for_itself(L, idx))
+        return text;
+    lua_Debug ar;
+    lua_pushvalue(L, ARG_FN);
+    if (lua_getinfo(L, ">S", &ar) && ar.currentline != -2 && ar.linedefined > 0) {
+        char *located = ex_format("%s:%d: %s", ar.short_src, ar.linedefined, text);
+        if (located) {
+            free(text);
+            text = located;
+        }
+    }
+    return text;
 }
 
 /* ---- return values across a worker's pipe -----------------------------------
@@ -218,26 +264,28 @@ static void call_processor(void *ud, const ex_document *doc, const ex_scene *sce
         reseed(L);
     else
         guard_exit(L, true);
+    lua_pushcfunction(L, locate_error);
+    int handler = lua_gettop(L);
     lua_pushvalue(L, ARG_FN);
     lua_geti(L, SLOT_SCENES, (lua_Integer)(scene - doc->scenes) + 1); /* may build it */
     lua_pushstring(L, output_dir);
-    int status = lua_pcall(L, 2, LUA_MULTRET, 0);
+    int status = lua_pcall(L, 2, LUA_MULTRET, handler);
     if (hook_set) /* interrupted: no further Lua code may be stopped midway */
         lua_sethook(L, NULL, 0, 0);
     if (!out->in_worker)
         guard_exit(L, false);
-    int nret = lua_gettop(L) - top;
+    int first = handler + 1, nret = lua_gettop(L) - handler;
     if (status != LUA_OK) {
         out->ok = false;
         out->error = error_text(L, -1);
-    } else if (nret >= 2 && !lua_toboolean(L, top + 1)) {
+    } else if (nret >= 2 && !lua_toboolean(L, first)) {
         /* `return false/nil, "why"` fails the scene; anything else succeeds. */
         out->ok = false;
-        out->error = lua_isnil(L, top + 2) ? ex_strdup("failed") : error_text(L, top + 2);
+        out->error = lua_isnil(L, first + 1) ? ex_strdup("failed") : returned_error(L, first + 1);
     } else {
         out->ok = true;
-        if (nret >= 1 && !lua_isnil(L, top + 1))
-            keep_result(L, top + 1, scene, out);
+        if (nret >= 1 && !lua_isnil(L, first))
+            keep_result(L, first, scene, out);
     }
     lua_settop(L, top);
 }

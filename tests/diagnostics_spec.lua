@@ -202,10 +202,12 @@ describe("workflow scripts get the same care", function()
       end }]])
     local _, err, code = h.run { wf, film, "--output-dir", dir .. "/out" }
     assert.equal(1, code)
-    assert.matches("Scene 0 failed: {code=429}", err)
-    assert.truthy(err:find('Scene 1 failed: {code=500, retry={after="1s"}}', 1, true)
-      or err:find('Scene 1 failed: {retry={after="1s"}, code=500}', 1, true), err)
-    assert.truthy(err:find('Scene 2 failed: {"a", "b"}', 1, true), err)
+    -- with the processor's file and line: where it raised, or where it is defined
+    local where = dir .. "/tables.lua:"
+    assert.truthy(err:find("Scene 0 failed: " .. where .. "2: {code=429}", 1, true), err)
+    assert.truthy(err:find('Scene 1 failed: ' .. where .. '1: {code=500, retry={after="1s"}}', 1, true)
+      or err:find('Scene 1 failed: ' .. where .. '1: {retry={after="1s"}, code=500}', 1, true), err)
+    assert.truthy(err:find('Scene 2 failed: ' .. where .. '1: {"a", "b"}', 1, true), err)
   end)
 
   it("answers help COMMAND and COMMAND --help for every command", function()

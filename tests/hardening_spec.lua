@@ -259,4 +259,21 @@ describe("processors with side effects", function()
     assert.is_nil(err:find("\7", 1, true))
     assert.matches("Evil \\x1b]0;pwned\\x07 title", err, 1, true)
   end)
+
+  it("escapes a title's control characters in parse, status and narration too", function()
+    h.write(film, (h.read(film):gsub("Scene Title 1", "Evil \27]0;pwned\7 title")
+      :gsub("Narration of scene 2%.", "Bell \7 here.")))
+    workflow(dir, WRITER)
+    for _, args in ipairs { { "parse", film }, { "narration", film },
+                            { "status", dir .. "/wf.lua", film, "--output-dir", dir .. "/out" } } do
+      local out, err, code = h.run(args)
+      assert.equal(0, code, err)
+      assert.is_nil(out:find("[\27\7]"), args[1] .. " prints no raw control character")
+      assert.is_nil(err:find("[\27\7]"), args[1] .. " (stderr)")
+    end
+    local out = h.run { "parse", film }
+    assert.matches("Evil \\x1b]0;pwned\\x07 title", out, 1, true)
+    out = h.run { "narration", film }
+    assert.matches("Bell \\x07 here.", out, 1, true)
+  end)
 end)

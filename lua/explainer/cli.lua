@@ -276,6 +276,13 @@ local function preflight(doc, o)
   return ok
 end
 
+-- Text from a script, for a person's screen: control characters (an ESC in a
+-- title could move the cursor or retitle the window) shown as \xNN.
+local function shown(text)
+  return (tostring(text):gsub("[%z\1-\31\127]", function(c) return ("\\x%02x"):format(c:byte()) end))
+end
+M.shown = shown
+
 local function words(text) return require("explainer.check").words(text) end
 local function fmt_seconds(s) return require("explainer.check").seconds(s) end
 
@@ -304,13 +311,13 @@ local function cmd_parse(args)
   end
   local doc = handle:table(true)
   local out = {}
-  out[#out + 1] = ("%s: %s"):format(doc.path, doc.title or "(untitled)")
+  out[#out + 1] = ("%s: %s"):format(shown(doc.path), shown(doc.title or "(untitled)"))
   out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
     doc.declared_scenes and (" (%d declared)"):format(doc.declared_scenes) or "",
     fmt_seconds(doc.total_duration),
-    doc.format and (", " .. doc.format) or "",
-    doc.audience and (", for " .. doc.audience) or "")
-  if doc.style then out[#out + 1] = "  style: " .. doc.style end
+    doc.format and (", " .. shown(doc.format)) or "",
+    doc.audience and (", for " .. shown(doc.audience)) or "")
+  if doc.style then out[#out + 1] = "  style: " .. shown(doc.style) end
   for _, s in ipairs(doc.scenes) do
     local notes = {}
     if s.no_narration then notes[#notes + 1] = "no narration"
@@ -323,7 +330,7 @@ local function cmd_parse(args)
     if s.final_prompt then notes[#notes + 1] = "final prompt" end
     if s.animation_prompt then notes[#notes + 1] = "animation" end
     out[#out + 1] = ("  Scene %d: %s (%s) - %s  [line %d]"):format(s.scene_number,
-      s.title, fmt_seconds(s.duration), table.concat(notes, ", "), s.line)
+      shown(s.title), fmt_seconds(s.duration), table.concat(notes, ", "), s.line)
   end
   io.stdout:write(table.concat(out, "\n"), "\n")
   diagnostics.print(diagnostics.from_document(doc))
@@ -352,7 +359,7 @@ local function cmd_narration(args)
   end
   for _, s in ipairs(doc.scenes) do
     if s.narration then
-      io.stdout:write(("Scene %d: %s\n"):format(s.scene_number, s.narration))
+      io.stdout:write(("Scene %d: %s\n"):format(s.scene_number, shown(s.narration)))
     end
   end
   return 0
@@ -529,8 +536,8 @@ local function cmd_status(args)
       local counts, order = {}, {}
       io.stdout:write(positional[i], "\n")
       for _, s in ipairs(scenes) do
-        io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, s.reason,
-          s.title or ""))
+        io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, shown(s.reason),
+          shown(s.title or "")))
         local word = s.reason == "running" and "running" or s.standing
         if not counts[word] then order[#order + 1] = word end
         counts[word] = (counts[word] or 0) + 1
