@@ -162,7 +162,7 @@ all_done() {
   "$BIN" status video examples/sample.txt --output-dir "$OUT" --json | python3 -c '
 import json, sys
 rows = json.load(sys.stdin)
-sys.exit(0 if rows and all(r["status"] == "done" for r in rows) else 1)'
+sys.exit(0 if rows and all(r["status"] == "fresh" for r in rows) else 1)'
 }
 
 check "the array ran as 3 tasks, each writing its shard report" [ "$array_logs" = 3 ]
@@ -174,7 +174,7 @@ sys.exit(0 if numbers == list(range(12)) and all(r["completed"] == 4 and r["fail
          and r["locked"] == 0 for r in reports) else 1)' "$OUT/sample"
 check "every scene has exactly one started and one done record in the journal" once_each
 check "the journal holds nothing else (no failure, no second attempt)" no_other_records
-check "explainer status says every scene is done" all_done
+check "explainer status says every scene is fresh" all_done
 check "the finish job ran after the array and reported 12 of 12 scenes done" \
   grep -q "12 scenes, 12 done, 0 failed, 0 not done" "${finish_log:-/dev/null}"
 check "the film was joined exactly once, by the finish job" \
