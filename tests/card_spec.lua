@@ -22,7 +22,8 @@ Layout Design:
 - Aesthetic: Schematic, orderly
 
 Nano Banana Iterative Prompt:
-"Initial: A flat vector schematic of a closed pipe loop, white background, a faint grid, a blue coil at the bottom and an orange one at the top, labels in a clean sans-serif. | Iteration 1: Make all labels the same size. | Iteration 2: Thin the grid."
+"Initial: A flat vector schematic of a closed pipe loop, a blue coil below, an orange one above. | ]] ..
+[[Iteration 1: Make all labels the same size. | Iteration 2: Thin the grid."
 
 Animation Prompt for AI Video Model:
 "Droplets flow around the loop."
@@ -85,7 +86,7 @@ describe("the storyboard card", function()
     it("shows the image prompt and its Nano Banana iterations in order", function()
       local c = image.card_content(document.scenes[1])
       assert.equal("IMAGE PROMPT", c.prompt_label)
-      assert.matches("^A flat vector schematic", c.prompt)
+      assert.equal("A flat vector schematic of a closed pipe loop, a blue coil below, an orange one above.", c.prompt)
       assert.same({ "Make all labels the same size.", "Thin the grid." }, c.iterations)
     end)
 

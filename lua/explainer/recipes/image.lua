@@ -17,8 +17,11 @@
 -- `opts.api_key`, travel only in headers and are masked in every message.
 -- @module explainer.recipes.image
 
+local core = require "explainer_core"
+local artifact = require "explainer.artifact"
 local http = require "explainer.http"
 local key = require "explainer.key"
+local log = require "explainer.log"
 local media = require "explainer.media"
 local base64 = require "explainer.recipes.base64"
 local common = require "explainer.recipes.common"
@@ -598,19 +601,18 @@ function M.openai_size(model, format)
   return OPENAI_SIZES[family][common.aspect(format)]
 end
 
-local function generate_openai(scene, path, opts)
+local function openai_client(opts, s)
   local k = api_key(opts, "OPENAI_API_KEY")
   if not k then return nil, "OPENAI_API_KEY is not set (the openai image backend needs it)" end
-  local s = M.settings(opts)
-  local client = http.client {
+  return http.client {
     name = "OpenAI images", base_url = s.base_url, headers = { Authorization = "Bearer " .. k },
     retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
-  local data, err = client:json {
-    method = "POST", path = "/images/generations",
-    json = { model = s.model, prompt = M.prompt_for(scene, opts.document), size = s.size, n = 1 },
-  }
-  if not data then return nil, err end
+end
+
+-- The image of an OpenAI images answer (generations or edits): `b64_json`
+-- decoded, or `url` downloaded.
+local function openai_image(data, path, opts)
   local item = type(data.data) == "table" and data.data[1]
   if type(item) ~= "table" then return nil, "OpenAI images: the answer holds no image" end
   if type(item.b64_json) == "string" then
@@ -623,23 +625,32 @@ local function generate_openai(scene, path, opts)
   return nil, "OpenAI images: the answer has neither b64_json nor url"
 end
 
+local function generate_openai(scene, path, opts)
+  local s = M.settings(opts)
+  local client, err = openai_client(opts, s)
+  if not client then return nil, err end
+  local data
+  data, err = client:json {
+    method = "POST", path = "/images/generations",
+    json = { model = s.model, prompt = M.prompt_for(scene, opts.document), size = s.size, n = 1 },
+  }
+  if not data then return nil, err end
+  return openai_image(data, path, opts)
+end
+
 local FAL_SIZES = { ["9:16"] = "portrait_16_9", ["16:9"] = "landscape_16_9", ["1:1"] = "square_hd" }
 
-local function generate_fal(scene, path, opts)
+local function fal_client(opts, s)
   local k = api_key(opts, "FAL_KEY")
   if not k then return nil, "FAL_KEY is not set (the fal image backend needs it)" end
-  local s = M.settings(opts)
-  local w, h = common.parse_size(s.size)
-  local client = http.client {
+  return http.client {
     name = "fal", base_url = s.base_url, headers = { Authorization = "Key " .. k },
     retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
-  local data, err = client:json {
-    method = "POST", path = "/" .. s.model:gsub("^/+", ""),
-    json = { prompt = M.prompt_for(scene, opts.document),
-             image_size = w and { width = w, height = h } or s.size, num_images = 1 },
-  }
-  if not data then return nil, err end
+end
+
+-- The image of a fal answer: `images[0].url`, downloaded (a data: URL decoded).
+local function fal_image(data, path, opts)
   local image = type(data.images) == "table" and data.images[1]
   if type(image) ~= "table" or type(image.url) ~= "string" then
     return nil, "fal: the answer holds no image URL"
@@ -653,6 +664,106 @@ local function generate_fal(scene, path, opts)
   return download(image.url, path, opts)
 end
 
+local function generate_fal(scene, path, opts)
+  local s = M.settings(opts)
+  local w, h = common.parse_size(s.size)
+  local client, err = fal_client(opts, s)
+  if not client then return nil, err end
+  local data
+  data, err = client:json {
+    method = "POST", path = "/" .. s.model:gsub("^/+", ""),
+    json = { prompt = M.prompt_for(scene, opts.document),
+             image_size = w and { width = w, height = h } or s.size, num_images = 1 },
+  }
+  if not data then return nil, err end
+  return fal_image(data, path, opts)
+end
+
+-- ---- edits: the script's own iterations, each an edit of the image before --------
+
+local function read_file(path)
+  local f, err = io.open(path, "rb")
+  if not f then return nil, err end
+  local data = f:read("a")
+  f:close()
+  if not data then return nil, path .. ": unreadable" end
+  return data
+end
+
+--- A file as a `data:` URI (base64 by coreutils' `base64`), for APIs that
+-- take an image inline.
+-- @tparam string path
+-- @tparam[opt="image/png"] string mime
+-- @treturn string|nil the URI
+-- @treturn string|nil message
+function M.data_uri(path, mime)
+  local r, err = common.run({ "base64", "-w", "0", common.safe_path(path) }, { timeout = 60 })
+  if not r then return nil, err end
+  return "data:" .. (mime or "image/png") .. ";base64," .. r.stdout:gsub("%s+", "")
+end
+
+-- OpenAI: POST /images/edits, multipart/form-data with the previous image.
+local function edit_openai(prompt, previous, path, opts)
+  local s = M.settings(opts)
+  local client, err = openai_client(opts, s)
+  if not client then return nil, err end
+  local bytes
+  bytes, err = read_file(previous)
+  if not bytes then return nil, err end
+  local body, ctype = http.multipart {
+    { name = "model", value = s.edit_model },
+    { name = "image", filename = "image.png", content_type = "image/png", data = bytes },
+    { name = "prompt", value = prompt },
+    { name = "size", value = s.size },
+    { name = "n", value = "1" },
+  }
+  local data
+  data, err = client:json { method = "POST", path = "/images/edits", body = body,
+                            headers = { ["Content-Type"] = ctype } }
+  if not data then return nil, err end
+  return openai_image(data, path, opts)
+end
+
+-- fal: POST <edit model> (nano-banana's edit) with the previous image inline.
+local function edit_fal(prompt, previous, path, opts)
+  local s = M.settings(opts)
+  local client, err = fal_client(opts, s)
+  if not client then return nil, err end
+  local uri
+  uri, err = M.data_uri(previous, "image/png")
+  if not uri then return nil, err end
+  local data
+  data, err = client:json {
+    method = "POST", path = "/" .. s.edit_model:gsub("^/+", ""),
+    json = { prompt = prompt, image_urls = { uri }, num_images = 1, output_format = "png" },
+  }
+  if not data then return nil, err end
+  return fal_image(data, path, opts)
+end
+
+--- The backends that edit an image, by name: each
+-- `function(prompt, previous_path, path, opts)` returning `true` or `nil,
+-- message`.
+M.editors = { openai = edit_openai, fal = edit_fal }
+
+local function edits_on(opts)
+  local v = common.option(opts, "edits", "EXPLAINER_IMAGE_EDITS", false)
+  if type(v) == "string" then v = v:lower() end
+  return v == true or v == "on" or v == "1" or v == "true" or v == "yes"
+end
+
+--- Can the chosen backend and model edit images? (fal: always, through its
+-- edit model; OpenAI: the gpt-image models and dall-e-2.)
+-- @tparam table s `image.settings(opts)`
+-- @treturn boolean
+function M.edits_supported(s)
+  if s.backend == "fal" then return true end
+  if s.backend == "openai" then
+    return (s.model or ""):find("^gpt%-image") ~= nil or (s.model or ""):find("^dall%-e%-2") ~= nil
+  end
+  return false
+end
+
 local function generate_local(scene, path, opts)
   local w, h = common.parse_size(M.settings(opts).size)
   return M.draw_card(scene, path, w, h, M.style_of(opts))
@@ -661,11 +772,14 @@ end
 M.backends = { ["local"] = generate_local, openai = generate_openai, fal = generate_fal }
 
 local DEFAULT_MODEL = { openai = "gpt-image-1", fal = "fal-ai/flux/schnell" }
+local DEFAULT_EDIT_MODEL = { fal = "fal-ai/nano-banana/edit" }
 local BASE_ENV = { openai = "OPENAI_BASE_URL", fal = "FAL_BASE_URL" }
 local DEFAULT_BASE = { openai = "https://api.openai.com/v1", fal = "https://fal.run" }
 
 --- What the options choose: `backend`, and the `model`, `size` and
--- `base_url` it uses (the card: only its frame size).
+-- `base_url` it uses (the card: only its frame size); `edits` (true when
+-- the script's iterations and final prompt are to be sent as edits and the
+-- backend can) with the `edit_model`.
 function M.settings(opts)
   opts = opts or {}
   local backend = common.option(opts, "backend", "EXPLAINER_IMAGE_BACKEND", "local")
@@ -680,8 +794,49 @@ function M.settings(opts)
       and M.openai_size(s.model or "", common.format_of(opts))
       or FAL_SIZES[common.aspect(common.format_of(opts))])
     s.base_url = common.option(opts, "base_url", BASE_ENV[backend], DEFAULT_BASE[backend])
+    if edits_on(opts) and M.edits_supported(s) then
+      s.edits = true
+      s.edit_model = common.option(opts, "edit_model", "EXPLAINER_IMAGE_EDIT_MODEL",
+        DEFAULT_EDIT_MODEL[backend] or s.model)
+    end
   end
   return s
+end
+
+--- The steps of a scene's image when edits are on: the initial prompt makes
+-- the first image (`initial.png`), then each iteration (`iteration_1.png`,
+-- ...) and the 2-step final prompt (`final.png`) is an edit of the image
+-- before it. Each step's key holds the key of the step before.
+-- @tparam table scene
+-- @tparam[opt] table opts as for `generate`
+-- @treturn table|nil list of `{file=, prompt=, key=, edit=}` (nil when the
+-- image is one generation: edits off, a backend that cannot edit, or a scene
+-- with neither iterations nor a final prompt)
+function M.steps(scene, opts)
+  opts = opts or {}
+  local s = M.settings(opts)
+  if not s.edits then return nil end
+  local prompts = {}
+  for _, step in ipairs(scene.iterations or {}) do
+    if present(step) then
+      prompts[#prompts + 1] = { file = "iteration_" .. (#prompts + 1) .. ".png", prompt = trim(step) }
+    end
+  end
+  if present(scene.final_prompt) then
+    prompts[#prompts + 1] = { file = opts.filename or "final.png", prompt = trim(scene.final_prompt) }
+  end
+  if #prompts == 0 then return nil end
+  local first = { file = "initial.png", prompt = M.prompt_for(scene, opts.document) }
+  first.key = key.of("image/1", { prompt = first.prompt, backend = s.backend, model = s.model,
+                                   size = s.size, base_url = s.base_url })
+  local steps = { first }
+  for _, step in ipairs(prompts) do
+    step.edit = true
+    step.key = key.of("image-edit/1", { previous = steps[#steps].key, prompt = step.prompt,
+      backend = s.backend, model = s.edit_model, size = s.size, base_url = s.base_url })
+    steps[#steps + 1] = step
+  end
+  return steps
 end
 
 --- The Style line a card takes its colours from: `opts.style`, else the
@@ -712,6 +867,8 @@ function M.key(scene, opts)
       colours = { p.background, p.band, p.band_text, p.title, p.text, p.muted, p.accent, p.label },
       size = s.size })
   end
+  local steps = M.steps(scene, opts)
+  if steps then return steps[#steps].key end
   return key.of("image/1", { prompt = M.prompt_for(scene, opts.document), backend = s.backend,
                              model = s.model, size = s.size, base_url = s.base_url })
 end
@@ -723,18 +880,59 @@ local SPEC = {
   build = function(make, scene, tmp, opts) return make(scene, tmp, opts) end,
 }
 
---- Make a scene's image, unless the one there is fresh.
+-- The steps of an edit chain, each made unless fresh (so a changed
+-- iteration remakes that step and those after it, nothing before), then the
+-- last one as the output.
+local function generate_chain(scene, output_dir, opts, steps)
+  local backend = M.backends[M.settings(opts).backend]
+  local editor = M.editors[M.settings(opts).backend]
+  local previous, how
+  for i, step in ipairs(steps) do
+    local path = output_dir .. "/" .. step.file
+    local made
+    made, how = artifact.make(path, step.key, function(tmp)
+      if i == 1 then return backend(scene, tmp, opts) end
+      return editor(step.prompt, previous, tmp, opts)
+    end, { kind = "png" })
+    if not made then return nil, how end
+    previous = path
+  end
+  local final = output_dir .. "/" .. (opts.filename or "final.png")
+  if previous == final then return final, how end
+  local made
+  made, how = artifact.make(final, steps[#steps].key, function(tmp)
+    return core.copy_file(previous, tmp)
+  end, { kind = "png" })
+  if not made then return nil, how end
+  return final, how
+end
+
+--- Make a scene's image, unless the one there is fresh. With edits on (and
+-- a backend that can edit), a scene with iterations or a final prompt is a
+-- chain: see `steps`.
 -- @tparam table scene a scene table (DESIGN.md keys)
 -- @tparam string output_dir the scene's folder
 -- @tparam[opt] table opts `backend` (`local`, `openai`, `fal`; default
 -- `EXPLAINER_IMAGE_BACKEND` or `local`), `filename` (default `final.png`),
 -- `document` or `format` (the frame's aspect), `model`, `size`, `api_key`,
--- `base_url`, `retries`, `backoff`, `timeout`
+-- `base_url`, `retries`, `backoff`, `timeout`, `edits` (default
+-- `EXPLAINER_IMAGE_EDITS` or off), `edit_model`
 -- @treturn string|nil the image's path
 -- @treturn string how it came: "fresh", "kept", "cached" or "made"; or a message
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
-  return common.generate(SPEC, scene, output_dir, opts or {})
+  opts = opts or {}
+  if edits_on(opts) then
+    local s = M.settings(opts)
+    if not M.edits_supported(s) and s.backend ~= "local" then
+      log.warn_once("edits:" .. s.backend .. ":" .. tostring(s.model), ("the %s image backend%s cannot edit "
+        .. "images: each scene's image is made from its initial prompt alone"):format(s.backend,
+        s.model and (" with " .. s.model) or ""))
+    end
+    local steps = M.steps(scene, opts)
+    if steps and M.backends[s.backend] then return generate_chain(scene, output_dir, opts, steps) end
+  end
+  return common.generate(SPEC, scene, output_dir, opts)
 end
 
 return M
