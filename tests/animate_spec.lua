@@ -202,6 +202,52 @@ describe("image-to-video", function()
     end)
   end)
 
+  describe("scripts/video.lua", function()
+    before_each(function() server = mock.start { key = OPENAI, lifetime = 120 } end)
+
+    it("sends a generation, an edit per iteration with the image before, then the video request", function()
+      local input = require("helpers").write(dir .. "/chain.txt", [[
+# Chain - 1 SCENES
+Format: 16:9
+
+## SCENE 1: Ball (3 seconds)
+
+Narration: "A ball."
+
+Nano Banana Iterative Prompt:
+"Initial: A red ball on a table. | Iteration 1: Make the ball blue. | Iteration 2: Add a soft shadow."
+
+Animation Prompt for AI Video Model:
+"The ball rolls to the right."
+]])
+      local status, _, err = util.run_host(dir, "video.lua", input, {
+        EXPLAINER_IMAGE_BACKEND = "openai", EXPLAINER_IMAGE_EDITS = "on", EXPLAINER_VIDEO_BACKEND = "openai",
+        OPENAI_API_KEY = OPENAI, OPENAI_BASE_URL = server.url .. "/v1", EXPLAINER_VIDEO_POLL = "0.01",
+        EXPLAINER_HTTP_BACKOFF = "0.01", EXPLAINER_VIDEO_SIZE = "320x180",
+      }, { "--output-dir", dir .. "/out" })
+      assert.equal(0, status, err)
+      local scene_dir = dir .. "/out/chain/scene_01/"
+      local posts = {}
+      for _, r in ipairs(server:requests()) do
+        if r.method == "POST" then posts[#posts + 1] = r end
+      end
+      assert.same({ "/v1/images/generations", "/v1/images/edits", "/v1/images/edits", "/v1/videos" },
+        { posts[1].path, posts[2].path, posts[3].path, posts[4].path })
+      assert.equal("A red ball on a table.", cjson.decode(posts[1].body).prompt)
+      assert.same({ "Make the ball blue.", "Add a soft shadow." }, { posts[2].parts.prompt.value, posts[3].parts.prompt.value })
+      local function sha(path)
+        return (assert(explainer.exec({ "sha256sum", path })).stdout:match("^%x+"))
+      end
+      assert.equal(sha(scene_dir .. "initial.png"), posts[2].parts.image.sha256)
+      assert.equal(sha(scene_dir .. "iteration_1.png"), posts[3].parts.image.sha256)
+      assert.equal("The ball rolls to the right.", posts[4].parts.prompt.value)
+      assert.equal("1280x720", posts[4].parts.size.value)
+      assert.truthy(util.read(scene_dir .. "animation.mp4"))
+      assert.same({ 320, 180 }, { util.probe(scene_dir .. "clip.mp4").width, util.probe(scene_dir .. "clip.mp4").height })
+      assert.is_nil(err:find("warning", 1, true))
+    end)
+  end)
+
   describe("keys", function()
     it("holds backend, model, prompt, seconds and the image's key; none without a backend or a prompt", function()
       local scene = document.scenes[1]
