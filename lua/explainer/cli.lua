@@ -12,6 +12,8 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer narration FILE.txt [--json]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--output-filename NAME]
                         [--scenes LIST] [--shard K/N] [--json]
+       explainer estimate SCRIPT.lua FILE.txt [--output-dir DIR] [--scenes LIST]
+                          [--prices FILE] [--json]
        explainer cache [prune --max-size SIZE] [--cache-dir DIR] [--json]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
@@ -405,6 +407,48 @@ local function cmd_status(args)
   return status
 end
 
+-- explainer estimate SCRIPT FILE...: what a run would send and cost (estimate.lua).
+local ESTIMATE_FLAGS = {
+  ["--prices"] = { "prices", true },
+  ["--cache-dir"] = RUN_FLAGS["--cache-dir"],
+}
+for name, spec in pairs(STATUS_FLAGS) do ESTIMATE_FLAGS[name] = spec end
+
+local function cmd_estimate(args)
+  local positional, overrides, workflow =
+    workflow_args(args, ESTIMATE_FLAGS, "estimate takes SCRIPT.lua and FILE.txt")
+  if not positional then return 2 end
+  local estimate = require "explainer.estimate"
+  require("explainer.settings").cache_dir = overrides.cache_dir
+  local prices, err = estimate.prices(overrides.prices)
+  if not prices then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local name = M.workflow_name(positional[1], workflow)
+  local makes, assumed = estimate.makes(workflow, name)
+  local status, all = 0, {}
+  if not overrides.json then io.stdout:write(estimate.price_note(prices)) end
+  for i = 2, #positional do
+    local opts = run_options(positional[1], workflow, overrides, positional[i])
+    opts.makes, opts.prices = makes, prices
+    local e, run_err = estimate.file(positional[i], opts)
+    if not e then
+      stderr("explainer: %s", run_err)
+      status = 2
+    elseif overrides.json then
+      e.unpriced = list(e.unpriced)
+      e.workflow, e.assumed, e.prices = name, assumed, { date = prices.date, currency = prices.currency,
+        source = prices.source, file = prices.file or json.null }
+      all[#all + 1] = e
+    else
+      io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
+    end
+  end
+  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
+  return status
+end
+
 -- --finish-only: the workflow's finish on what is done, no scene run.
 local function finish_only(file, opts)
   local ok, stats, err = pcall(explainer.finish_only, opts)
@@ -563,6 +607,8 @@ function M.main(args, host_info)
       return cmd_narration(rest)
     elseif cmd == "status" then
       return cmd_status(rest)
+    elseif cmd == "estimate" then
+      return cmd_estimate(rest)
     elseif cmd == "cache" then
       return cmd_cache(rest)
     elseif cmd == "scripts" then
