@@ -47,7 +47,10 @@ local function read_prices_file(path)
   else
     local chunk, why = load(text, "@" .. path, "t", {})   -- data only: no functions to call
     if not chunk then return nil, path .. ": " .. tostring(why) end
+    -- A table of prices takes a few thousand instructions, not millions.
+    debug.sethook(function() error("runs too long for a table of prices", 2) end, "", 10000000)
     local ok, value = pcall(chunk)
+    debug.sethook()
     if not ok then return nil, path .. ": " .. tostring(value) end
     if type(value) ~= "table" then return nil, path .. ": must return a table of prices" end
     data = value
