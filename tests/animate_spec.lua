@@ -279,10 +279,16 @@ Animation Prompt for AI Video Model:
       assert.is_nil(secs("fal", 6, "fal-ai/minimax/video-01/image-to-video"))
     end)
 
-    it("refuses an unknown backend by name", function()
+    it("refuses an unknown backend by name, failing the scene", function()
       local s, err = animate.settings { video_backend = "crayons" }
       assert.is_nil(s)
       assert.equal("unknown image-to-video backend 'crayons' (fal, openai or none)", err)
+      local path
+      path, err = video.clip(document.scenes[1], dir, { document = document, video_backend = "crayons",
+                                                       size = "180x320", image = { size = "180x320" } })
+      assert.is_nil(path)
+      assert.equal("unknown image-to-video backend 'crayons' (fal, openai or none)", err)
+      assert.is_nil(io.open(dir .. "/clip.mp4"))
     end)
   end)
 end)

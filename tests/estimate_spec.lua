@@ -190,6 +190,18 @@ describe("explainer estimate", function()
     assert.matches("loop.lua:1: runs too long for a table of prices", err, 1, true)
   end)
 
+  it("refuses a backend no run could use, naming it", function()
+    for var, message in pairs {
+      EXPLAINER_IMAGE_BACKEND = "unknown image backend 'crayons' (local, openai or fal)",
+      EXPLAINER_AUDIO_BACKEND = "unknown audio backend 'crayons' (local, openai or elevenlabs)",
+      EXPLAINER_VIDEO_BACKEND = "unknown image-to-video backend 'crayons' (fal, openai or none)",
+    } do
+      local status, _, err = run({ "estimate", "video", input }, { [var] = "crayons" })
+      assert.equal(2, status)
+      assert.equal("explainer: " .. message .. "\n", err)
+    end
+  end)
+
   it("counts a workflow it does not know as video, and says so", function()
     h.write(dir .. "/mine.lua", "return { process_scene = function() return true end }")
     local status, out, err = run { "estimate", dir .. "/mine.lua", input }

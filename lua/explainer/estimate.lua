@@ -200,7 +200,17 @@ function M.file(path, opts)
   local ropts = { document = document }
   for k, v in pairs(opts.recipe or {}) do ropts[k] = v end
   local is, as = image.settings(ropts), audio.settings(ropts)
-  local vs = makes.video and animate.settings(ropts) or nil
+  if not image.backends[is.backend] then
+    return nil, ("unknown image backend '%s' (local, openai or fal)"):format(is.backend)
+  end
+  if not audio.backends[as.backend] then
+    return nil, ("unknown audio backend '%s' (local, openai or elevenlabs)"):format(as.backend)
+  end
+  local vs
+  if makes.video then
+    vs, err = animate.settings(ropts)
+    if err then return nil, err end
+  end
   local out = {
     file = path,
     scenes = { total = #standings, fresh = 0, to_make = 0 },

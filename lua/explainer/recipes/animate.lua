@@ -298,10 +298,13 @@ end
 -- @tparam table src `picture`, `narration` (paths), `image` (the image's
 -- part of the clip's key), `settings` (the video recipe's)
 -- @tparam[opt] table opts the clip's options
--- @treturn string|nil the clip's path; nil when the still must make it
--- (no animation for this scene, or it failed: then with a warning)
+-- @treturn string|false|nil the clip's path; nil when the still must make it
+-- (no animation for this scene, or it failed: then with a warning); false
+-- for a setting that cannot work (an unknown backend): the scene fails
 -- @treturn string how it came, or the reason it did not
 function M.clip(scene, output_dir, path, clip_key, src, opts)
+  local s, bad = M.settings(opts)
+  if not s then return false, bad end
   local animation, how = M.generate(scene, output_dir, src.picture, src.image, opts)
   local made
   if animation then

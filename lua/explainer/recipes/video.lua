@@ -134,7 +134,7 @@ function M.clip(scene, output_dir, opts)
     local animated, how = animate.clip(scene, output_dir, path, M.clip_key(scene, output_dir, opts), {
       picture = src.picture, narration = src.narration, settings = s,
       image = source_part(src.picture, src.image_key) }, opts)
-    if animated then return animated, how end
+    if animated ~= nil then return animated or nil, how end   -- made, or false: a bad setting
     opts = animate.without(opts)
   end
   local made, how = artifact.make(path, M.clip_key(scene, output_dir, opts), function(tmp)
