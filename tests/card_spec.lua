@@ -83,6 +83,16 @@ describe("the storyboard card", function()
       assert.equal("Coil on the bottom edge, labelled in blue", c.layout[5].text)
     end)
 
+    it("reads bullets marked with •, numbers and plain lines too", function()
+      local c = image.card_content { scene_number = 1, title = "t",
+        layout = "• One\n  ◦ Under one\n1. First\n2) Second\nPlain line\n  that goes on" }
+      assert.same({ { level = 1, text = "One" }, { level = 2, text = "Under one" },
+                    { level = 1, text = "First", number = "1." }, { level = 1, text = "Second", number = "2)" },
+                    { level = 1, text = "Plain line that goes on", plain = true } }, c.layout)
+      assert(image.draw_card({ scene_number = 1, title = "t", layout = "1. First\nPlain line" },
+        dir .. "/numbers.png", 540, 960))
+    end)
+
     it("shows the image prompt and its Nano Banana iterations in order", function()
       local c = image.card_content(document.scenes[1])
       assert.equal("IMAGE PROMPT", c.prompt_label)

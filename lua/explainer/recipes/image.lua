@@ -249,16 +249,33 @@ local function shorten(s, max_chars)
   return s
 end
 
--- The bullet lines of a layout: {level=1|2|3, text=}, continuation lines
--- joined to their bullet; "Label: text" keeps its label apart.
+-- Bullet marks (UTF-8 ones too: a character class would match their bytes).
+local BULLETS = { "-", "*", "+", "•", "·", "–", "—", "▪", "◦" }
+
+local function split_bullet(rest)
+  for _, b in ipairs(BULLETS) do
+    if rest:sub(1, #b) == b then
+      local body = rest:sub(#b + 1):match("^%s+(.*)$")
+      if body then return b, body end
+    end
+  end
+  local n, body = rest:match("^(%d+[%.%)])%s+(.*)$")
+  if n then return n, body, n end
+end
+
+-- The lines of a layout: {level=1|2|3, text=, label=, number=, plain=}.
+-- A bullet's level comes from its indent; "1." keeps its number; an
+-- indented line without a mark continues the item above, one at the margin
+-- is a plain line; "Label: text" keeps its label apart.
 local function layout_items(layout)
   local items = {}
   for line in tostring(layout or ""):gmatch("[^\n]+") do
     local indent, rest = line:match("^([ \t]*)(.-)%s*$")
-    local bullet, body = rest:match("^([%-%*•·–])%s+(.*)$")
-    if bullet or #items == 0 then
+    local bullet, body, number = split_bullet(rest)
+    if bullet or #items == 0 or indent == "" then
       local width = #indent:gsub("\t", "    ")
-      local item = { level = bullet and math.min(3, 1 + width // 2) or 1, text = bullet and body or rest }
+      local item = { level = math.min(3, 1 + width // 2), text = bullet and body or rest, number = number,
+                     plain = not bullet or nil }
       if item.text ~= "" then items[#items + 1] = item end
     elseif rest ~= "" then
       items[#items].text = items[#items].text .. " " .. rest
@@ -276,7 +293,7 @@ end
 --- What a card shows: its header, title, layout bullets and prompt.
 -- @tparam table scene
 -- @treturn table `header` ("SCENE 3 · 6 s"), `title`, `layout` (list of
--- `{level=, label=, text=}`), `prompt_label` ("FINAL PROMPT" for a 2-step
+-- `{level=, label=, text=, number=, plain=}`), `prompt_label` ("FINAL PROMPT" for a 2-step
 -- scene, "IMAGE PROMPT", else "ANIMATION" or "NARRATION"; nil for none),
 -- `prompt`, `iterations` (the Nano Banana refinements, shown as a numbered
 -- list), all shortened to what a card can hold
@@ -351,8 +368,9 @@ local function card_columns(c, p, wide)
   if #c.layout > 0 then
     local items = {}
     for _, item in ipairs(c.layout) do
-      items[#items + 1] = { text = item.text, label = item.label, glyph = GLYPHS[item.level],
-                            level = item.level }
+      items[#items + 1] = { text = item.text, label = item.label, level = item.level,
+                            glyph = not item.plain and (item.number or GLYPHS[item.level]) or nil,
+                            glyph_em = item.number and 1.7 or nil }
     end
     layout = { label = "LAYOUT", items = items, scale = 1, colour = p.text }
   end
@@ -861,7 +879,9 @@ function M.key(scene, opts)
     local c = M.card_content(scene)
     local p = M.palette(M.style_of(opts))
     local layout = {}
-    for i, item in ipairs(c.layout) do layout[i] = { item.level, item.label or false, item.text } end
+    for i, item in ipairs(c.layout) do
+      layout[i] = { item.level, item.label or false, item.text, item.number or item.plain or false }
+    end
     return key.of(M.CARD_VERSION, { header = c.header, title = c.title, layout = layout,
       prompt_label = c.prompt_label or "", prompt = c.prompt or "", iterations = c.iterations,
       colours = { p.background, p.band, p.band_text, p.title, p.text, p.muted, p.accent, p.label },
