@@ -151,6 +151,161 @@ describe("image recipe", function()
     end)
   end)
 
+  describe("edits: the script's own iterations", function()
+    local chain = {
+      scene_number = 5, title = "Chain", duration = 6,
+      initial_prompt = "A red ball on a table.",
+      iterations = { "Make the ball blue.", "Add a shadow.", "Zoom in a little." },
+      final_prompt = nil,
+    }
+    local function sha256(path)
+      local r = assert(require("explainer").exec({ "sha256sum", path }, { timeout = 30 }))
+      return r.stdout:match("^(%x+)")
+    end
+    local function edits_opts(extra)
+      local o = { backend = "openai", api_key = KEY, base_url = server.url .. "/v1", backoff = 0.01,
+                  format = "9:16", edits = "on" }
+      for k, v in pairs(extra or {}) do o[k] = v end
+      return o
+    end
+
+    it("sends files in a multipart body whose boundary is in none of its parts", function()
+      local http = require "explainer.http"
+      local data = "\137PNG\r\n--explainer-\r\n\0binary\r\n"
+      local body, ctype = http.multipart { { name = "prompt", value = "Make it \"blue\"." },
+        { name = "image", filename = "image.png", content_type = "image/png", data = data } }
+      local boundary = ctype:match("^multipart/form%-data; boundary=(%S+)$")
+      assert.truthy(boundary)
+      assert.is_nil(data:find(boundary, 1, true))
+      local expected = "--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"prompt\"\r\n\r\n"
+        .. "Make it \"blue\".\r\n--" .. boundary .. "\r\nContent-Disposition: form-data; name=\"image\"; "
+        .. "filename=\"image.png\"\r\nContent-Type: image/png\r\n\r\n" .. data .. "\r\n--" .. boundary .. "--\r\n"
+      assert.equal(expected, body)
+    end)
+
+    it("sends one generation, then one edit per iteration in order, each with the image before it", function()
+      local _, before = last_request()
+      before = before or 0
+      local path = assert(image.generate(chain, dir, edits_opts()))
+      local reqs = server:requests()
+      assert.equal(before + 4, #reqs)
+      assert.equal("/v1/images/generations", reqs[before + 1].path)
+      assert.equal(chain.initial_prompt, cjson.decode(reqs[before + 1].body).prompt)
+      local files = { "initial.png", "iteration_1.png", "iteration_2.png", "iteration_3.png" }
+      for i = 1, 3 do
+        local r = reqs[before + 1 + i]
+        assert.equal("/v1/images/edits", r.path)
+        assert.equal("Bearer " .. KEY, r.headers.authorization)
+        assert.equal(chain.iterations[i], r.parts.prompt.value)
+        assert.equal("gpt-image-1", r.parts.model.value)
+        assert.equal("1024x1536", r.parts.size.value)
+        assert.equal("image/png", r.parts.image.content_type)
+        assert.equal(sha256(dir .. "/" .. files[i]), r.parts.image.sha256)
+      end
+      -- every step kept, each different, the last one as final.png
+      local seen = {}
+      for _, f in ipairs(files) do
+        local h = sha256(dir .. "/" .. f)
+        assert.is_nil(seen[h], f)
+        seen[h] = true
+      end
+      assert.equal(dir .. "/final.png", path)
+      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(path))
+      -- asked again: every step is fresh, nothing is sent
+      local n = #server:requests()
+      assert(image.generate(chain, dir, edits_opts()))
+      assert.equal(n, #server:requests())
+    end)
+
+    it("remakes from a changed iteration on, each edit again with the image before it", function()
+      assert(image.generate(chain, dir, edits_opts()))
+      local n = #server:requests()
+      local changed = {}
+      for k, v in pairs(chain) do changed[k] = v end
+      changed.iterations = { chain.iterations[1], "Add a long soft shadow.", chain.iterations[3] }
+      local first = util.read(dir .. "/iteration_1.png")
+      assert(image.generate(changed, dir, edits_opts()))
+      local reqs = server:requests()
+      assert.equal(n + 2, #reqs)
+      assert.equal("Add a long soft shadow.", reqs[n + 1].parts.prompt.value)
+      assert.equal(sha256(dir .. "/iteration_1.png"), reqs[n + 1].parts.image.sha256)
+      assert.equal(sha256(dir .. "/iteration_2.png"), reqs[n + 2].parts.image.sha256)
+      assert.equal(first, util.read(dir .. "/iteration_1.png"))
+      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(dir .. "/final.png"))
+    end)
+
+    it("keys each step on the one before, and the image's key is the last step's", function()
+      local steps = assert(image.steps(chain, edits_opts()))
+      assert.same({ "initial.png", "iteration_1.png", "iteration_2.png", "iteration_3.png" },
+        { steps[1].file, steps[2].file, steps[3].file, steps[4].file })
+      assert.equal("image/1", steps[1].key.recipe)
+      assert.equal(image.key(chain, edits_opts { edits = "off" }).id, steps[1].key.id)
+      for i = 2, 4 do
+        assert.equal("image-edit/1", steps[i].key.recipe)
+        assert.equal(steps[i - 1].key.parts.prompt, steps[i].key.parts["previous/prompt"])
+      end
+      assert.equal(steps[4].key.id, image.key(chain, edits_opts()).id)
+    end)
+
+    it("stops at a failed edit, keeps the steps before it, and resumes there", function()
+      server:plan { {}, {}, { status = 400 } }
+      local path, err = image.generate(chain, dir, edits_opts())
+      assert.is_nil(path)
+      assert.matches("^OpenAI images: HTTP 400", err)
+      assert.truthy(util.png_size(dir .. "/iteration_1.png"))
+      assert.is_nil(io.open(dir .. "/iteration_2.png"))
+      assert.is_nil(io.open(dir .. "/final.png"))
+      local n = #server:requests()
+      assert(image.generate(chain, dir, edits_opts()))
+      local reqs = server:requests()
+      assert.equal(n + 2, #reqs)
+      assert.equal(chain.iterations[2], reqs[n + 1].parts.prompt.value)
+      assert.equal(sha256(dir .. "/iteration_1.png"), reqs[n + 1].parts.image.sha256)
+    end)
+
+    it("makes one image from the initial prompt when edits are off (the default)", function()
+      local _, before = last_request()
+      assert(image.generate(chain, dir, edits_opts { edits = false }))
+      local _, after = last_request()
+      assert.equal(1, after - (before or 0))
+      assert.is_nil(io.open(dir .. "/initial.png"))
+    end)
+
+    it("says so, and makes one image, when the model cannot edit", function()
+      local log = require "explainer.log"
+      local said = {}
+      log.output = { write = function(_, ...) said[#said + 1] = table.concat { ... } end }
+      local ok = image.generate(chain, dir, edits_opts { model = "dall-e-3" })
+      log.output = io.stderr
+      assert.truthy(ok)
+      assert.matches("the openai image backend with dall%-e%-3 cannot edit images", said[1])
+      assert.is_nil(io.open(dir .. "/initial.png"))
+    end)
+
+    it("sends a 2-step scene's final prompt to fal's nano-banana edit with the first image inline", function()
+      server:stop()
+      server = mock.start { key = FAL, lifetime = 90 }
+      local two = { scene_number = 6, title = "Two", duration = 6, initial_prompt = "A lighthouse, rough sketch.",
+                    final_prompt = "The lighthouse at dusk, warm beam." }
+      local path = assert(image.generate(two, dir, { backend = "fal", api_key = FAL, base_url = server.url,
+                                                     backoff = 0.01, edits = "on" }))
+      local reqs = {}
+      for _, r in ipairs(server:requests()) do
+        if r.method == "POST" then reqs[#reqs + 1] = r end
+      end
+      assert.same({ "/fal-ai/flux/schnell", "/fal-ai/nano-banana/edit" }, { reqs[1].path, reqs[2].path })
+      local body = cjson.decode(reqs[2].body)
+      assert.equal(two.final_prompt, body.prompt)
+      assert.equal(1, body.num_images)
+      local sent = assert(require("explainer.recipes.base64").decode(body.image_urls[1]:match("^data:image/png;base64,(.+)$")))
+      assert.equal(util.read(dir .. "/initial.png"), sent)
+      assert.equal(dir .. "/final.png", path)
+      assert.not_equal(util.read(dir .. "/initial.png"), util.read(path))
+      server:stop()
+      server = mock.start { key = KEY, lifetime = 90 }
+    end)
+  end)
+
   it("refuses an unknown backend with a message", function()
     local path, err = image.generate(scene, dir, { backend = "crayons" })
     assert.is_nil(path)

@@ -7,7 +7,7 @@ local core = explainer.core
 
 local M = {}
 
-local COMMANDS = "check, init, parse, narration, status, run, cache, scripts, slurm, help"
+local COMMANDS = "check, init, parse, narration, status, estimate, run, cache, scripts, slurm, help"
 
 local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
@@ -17,6 +17,8 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer narration FILE.txt [--json]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--output-filename NAME]
                         [--scenes LIST] [--shard K/N] [--json]
+       explainer estimate SCRIPT.lua FILE.txt [--output-dir DIR] [--scenes LIST]
+                          [--prices FILE] [--json]
        explainer cache [prune --max-size SIZE] [--cache-dir DIR] [--json]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
@@ -204,6 +206,16 @@ clips), named by the key of what made each entry: prints its folder, entries
 and size, or removes the least recently used entries until it holds at most
 SIZE (2G, 500M, 10k). The folder: --cache-dir, else $EXPLAINER_CACHE_DIR,
 else $XDG_CACHE_HOME/explainer, else ~/.cache/explainer.
+]=]
+HELP.estimate = [=[
+usage: explainer estimate SCRIPT.lua FILE.txt [FILE.txt ...] [--prices FILE] [--json]
+                          [--output-dir DIR] [--scenes LIST]
+
+Before anything is spent: what a run of SCRIPT would send (image generations
+and edits, characters of speech, seconds of video) and what it would cost from
+a dated price table (lua/explainer/prices.lua; --prices or EXPLAINER_PRICES
+for your own, Lua or JSON), with the film's expected length. Scenes already
+fresh, and files already made or in the cache, cost nothing.
 ]=]
 HELP.scripts = [=[
 usage: explainer scripts [--path]
@@ -551,6 +563,48 @@ local function cmd_status(args)
   return status
 end
 
+-- explainer estimate SCRIPT FILE...: what a run would send and cost (estimate.lua).
+local ESTIMATE_FLAGS = {
+  ["--prices"] = { "prices", true },
+  ["--cache-dir"] = RUN_FLAGS["--cache-dir"],
+}
+for name, spec in pairs(STATUS_FLAGS) do ESTIMATE_FLAGS[name] = spec end
+
+local function cmd_estimate(args)
+  local positional, overrides, workflow =
+    workflow_args(args, ESTIMATE_FLAGS, "estimate takes SCRIPT.lua and FILE.txt")
+  if not positional then return 2 end
+  local estimate = require "explainer.estimate"
+  require("explainer.settings").cache_dir = overrides.cache_dir
+  local prices, err = estimate.prices(overrides.prices)
+  if not prices then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local name = M.workflow_name(positional[1], workflow)
+  local makes, assumed = estimate.makes(workflow, name)
+  local status, all = 0, {}
+  if not overrides.json then io.stdout:write(estimate.price_note(prices)) end
+  for i = 2, #positional do
+    local opts = run_options(positional[1], workflow, overrides, positional[i])
+    opts.makes, opts.prices = makes, prices
+    local e, run_err = estimate.file(positional[i], opts)
+    if not e then
+      stderr("explainer: %s", run_err)
+      status = 2
+    elseif overrides.json then
+      e.unpriced = list(e.unpriced)
+      e.workflow, e.assumed, e.prices = name, assumed, { date = prices.date, currency = prices.currency,
+        source = prices.source, file = prices.file or json.null }
+      all[#all + 1] = e
+    else
+      io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
+    end
+  end
+  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
+  return status
+end
+
 -- --finish-only: the workflow's finish on what is done, no scene run.
 local function finish_only(file, opts)
   local ok, stats, err = pcall(explainer.finish_only, opts)
@@ -818,6 +872,7 @@ end
 
 local DISPATCH = { parse = cmd_parse, narration = cmd_narration, status = cmd_status,
   check = cmd_check, init = cmd_init, run = cmd_run, cache = cmd_cache, scripts = cmd_scripts,
+  estimate = cmd_estimate,
   slurm = function(rest) return require("explainer.slurm").command(rest, M, host) end }
 
 --- Entry point: returns the exit status.

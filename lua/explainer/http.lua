@@ -49,6 +49,46 @@ function M.request(req)
   return core.http_request(req)
 end
 
+--- A multipart/form-data body (RFC 7578), for APIs that take files.
+-- @tparam {table,...} parts in order, each `{name=, value=}` (a text field)
+-- or `{name=, filename=, content_type=, data=}` (a file's bytes)
+-- @treturn string the body
+-- @treturn string its Content-Type, with the boundary (random, and found in
+-- none of the parts)
+function M.multipart(parts)
+  if type(parts) ~= "table" then
+    error("bad argument #1 to 'multipart' (table expected, got " .. type(parts) .. ")", 2)
+  end
+  local function clean(s) return (tostring(s):gsub("[\r\n\"]", "_")) end
+  local boundary
+  repeat
+    boundary = ("explainer-%08x%08x"):format(math.random(0, 0x7fffffff), math.random(0, 0x7fffffff))
+    local clash = false
+    for _, part in ipairs(parts) do
+      if tostring(part.data or part.value or ""):find(boundary, 1, true) then clash = true end
+    end
+  until not clash
+  local out = {}
+  for i, part in ipairs(parts) do
+    if type(part) ~= "table" or type(part.name) ~= "string" then
+      error(("bad part #%d to 'multipart' (a table with a name expected)"):format(i), 2)
+    end
+    out[#out + 1] = "--" .. boundary .. "\r\n"
+    if part.filename then
+      out[#out + 1] = ('Content-Disposition: form-data; name="%s"; filename="%s"\r\n'):format(
+        clean(part.name), clean(part.filename))
+      out[#out + 1] = "Content-Type: " .. clean(part.content_type or "application/octet-stream") .. "\r\n\r\n"
+      out[#out + 1] = tostring(part.data or "")
+    else
+      out[#out + 1] = ('Content-Disposition: form-data; name="%s"\r\n\r\n'):format(clean(part.name))
+      out[#out + 1] = tostring(part.value or "")
+    end
+    out[#out + 1] = "\r\n"
+  end
+  out[#out + 1] = "--" .. boundary .. "--\r\n"
+  return table.concat(out), "multipart/form-data; boundary=" .. boundary
+end
+
 -- ---- masking -----------------------------------------------------------------
 
 --- Environment variables whose values are masked in every message of every

@@ -181,6 +181,8 @@ class Handler(BaseHTTPRequestHandler):
                                     "headers": {k.lower(): v for k, v in self.headers.items()},
                                     "body": ""})
             return self.hostile(name, params)
+        if self.prompts_get():   # image edits and image-to-video: the block below
+            return None
         return self.send(404, {"detail": "Not Found"})
 
     # -- hostile answers ------------------------------------------------------
@@ -328,6 +330,8 @@ class Handler(BaseHTTPRequestHandler):
                 time.sleep(0.05)
         if step.get("hostile"):
             return self.hostile(step["hostile"], {k: str(v) for k, v in step.items()})
+        if self.prompts_post(step, body):   # image edits and image-to-video: the block below
+            return None
         if self.path == "/v1/images/generations":
             return self.openai(step, body, self.openai_image)
         if self.path == "/v1/audio/speech":
@@ -424,6 +428,355 @@ class Handler(BaseHTTPRequestHandler):
         return self.send(200, {"images": [image] * int(req.get("num_images", 1)),
                                "timings": {"inference": 0.05}, "seed": 42,
                                "has_nsfw_concepts": [False], "prompt": req["prompt"]})
+
+
+# ---- image edits and image-to-video (issue 11) --------------------------------------
+# What the edit chain and the animation recipe call, answered as the services document:
+#   POST /v1/images/edits            OpenAI image edits: multipart/form-data with model,
+#                                    image (a PNG file), prompt, size, n; b64_json answer
+#   POST /fal-ai/{model}/edit        fal edit models (nano-banana/edit): JSON with prompt and
+#                                    image_urls (a data: URI works); images[0].url answer
+#   POST /v1/videos                  OpenAI videos: multipart with prompt, model, seconds
+#                                    ("4", "8", "12"), size and input_reference (an image of
+#                                    exactly that size); answers a video object, "queued"
+#   GET  /v1/videos/{id}             the object: "in_progress", then "completed" (or "failed"
+#                                    with error {code, message})
+#   GET  /v1/videos/{id}/content     the MP4 (404 until completed)
+#   POST /queue/{model...}           fal's queue: {request_id, status_url, response_url,
+#                                    cancel_url, queue_position}; the URLs name the app
+#                                    (owner/name) without the model's subpath, as fal's do
+#   GET  /queue/{app}/requests/{id}/status   IN_QUEUE, IN_PROGRESS, then COMPLETED
+#   GET  /queue/{app}/requests/{id}          the result: {video: {url, content_type, ...}}
+#   GET  /edited/{n}.png, /video/clip.mp4    what answers point to
+# Each edit answers a different image (its colour from a counter), so that a test can
+# tell which image each request carried. A plan entry for a POST may set "polls" (status
+# answers before the job is done, default 1), "poll_errors" (that many status requests
+# answered 503 first), "fail": true (the job fails), "status" (the submit answers it),
+# "url_host" (fal's status and response URLs name that host instead of this one).
+# Multipart requests are recorded with "parts": name -> {value} or {filename,
+# content_type, size, sha256}.
+import hashlib  # noqa: E402
+import subprocess  # noqa: E402
+import tempfile  # noqa: E402
+
+OPENAI_VIDEO_SIZES = {"720x1280", "1280x720", "1024x1792", "1792x1024"}
+
+
+def parse_multipart(content_type, body):
+    """name -> {"value": text} or {"filename", "content_type", "data"}; None when unreadable."""
+    if not content_type or not content_type.startswith("multipart/form-data"):
+        return None
+    boundary = None
+    for piece in content_type.split(";")[1:]:
+        k, _, v = piece.strip().partition("=")
+        if k.lower() == "boundary":
+            boundary = v.strip('"')
+    if not boundary:
+        return None
+    delimiter = b"--" + boundary.encode()
+    if not body.startswith(delimiter) or delimiter + b"--" not in body:
+        return None
+    parts = {}
+    for chunk in body.split(delimiter)[1:]:
+        if chunk.startswith(b"--"):
+            break
+        if not chunk.startswith(b"\r\n") or not chunk.endswith(b"\r\n"):
+            return None
+        head, sep, data = chunk[2:-2].partition(b"\r\n\r\n")
+        if not sep:
+            return None
+        headers = {}
+        for line in head.decode("utf-8", "replace").split("\r\n"):
+            k, _, v = line.partition(":")
+            headers[k.strip().lower()] = v.strip()
+        disposition = headers.get("content-disposition", "")
+        fields = dict(p.strip().split("=", 1) for p in disposition.split(";")[1:] if "=" in p)
+        name = fields.get("name", "").strip('"')
+        if "filename" in fields:
+            parts[name] = {"filename": fields["filename"].strip('"'),
+                           "content_type": headers.get("content-type", ""), "data": data}
+        else:
+            parts[name] = {"value": data.decode("utf-8", "replace")}
+    return parts
+
+
+def png_size(data):
+    if data[:8] != b"\x89PNG\r\n\x1a\n":
+        return None
+    return struct.unpack(">II", data[16:24])
+
+
+def mp4_bytes(state):
+    with state.lock:
+        if getattr(state, "mp4", None) is None:
+            with tempfile.TemporaryDirectory() as tmp:
+                out = os.path.join(tmp, "clip.mp4")
+                subprocess.run(["ffmpeg", "-nostdin", "-loglevel", "error", "-f", "lavfi", "-i",
+                                "testsrc=size=72x128:rate=25", "-t", "2", "-pix_fmt", "yuv420p",
+                                "-c:v", "libx264", "-preset", "ultrafast", "-f", "mp4", out], check=True)
+                with open(out, "rb") as f:
+                    state.mp4 = f.read()
+        return state.mp4
+
+
+def summary(parts):
+    out = {}
+    for name, part in (parts or {}).items():
+        if "data" in part:
+            out[name] = {"filename": part["filename"], "content_type": part["content_type"],
+                         "size": len(part["data"]), "sha256": hashlib.sha256(part["data"]).hexdigest()}
+        else:
+            out[name] = {"value": part["value"]}
+    return out
+
+
+def prompts_record(self, extra):
+    """Add to this request's record (the last one with its path)."""
+    st = self.server.state
+    with st.lock:
+        for record in reversed(st.requests):
+            if record["path"] == self.path:
+                record.update(extra)
+                return
+
+
+def prompts_next_image(self):
+    st = self.server.state
+    with st.lock:
+        st.edits = getattr(st, "edits", 0) + 1
+        n = st.edits
+    return n, make_png(64, 96, ((n * 67) % 256, (n * 131) % 256, (n * 29 + 80) % 256))
+
+
+def prompts_post(self, step, body):
+    path = self.path
+    if path == "/v1/images/edits":
+        return self.openai(step, b"{}", lambda st_, _req: self.openai_image_edit(step, body)) or True
+    if path == "/v1/videos":
+        return self.openai(step, b"{}", lambda st_, _req: self.openai_video_create(step, body)) or True
+    if path.startswith("/fal-ai/") and path.endswith("/edit"):
+        self.fal_edit(step, body)
+        return True
+    if path.startswith("/queue/"):
+        self.fal_queue_submit(step, body)
+        return True
+    return False
+
+
+def openai_image_edit(self, step, body):
+    parts = parse_multipart(self.headers.get("Content-Type"), body)
+    self.prompts_record({"parts": summary(parts), "body": ""})
+    if parts is None:
+        return self.openai_error(400, step, "Invalid request: the body must be multipart/form-data.")
+    for field in ("model", "prompt"):
+        if not parts.get(field, {}).get("value"):
+            return self.openai_error(400, step, "Missing required parameter: '%s'." % field, field)
+    image = parts.get("image") or parts.get("image[]")
+    if not image or "data" not in image:
+        return self.openai_error(400, step, "Missing required parameter: 'image'.", "image")
+    if png_size(image["data"]) is None:
+        return self.openai_error(400, step, "Invalid input image - format must be in "
+                                 "['image/png', 'image/jpeg', 'image/webp'].", "image")
+    _, png = self.prompts_next_image()
+    return self.send(200, {"created": int(time.time()), "data": [{"b64_json": base64.b64encode(png).decode()}],
+                           "usage": {"input_tokens": 50, "output_tokens": 1056, "total_tokens": 1106}})
+
+
+def fal_edit(self, step, body):
+    status = step.get("status", 200)
+    if status == 401 or self.headers.get("Authorization") != "Key " + self.server.state.key:
+        status = 401
+    if status != 200:
+        return self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
+                         headers=self.retry_headers(step))
+    try:
+        req = json.loads(body)
+    except ValueError:
+        req = None
+    urls = req.get("image_urls") if isinstance(req, dict) else None
+    if not isinstance(req, dict) or not isinstance(req.get("prompt"), str) or not req["prompt"]:
+        return self.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "missing"}]})
+    if not isinstance(urls, list) or not urls or not all(isinstance(u, str) for u in urls):
+        return self.send(422, {"detail": [{"loc": ["body", "image_urls"], "msg": "field required",
+                                           "type": "missing"}]})
+    n, _ = self.prompts_next_image()
+    host = "http://127.0.0.1:%d" % self.server.server_address[1]
+    image = {"url": "%s/edited/%d.png" % (host, n), "content_type": "image/png", "file_name": "%d.png" % n,
+             "width": 64, "height": 96}
+    return self.send(200, {"images": [image], "description": ""})
+
+
+def openai_video_create(self, step, body):
+    parts = parse_multipart(self.headers.get("Content-Type"), body)
+    self.prompts_record({"parts": summary(parts), "body": ""})
+    if parts is None:
+        return self.openai_error(400, step, "Invalid request: the body must be multipart/form-data.")
+    for field in ("prompt", "model"):
+        if not parts.get(field, {}).get("value"):
+            return self.openai_error(400, step, "Missing required parameter: '%s'." % field, field)
+    seconds = parts.get("seconds", {}).get("value", "4")
+    size = parts.get("size", {}).get("value", "720x1280")
+    if seconds not in ("4", "8", "12"):
+        return self.openai_error(400, step, "Invalid value: '%s'. Supported values are: '4', '8', and '12'."
+                                 % seconds, "seconds")
+    if size not in OPENAI_VIDEO_SIZES:
+        return self.openai_error(400, step, "Invalid value: '%s' for size." % size, "size")
+    ref = parts.get("input_reference")
+    if ref is not None:
+        dims = png_size(ref.get("data", b""))
+        if dims is None or "%dx%d" % dims != size:
+            return self.openai_error(400, step, "Inpaint image must match the requested width and height",
+                                     "input_reference")
+    st = self.server.state
+    with st.lock:
+        st.videos = getattr(st, "videos", {})
+        vid = "video_%032x" % (len(st.videos) + 1)
+        st.videos[vid] = {"polls": int(step.get("polls", 1)), "poll_errors": int(step.get("poll_errors", 0)),
+                          "fail": bool(step.get("fail")), "seconds": seconds, "size": size,
+                          "model": parts["model"]["value"], "prompt": parts["prompt"]["value"],
+                          "created_at": int(time.time())}
+    return self.send(200, self.openai_video_object(vid, "queued", 0))
+
+
+def openai_video_object(self, vid, status, progress):
+    job = self.server.state.videos[vid]
+    obj = {"id": vid, "object": "video", "model": job["model"], "status": status, "progress": progress,
+           "created_at": job["created_at"], "completed_at": None, "expires_at": None,
+           "prompt": job["prompt"], "size": job["size"], "seconds": job["seconds"],
+           "remixed_from_video_id": None, "error": None}
+    if status == "completed":
+        obj["completed_at"] = int(time.time())
+    if status == "failed":
+        obj["error"] = {"code": "moderation_blocked",
+                        "message": "Your request was blocked by our moderation system."}
+    return obj
+
+
+def fal_queue_submit(self, step, body):
+    status = step.get("status", 200)
+    if status == 401 or self.headers.get("Authorization") != "Key " + self.server.state.key:
+        status = 401
+    if status != 200:
+        return self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
+                         headers=self.retry_headers(step))
+    try:
+        req = json.loads(body)
+    except ValueError:
+        req = None
+    if not isinstance(req, dict) or not isinstance(req.get("prompt"), str) or not req["prompt"]:
+        return self.send(422, {"detail": [{"loc": ["body", "prompt"], "msg": "field required", "type": "missing"}]})
+    if not isinstance(req.get("image_url"), str) or not req["image_url"]:
+        return self.send(422, {"detail": [{"loc": ["body", "image_url"], "msg": "field required",
+                                           "type": "missing"}]})
+    model = self.path[len("/queue/"):]
+    app = "/".join(model.split("/")[:2])
+    st = self.server.state
+    with st.lock:
+        st.fal_jobs = getattr(st, "fal_jobs", {})
+        rid = "%08x-0000-4000-8000-%012x" % (len(st.fal_jobs) + 1, len(st.fal_jobs) + 1)
+        st.fal_jobs[rid] = {"polls": int(step.get("polls", 1)), "poll_errors": int(step.get("poll_errors", 0)),
+                            "fail": bool(step.get("fail")), "app": app}
+    base = "http://%s:%d/queue/%s/requests/%s" % (step.get("url_host", "127.0.0.1"),
+                                                  self.server.server_address[1], app, rid)
+    return self.send(200, {"status": "IN_QUEUE", "request_id": rid, "response_url": base,
+                           "status_url": base + "/status", "cancel_url": base + "/cancel",
+                           "logs": None, "metrics": {}, "queue_position": 0})
+
+
+def prompts_get(self):
+    st = self.server.state
+    path = urllib.parse.urlsplit(self.path).path
+    if path.startswith("/edited/"):
+        n = int(path[len("/edited/"):].split(".")[0] or 0)
+        return self.send(200, make_png(64, 96, ((n * 67) % 256, (n * 131) % 256, (n * 29 + 80) % 256)),
+                         "image/png") or True
+    if path == "/video/clip.mp4":
+        return self.send(200, mp4_bytes(st), "video/mp4") or True
+    if not (path.startswith("/v1/videos/") or path.startswith("/queue/")):
+        return False
+    with st.lock:
+        st.requests.append({"method": "GET", "path": self.path,
+                            "headers": {k.lower(): v for k, v in self.headers.items()}, "body": ""})
+    if path.startswith("/v1/videos/"):
+        return self.openai_video_get(path) or True
+    return self.fal_queue_get(path) or True
+
+
+def prompts_poll(job):
+    """What a status request sees: "error" (a 503), "running" or "done"."""
+    if job["poll_errors"] > 0:
+        job["poll_errors"] -= 1
+        return "error"
+    if job["polls"] > 0:
+        job["polls"] -= 1
+        return "running"
+    return "done"
+
+
+def openai_video_get(self, path):
+    if self.headers.get("Authorization", "") != "Bearer " + self.server.state.key:
+        return self.openai_error(401, {})
+    rest = path[len("/v1/videos/"):].split("/")
+    st = self.server.state
+    job = getattr(st, "videos", {}).get(rest[0])
+    if job is None:
+        return self.send(404, {"error": {"message": "Video not found", "type": "invalid_request_error",
+                                         "param": None, "code": "not_found"}})
+    if len(rest) == 2 and rest[1] == "content":
+        if not job.get("done") or job["fail"]:
+            return self.send(404, {"error": {"message": "Video is not ready", "type": "invalid_request_error",
+                                             "param": None, "code": None}})
+        return self.send(200, mp4_bytes(st), "video/mp4")
+    with st.lock:
+        state = prompts_poll(job)
+    if state == "error":
+        return self.openai_error(503, {})
+    if state == "running":
+        return self.send(200, self.openai_video_object(rest[0], "in_progress", 50))
+    job["done"] = True
+    return self.send(200, self.openai_video_object(rest[0], "failed" if job["fail"] else "completed",
+                                                   100 if not job["fail"] else 0))
+
+
+def fal_queue_get(self, path):
+    if self.headers.get("Authorization") != "Key " + self.server.state.key:
+        return self.send(401, {"detail": FAL_ERRORS[401]})
+    parts = path[len("/queue/"):].split("/")
+    st = self.server.state
+    if len(parts) < 4 or parts[2] != "requests":
+        return self.send(404, {"detail": "Not Found"})
+    job = getattr(st, "fal_jobs", {}).get(parts[3])
+    if job is None or job["app"] != "/".join(parts[:2]):
+        return self.send(404, {"detail": "Request not found"})
+    base = "http://127.0.0.1:%d/queue/%s/requests/%s" % (self.server.server_address[1], job["app"], parts[3])
+    if len(parts) == 5 and parts[4] == "status":
+        with st.lock:
+            state = prompts_poll(job)
+        if state == "error":
+            return self.send(503, {"detail": FAL_ERRORS[503]})
+        if state == "running":
+            return self.send(200, {"status": "IN_PROGRESS", "response_url": base, "logs": None})
+        job["done"] = True
+        return self.send(200, {"status": "COMPLETED", "response_url": base, "logs": None,
+                               "metrics": {"inference_time": 1.5}})
+    if len(parts) == 4:
+        if not job.get("done"):
+            return self.send(400, {"detail": "Request is still in progress"})
+        if job["fail"]:
+            return self.send(422, {"detail": [{"loc": ["body", "image_url"], "msg":
+                                               "Image could not be processed: content policy violation",
+                                               "type": "value_error"}]})
+        host = "http://127.0.0.1:%d" % self.server.server_address[1]
+        return self.send(200, {"video": {"url": host + "/video/clip.mp4", "content_type": "video/mp4",
+                                         "file_name": "output.mp4", "file_size": len(mp4_bytes(st))}})
+    return self.send(404, {"detail": "Not Found"})
+
+
+for _fn in (prompts_record, prompts_next_image, prompts_post, openai_image_edit, fal_edit,
+            openai_video_create, openai_video_object, fal_queue_submit, prompts_get,
+            openai_video_get, fal_queue_get):
+    setattr(Handler, _fn.__name__, _fn)
+# ---- end of the image edits and image-to-video block --------------------------------
 
 
 class Server(ThreadingHTTPServer):

@@ -18,6 +18,7 @@ local artifact = require "explainer.artifact"
 local common = require "explainer.recipes.common"
 local image = require "explainer.recipes.image"
 local audio = require "explainer.recipes.audio"
+local animate = require "explainer.recipes.animate"
 
 local M = {}
 
@@ -80,6 +81,8 @@ function M.clip_key(scene, output_dir, opts)
     ["narration.mp3"] = source_part(src.narration, src.audio_key),
     size = s.width .. "x" .. s.height, fps = s.fps, preset = s.preset, crf = s.crf,
     duration = tonumber(scene.duration) or 6,
+    -- nil unless an image-to-video backend animates this scene (animate.lua)
+    animation = animate.key(scene, source_part(src.picture, src.image_key), opts),
   })
 end
 
@@ -124,6 +127,16 @@ function M.clip(scene, output_dir, opts)
   end
   local s = M.settings(opts)
   local path = output_dir .. "/" .. (opts.filename or "clip.mp4")
+  -- Hook: an image-to-video backend (animate.lua), when one is chosen, makes the
+  -- clip from final.png; without an animation (or when it fails) the still does,
+  -- under the still's own key.
+  if animate.backend(opts) then
+    local animated, how = animate.clip(scene, output_dir, path, M.clip_key(scene, output_dir, opts), {
+      picture = src.picture, narration = src.narration, settings = s,
+      image = source_part(src.picture, src.image_key) }, opts)
+    if animated ~= nil then return animated or nil, how end   -- made, or false: a bad setting
+    opts = animate.without(opts)
+  end
   local made, how = artifact.make(path, M.clip_key(scene, output_dir, opts), function(tmp)
     local spoken, err = common.media_duration(src.narration)
     if not spoken then return nil, err end
