@@ -27,7 +27,7 @@ _explainer() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
 
-  local commands="parse narration status check init cache scripts slurm help"
+  local commands="parse narration status estimate check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
     --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish
@@ -64,6 +64,7 @@ _explainer() {
     check) opts="--json --pace --disable --caret --no-caret" ;;
     init) opts="--scenes --format --title" ;;
     cache) opts="--max-size --cache-dir --json" ;;
+    estimate) opts="--prices --output-dir --output-filename --scenes --shard --cache-dir --json" ;;
     scripts) opts="--path" ;;
     slurm) opts="--tasks --print $slurm_opts" ;;
     help) opts="" ;;
@@ -98,7 +99,7 @@ _explainer() {
     help)
       [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur") ;;
     scripts) ;;
-    status|slurm)
+    status|slurm|estimate)
       if [ "$n" = 1 ]; then # the workflow
         mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")
         _explainer_files "$cur" lua
