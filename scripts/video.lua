@@ -1,7 +1,8 @@
 -- scripts/video.lua -- a narrated video: a clip per scene, then the film
--- output/<name>/<name>.mp4 with the clips in scene order, crossfaded, its
--- sound at -16 LUFS, and its captions beside it (<name>.srt, <name>.vtt).
--- EXPLAINER_TRANSITION, EXPLAINER_CAPTIONS, EXPLAINER_MUSIC, ...: docs/recipes.md.
+-- output/<name>/<name>.mp4 with the clips in scene order.
+-- Crossfaded, its sound at -16 LUFS, its captions beside it (<name>.srt,
+-- <name>.vtt); EXPLAINER_TRANSITION, EXPLAINER_CAPTIONS, EXPLAINER_MUSIC, ...:
+-- docs/recipes.md.
 --   explainer scripts/video.lua examples/sample.txt
 -- Each scene's final.png and narration.mp3 are made on the way (with the
 -- image and audio backends chosen in the environment; offline by default).
