@@ -189,6 +189,23 @@ describe("the film", function()
     for n = 1, 3 do assert.equal(clips[n], mtime(("%s/film/scene_%02d/clip.mp4"):format(where, n))) end
   end)
 
+  it("takes a clip made by another encoder, encoding the film whole instead of copying", function()
+    local where = copy_of("foreign")
+    local theirs = where .. "/film/scene_02/clip.mp4"
+    -- 30 fps, 120x90, ultrafast, no keyframe at the end: nothing the film's encoder makes
+    sh(("ffmpeg -v error -y -f lavfi -i %s -f lavfi -i %s -t 2 -c:v libx264 -preset ultrafast -c:a aac %s")
+       :format(q("testsrc2=s=120x90:r=30"), q("anullsrc=r=44100:cl=stereo"), q(theirs .. ".new.mp4")))
+    os.rename(theirs .. ".new.mp4", theirs)
+    local s2, _, e2 = run({}, where)
+    assert.equal(0, s2, e2)
+    local made = util.probe(where .. "/film/film.mp4")
+    assert.same({ 160, 90 }, { made.width, made.height })
+    local d1, d3 = util.probe(clip(1)).duration, util.probe(clip(3)).duration
+    assert.near(d1 + 2 + d3 + 4 * T, made.duration, 0.1)
+    local i = loudness(where .. "/film/film.mp4")
+    assert.near(-16, i, 1)
+  end)
+
   it("writes no captions with EXPLAINER_CAPTIONS=off", function()
     local where = dir .. "/quiet"
     local s2, _, e2 = run({ EXPLAINER_CAPTIONS = "off" }, where)
