@@ -206,12 +206,15 @@ describe("the film", function()
     assert.near(-16, i, 1)
   end)
 
-  it("writes no captions with EXPLAINER_CAPTIONS=off", function()
-    local where = dir .. "/quiet"
+  it("writes no captions with EXPLAINER_CAPTIONS=off, and removes those it wrote before", function()
+    local where = copy_of("quiet")
+    h.write(where .. "/film/film.vtt", "WEBVTT\n\nmine, by hand\n")
     local s2, _, e2 = run({ EXPLAINER_CAPTIONS = "off" }, where)
     assert.equal(0, s2, e2)
     assert.truthy(h.exists(where .. "/film/film.mp4"))
     assert.is_false(h.exists(where .. "/film/film.srt"))
+    assert.is_false(h.exists(where .. "/film/.film.srt.key"))
+    assert.equal("WEBVTT\n\nmine, by hand\n", util.read(where .. "/film/film.vtt"))
   end)
 
   describe("with EXPLAINER_MUSIC", function()

@@ -844,7 +844,18 @@ function M.film(document, base, opts)
   if not made then return nil, how end
 
   local info = { clips = #entries, missing = missing, how = how }
-  if fs.captions ~= "off" then
+  if fs.captions == "off" then
+    -- Captions an earlier run wrote would no longer follow the film: gone
+    -- (a file put there by hand stays).
+    for _, kind in ipairs { "srt", "vtt" } do
+      local file = stem_path .. "." .. kind
+      local standing = artifact.standing(file)
+      if standing == "fresh" or standing == "stale" then
+        os.remove(file)
+        os.remove(key.sidecar(file))
+      end
+    end
+  else
     info.captions = {}
     for _, kind in ipairs { "srt", "vtt" } do
       local file = stem_path .. "." .. kind
