@@ -1,5 +1,8 @@
 -- scripts/video.lua -- a narrated video: a clip per scene, then the film
 -- output/<name>/<name>.mp4 with the clips in scene order.
+-- Crossfaded, its sound at -16 LUFS, its captions beside it (<name>.srt,
+-- <name>.vtt); EXPLAINER_TRANSITION, EXPLAINER_CAPTIONS, EXPLAINER_MUSIC, ...:
+-- docs/recipes.md.
 --   explainer scripts/video.lua examples/sample.txt
 -- Each scene's final.png and narration.mp3 are made on the way (with the
 -- image and audio backends chosen in the environment; offline by default).
@@ -32,6 +35,7 @@ function workflow.finish(stats, document)
   local notes = {}
   if #info.missing > 0 then notes[#notes + 1] = "without scenes " .. table.concat(info.missing, ", ") end
   if info.how == "fresh" then notes[#notes + 1] = "unchanged" end
+  if info.captions then notes[#notes + 1] = "captions " .. info.captions.srt:match("[^/]*$") .. ", .vtt" end
   explainer.say(string.format("Film: %s (%d clips, %.1f s%s)", path, info.clips, info.duration or 0,
     #notes > 0 and ("; " .. table.concat(notes, "; ")) or ""))
 end

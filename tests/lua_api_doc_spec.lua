@@ -10,7 +10,7 @@ local MODULES = {
   "explainer", "explainer.key", "explainer.artifact", "explainer.cache", "explainer.media",
   "explainer.log", "explainer.settings", "explainer.http", "explainer.recipes.image",
   "explainer.recipes.audio", "explainer.recipes.video", "explainer.recipes.common",
-  "explainer.recipes.animate", "explainer.estimate", "explainer.prices",
+  "explainer.recipes.animate", "explainer.estimate", "explainer.prices", "explainer.recipes.captions",
 }
 
 -- The page's "## " sections: heading -> text (the heading line included).

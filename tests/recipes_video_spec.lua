@@ -15,6 +15,35 @@ describe("video recipe", function()
     assert.equal("1080x1920", w .. "x" .. h)
   end)
 
+  it("varies the still's motion from scene to scene, the same for the same scene", function()
+    local seen = {}
+    for n = 0, 5 do seen[video.motion_of { scene_number = n }] = true end
+    local count = 0
+    for _ in pairs(seen) do count = count + 1 end
+    assert.equal(#video.MOTIONS, count)
+    assert.equal(video.motion_of { scene_number = 7 }, video.motion_of { scene_number = 7 })
+  end)
+
+  it("keys the motion into the clip and the transition into the film only", function()
+    local scene = { scene_number = 1, duration = 2, narration = "Hi." }
+    local dir = util.tmpdir()
+    local still = video.clip_key(scene, dir, { motion = "none" })
+    local moving = video.clip_key(scene, dir, { motion = "zoompan" })
+    assert.are_not.equal(still.id, moving.id)
+    assert.equal(moving.id, video.clip_key(scene, dir, { motion = "zoompan", transition = "none" }).id)
+    util.rmtree(dir)
+  end)
+
+  it("reads the film's settings from options, else the environment, and refuses nonsense", function()
+    local s = assert(video.film_settings {})
+    assert.same({ "fade", 0.5, "file", -16, -1.5 }, { s.transition, s.transition_seconds, s.captions, s.loudness,
+                                                       s.true_peak })
+    assert.equal("none", video.film_settings({ transition_seconds = 0 }).transition)
+    local bad, err = video.film_settings { loudness = "loud" }
+    assert.is_nil(bad)
+    assert.matches("loudness: 'loud' is not a number", err, 1, true)
+  end)
+
   it("refuses to join when there are no clips", function()
     local dir = util.tmpdir()
     local path, err = video.film({ name = "none", scenes = { { scene_number = 1 } } }, dir)
@@ -61,15 +90,23 @@ describe("video recipe", function()
       assert.is_true(math.abs(clip2.duration - 1.5) < 0.15, "clip 2: " .. tostring(clip2.duration))
     end)
 
-    it("joins the clips into <output>/<name>/<name>.mp4 at the frame size", function()
+    it("joins the clips into <output>/<name>/<name>.mp4 at the frame size, with a transition between each two and at the ends", function()
       local film = util.probe(dir .. "/out/recipes_video/recipes_video.mp4")
       assert.is_true(film.has_video and film.has_audio)
       assert.equal(1920, film.width)
       assert.equal(1080, film.height)
       local sum = 0
       for n = 1, 3 do sum = sum + util.probe(scene_dir(n) .. "/clip.mp4").duration end
-      assert.is_true(math.abs(film.duration - sum) < 0.3, film.duration .. " vs " .. sum)
+      local transitions = 4 * 13 / 25
+      assert.is_true(math.abs(film.duration - sum - transitions) < 0.1, film.duration .. " vs " .. sum)
       assert.matches("Film: ", err, 1, true)
+    end)
+
+    it("writes the film's captions beside it, with the narration's words", function()
+      local srt = util.read(dir .. "/out/recipes_video/recipes_video.srt")
+      assert.matches("^1\n00:00:00,520 %-%-> ", srt)
+      assert.matches("Done.", srt, 1, true)
+      assert.matches("PWNED_PIPE", util.read(dir .. "/out/recipes_video/recipes_video.vtt"), 1, true)
     end)
 
     it("executes nothing from narration, titles or prompts full of shell syntax", function()

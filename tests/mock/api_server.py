@@ -5,6 +5,10 @@ Answers as the services document it:
   POST /v1/images/generations        OpenAI images   (Authorization: Bearer KEY)
   POST /v1/audio/speech              OpenAI speech   (Authorization: Bearer KEY)
   POST /v1/text-to-speech/{voice_id} ElevenLabs TTS  (xi-api-key: KEY)
+  POST /v1/text-to-speech/{voice_id}/with-timestamps
+                                     the same, answering JSON {audio_base64,
+                                     alignment, normalized_alignment}: one
+                                     character every "char_seconds" (0.06)
   POST /fal-ai/{model...}            fal.run         (Authorization: Key KEY)
   GET  /files/{name}                 a generated file (image URLs point here)
 Hostile answers, for the hardening tests (GET /hostile/NAME?param=value...,
@@ -407,7 +411,22 @@ class Handler(BaseHTTPRequestHandler):
         if not isinstance(req, dict) or not isinstance(req.get("text"), str):
             return self.send(422, {"detail": [{"loc": ["body", "text"], "msg": "field required",
                                                "type": "value_error.missing"}]})
+        if self.path.split("?")[0].endswith("/with-timestamps"):
+            return self.elevenlabs_with_timestamps(step, req)
         return self.send(200, MP3, "audio/mpeg")
+
+    # -- ElevenLabs with timestamps (captions) -----------------------------------
+    def elevenlabs_with_timestamps(self, step, req):
+        """As ElevenLabs documents it: the audio as base64, and for each
+        character of the text the time it starts and ends, in seconds."""
+        chars = list(req["text"])
+        step_s = float(step.get("char_seconds", 0.06))
+        starts = [round(i * step_s, 3) for i in range(len(chars))]
+        ends = [round((i + 1) * step_s, 3) for i in range(len(chars))]
+        alignment = {"characters": chars, "character_start_times_seconds": starts,
+                     "character_end_times_seconds": ends}
+        return self.send(200, {"audio_base64": base64.b64encode(MP3).decode(),
+                               "alignment": alignment, "normalized_alignment": alignment})
 
     # -- fal ------------------------------------------------------------------
     def fal(self, step, body):

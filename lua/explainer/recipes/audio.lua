@@ -6,8 +6,12 @@
 --   stdin, never from a command line) to WAV; ffmpeg makes the MP3.
 -- * `openai`: POST `{OPENAI_BASE_URL}/audio/speech` with
 --   `{model, input, voice, response_format = "mp3"}`.
--- * `elevenlabs`: POST `{ELEVENLABS_BASE_URL}/v1/text-to-speech/{voice_id}`
---   with header `xi-api-key` and `{text, model_id}`.
+-- * `elevenlabs`: POST `{ELEVENLABS_BASE_URL}/v1/text-to-speech/{voice_id}/with-timestamps`
+--   with header `xi-api-key` and `{text, model_id}`: the MP3 comes as
+--   `audio_base64`, with the time each character is spoken (`alignment`),
+--   kept beside the track in `narration.json` for the captions. With
+--   `timestamps = false` (`EXPLAINER_AUDIO_TIMESTAMPS=0`), the plain
+--   endpoint `/v1/text-to-speech/{voice_id}`, which answers the MP3 itself.
 --
 -- A scene without narration (NO NARRATION, or no text) gets a silent track
 -- as long as the scene, whatever the backend: no API call is made for it.
@@ -17,9 +21,13 @@
 -- takes it from the shared cache when any script made the same one before.
 -- @module explainer.recipes.audio
 
+local cjson = require "cjson.safe"
 local http = require "explainer.http"
 local key = require "explainer.key"
+local artifact = require "explainer.artifact"
+local media = require "explainer.media"
 local common = require "explainer.recipes.common"
+local base64 = require "explainer.recipes.base64"
 
 local M = {}
 
@@ -73,6 +81,10 @@ function M.settings(opts)
     s.model = common.option(opts, "model", "EXPLAINER_AUDIO_MODEL", d.model)
     s.base_url = common.option(opts, "base_url", BASE_ENV[backend], d.base_url)
   end
+  if backend == "elevenlabs" then
+    local t = common.option(opts, "timestamps", "EXPLAINER_AUDIO_TIMESTAMPS", true)
+    s.timestamps = not (t == false or t == "0" or t == "false" or t == "no" or t == "off")
+  end
   return s
 end
 
@@ -122,6 +134,10 @@ local function url_escape(s)
   return (tostring(s):gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
 end
 
+-- The alignment the last request answered, for generate to keep beside
+-- the track it was made with.
+local pending_alignment
+
 local function speak_elevenlabs(text, path, opts)
   local k = common.api_key(opts, "ELEVENLABS_API_KEY")
   if not k then
@@ -132,6 +148,29 @@ local function speak_elevenlabs(text, path, opts)
     name = "ElevenLabs", base_url = s.base_url, headers = { ["xi-api-key"] = k },
     retries = opts.retries, backoff = opts.backoff, timeout = opts.timeout,
   }
+  if s.timestamps then
+    local data, err = client:json {
+      method = "POST", path = "/v1/text-to-speech/" .. url_escape(s.voice) .. "/with-timestamps",
+      headers = { Accept = "application/json" }, json = { text = text, model_id = s.model },
+    }
+    if not data then return nil, err end
+    if type(data.audio_base64) ~= "string" or data.audio_base64 == "" then
+      return nil, "ElevenLabs: the answer has no audio_base64"
+    end
+    local bytes, why = base64.decode(data.audio_base64)
+    if not bytes then return nil, "ElevenLabs: audio_base64 is not valid base64 (" .. tostring(why) .. ")" end
+    local kind = media.kind_of(bytes:sub(1, media.HEAD_BYTES))
+    if kind ~= "mp3" then
+      return nil, "ElevenLabs: audio_base64 is not an MP3 (first bytes: "
+        .. media.preview(bytes:sub(1, 16), 40, true) .. ")"
+    end
+    local ok, werr = common.write_file(path, bytes)
+    if not ok then return nil, werr end
+    if type(data.alignment) == "table" then
+      pending_alignment = { text = text, alignment = data.alignment, normalized_alignment = data.normalized_alignment }
+    end
+    return true
+  end
   local response, err = client:request {
     method = "POST", path = "/v1/text-to-speech/" .. url_escape(s.voice),
     headers = { Accept = "audio/mpeg" }, expect = "audio",
@@ -166,7 +205,60 @@ local SPEC = {
 -- @treturn string how it came: "fresh", "kept", "cached" or "made"; or a message
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
-  return common.generate(SPEC, scene, output_dir, opts or {})
+  opts = opts or {}
+  pending_alignment = nil
+  local path, how = common.generate(SPEC, scene, output_dir, opts)
+  local answered = pending_alignment
+  pending_alignment = nil
+  if path and M.narration_text(scene) then
+    local s = M.settings(opts)
+    if s.timestamps then M.keep_alignment(path, answered) end
+  end
+  return path, how
+end
+
+--- Where a track's character timings are kept: beside it, `.json` for
+-- its extension (`narration.mp3` -> `narration.json`).
+-- @tparam string track the track's path
+-- @treturn string
+function M.alignment_path(track)
+  return (track:gsub("%.[%w]+$", "")) .. ".json"
+end
+
+--- Keep a track's character timings beside it (`alignment_path`), as JSON
+-- `{track, text, alignment, normalized_alignment}` where `track` is the id of
+-- the track's key: a reader uses them only while the track is that one.
+-- Unless they are there already, or in the cache with the track.
+-- @tparam string track the track's path
+-- @tparam[opt] table answered `{text, alignment, normalized_alignment}` from
+--   the service (nil: only keep what is there or cached)
+-- @treturn string|nil the file's path, or nil when there are no timings
+function M.keep_alignment(track, answered)
+  local id = artifact.identity(track)
+  if not id then return nil end
+  local file = M.alignment_path(track)
+  local made = artifact.make(file, key.of("alignment/1", { track = id }), function(tmp)
+    if not answered then return nil, "no alignment" end
+    local data = { track = id, text = answered.text, alignment = answered.alignment,
+                   normalized_alignment = answered.normalized_alignment }
+    return common.write_file(tmp, assert(cjson.encode(data)))
+  end, {})
+  return made
+end
+
+--- The character timings kept beside a track, when they belong to the
+-- track there now.
+-- @tparam string track the track's path
+-- @treturn table|nil `{text, alignment = {characters, character_start_times_seconds,
+--   character_end_times_seconds}, ...}`
+function M.read_alignment(track)
+  local f = io.open(M.alignment_path(track), "rb")
+  if not f then return nil end
+  local data = cjson.decode(f:read("a") or "")
+  f:close()
+  if type(data) ~= "table" or type(data.alignment) ~= "table" then return nil end
+  if data.track == nil or data.track ~= artifact.identity(track) then return nil end
+  return data
 end
 
 return M

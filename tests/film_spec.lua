@@ -1,0 +1,336 @@
+-- The film scripts/video.lua makes: motion on the stills, crossfades, fades
+-- at the ends, captions beside it or burned in, music ducked under the
+-- narration, and the mix at -16 LUFS. Small frames keep it quick.
+local util = require "mock.util"
+local h = require "helpers"
+
+local INPUT = util.root() .. "/tests/fixtures/film.txt"
+local SMALL = { EXPLAINER_VIDEO_SIZE = "160x90", EXPLAINER_IMAGE_SIZE = "160x90" }
+local T = 13 / 25   -- the default 0.5 s transition, in whole frames at 25 fps
+
+local function env(extra, cache)
+  local e = { EXPLAINER_CACHE_DIR = cache }
+  for k, v in pairs(SMALL) do e[k] = v end
+  for k, v in pairs(extra or {}) do e[k] = v end
+  return e
+end
+
+local function q(s) return util.quote(s) end
+
+-- Run a command line; its stdout and stderr together.
+local function sh(cmd)
+  local p = assert(io.popen(cmd .. " 2>&1"))
+  local out = p:read("a")
+  p:close()
+  return out
+end
+
+-- Frame n of a video as a PNG.
+local function frame(video, n, out)
+  sh(("ffmpeg -v error -y -i %s -vf %s -frames:v 1 %s"):format(q(video), q("select=eq(n\\," .. n .. ")"), q(out)))
+  assert(h.exists(out), "no frame " .. n .. " in " .. video)
+  return out
+end
+
+-- PSNR between two pictures, in dB (math.huge when they are the same).
+local function psnr(a, b)
+  local out = sh(("ffmpeg -v info -nostats -i %s -i %s -lavfi psnr -f null -"):format(q(a), q(b)))
+  local v = out:match("average:(%S+)")
+  assert(v, out)
+  return v == "inf" and math.huge or tonumber(v)
+end
+
+-- The average brightness (0-255) of a picture.
+local function brightness(png)
+  local out = sh(("ffmpeg -v info -nostats -i %s -vf signalstats,metadata=print:key=lavfi.signalstats.YAVG -f null -")
+                 :format(q(png)))
+  return tonumber(out:match("YAVG=([%d%.]+)"))
+end
+
+-- ebur128's integrated loudness (LUFS) and true peak (dBTP) of a file.
+local function loudness(path)
+  local out = sh(("ffmpeg -v info -nostats -i %s -vn -af ebur128=peak=true:framelog=verbose -f null -"):format(q(path)))
+  local summary = out:match(".*Summary:(.*)$") or ""
+  return tonumber(summary:match("I:%s*(%-?[%d%.]+) LUFS")), tonumber(summary:match("Peak:%s*(%-?[%d%.]+) dBFS"))
+end
+
+-- The cues of an .srt file: {start, finish, text}.
+local function srt_cues(path)
+  local cues = {}
+  local text = assert(util.read(path), path)
+  for a, b, body in (text .. "\n\n"):gmatch("%d+\n(%d+:%d+:[%d,]+) %-%-> (%d+:%d+:[%d,]+)\n(.-)\n\n") do
+    local function secs(t)
+      local hh, mm, ss = t:match("(%d+):(%d+):([%d,]+)")
+      return hh * 3600 + mm * 60 + tonumber((ss:gsub(",", ".")))
+    end
+    cues[#cues + 1] = { start = secs(a), finish = secs(b), text = body:gsub("\n", " ") }
+  end
+  return cues
+end
+
+local function mtime(path) return require("lfs").attributes(path, "modification") end
+
+describe("the film", function()
+  local dir, cache, out, status, err, _
+  local function film(name) return out .. "/film/" .. (name or "film.mp4") end
+  local function clip(n) return ("%s/film/scene_%02d/clip.mp4"):format(out, n) end
+  local function run(extra, where)
+    return util.run_host(dir, "video.lua", INPUT, env(extra, cache), { "--output-dir", where or out })
+  end
+
+  -- A copy of the first run's outputs (its clips stay fresh there).
+  local function copy_of(name)
+    local where = dir .. "/" .. name
+    os.execute("cp -a " .. q(out) .. " " .. q(where))
+    return where
+  end
+
+  setup(function()
+    dir = util.tmpdir()
+    cache = dir .. "/cache"
+    out = dir .. "/out"
+    -- Pictures that tell the scenes apart (kept, as pictures put there by
+    -- hand are): yellow, a test pattern, cyan.
+    local sources = { "color=c=yellow:s=160x90", "testsrc2=s=160x90", "color=c=cyan:s=160x90" }
+    for n, src in ipairs(sources) do
+      local scene = ("%s/film/scene_%02d"):format(out, n)
+      os.execute("mkdir -p " .. q(scene))
+      sh(("ffmpeg -v error -y -f lavfi -i %s -frames:v 1 %s"):format(q(src), q(scene .. "/final.png")))
+    end
+    status, _, err = run()
+  end)
+  teardown(function() util.rmtree(dir) end)
+
+  it("is made with its captions beside it", function()
+    assert.equal(0, status, err)
+    for _, f in ipairs { "film.mp4", "film.srt", "film.vtt" } do assert.truthy(h.exists(film(f)), f) end
+    assert.matches("^WEBVTT\n", util.read(film("film.vtt")))
+  end)
+
+  it("lasts its clips plus a transition between each two and at each end", function()
+    local sum = 0
+    for n = 1, 3 do sum = sum + util.probe(clip(n)).duration end
+    assert.near(sum + 4 * T, util.probe(film()).duration, 0.1)
+  end)
+
+  it("fades in from black and out to black", function()
+    local first = brightness(frame(film(), 0, dir .. "/first.png"))
+    local inside = brightness(frame(film(), 20, dir .. "/inside.png"))
+    assert.is_true(first < 20 and inside > 60, first .. " then " .. inside)
+  end)
+
+  it("crossfades from one clip into the next: a frame halfway is the two blended", function()
+    local frames1 = math.floor(util.probe(clip(1)).duration * 25 + 0.5)
+    local last1 = frame(clip(1), frames1 - 1, dir .. "/last1.png")
+    local first2 = frame(clip(2), 0, dir .. "/first2.png")
+    local half = frame(film(), 13 + frames1 + 6, dir .. "/half.png")
+    sh(("ffmpeg -v error -y -i %s -i %s -lavfi blend=all_mode=average %s"):format(q(last1), q(first2),
+                                                                              q(dir .. "/blend.png")))
+    assert.is_true(psnr(half, last1) < 25 and psnr(half, first2) < 25, "not a cut")
+    assert.is_true(psnr(half, dir .. "/blend.png") > 28, "not a blend")
+  end)
+
+  it("moves over each still: a clip's first and last frames differ", function()
+    local frames = math.floor(util.probe(clip(2)).duration * 25 + 0.5)
+    local a, b = frame(clip(2), 0, dir .. "/a.png"), frame(clip(2), frames - 1, dir .. "/b.png")
+    assert.is_true(psnr(a, b) < 30, "the still did not move")
+  end)
+
+  it("times each caption to where its narration falls in the film", function()
+    local cues = srt_cues(film("film.srt"))
+    assert.same({ "Heat pumps move heat, they do not make it.", "That is why they are efficient.",
+                  "In summer the same loop runs backwards, and the house cools down." },
+                { cues[1].text, cues[2].text, cues[3].text })
+    assert.near(T, cues[1].start, 0.002)
+    local d1, d2 = util.probe(clip(1)).duration, util.probe(clip(2)).duration
+    assert.near(T + d1 + T + d2 + T, cues[3].start, 0.05)
+    local spoken = util.probe(("%s/film/scene_03/narration.mp3"):format(out)).duration
+    assert.near(cues[3].start + spoken, cues[3].finish, 0.05)
+    -- the narration really starts there: silence before, sound after
+    local silences = sh(("ffmpeg -v info -nostats -i %s -vn -af silencedetect=n=-45dB:d=0.15 -f null -")
+                        :format(q(film())))
+    local ends = {}
+    for t in silences:gmatch("silence_end: ([%d%.]+)") do ends[#ends + 1] = tonumber(t) end
+    local near = false
+    for _, t in ipairs(ends) do near = near or math.abs(t - cues[3].start) < 0.15 end
+    assert.is_true(near, "no narration starts at " .. cues[3].start)
+  end)
+
+  it("is normalised to -16 LUFS within 1 LU, its true peak at most -1.5 dBTP", function()
+    local i, tp = loudness(film())
+    assert.near(-16, i, 1)
+    assert.is_true(tp <= -1.5, "true peak " .. tp)
+  end)
+
+  it("is left as it was by an all-fresh rerun, captions too", function()
+    local before = {}
+    for _, f in ipairs { "film.mp4", "film.srt", "film.vtt" } do
+      before[f] = { util.read(film(f)), mtime(film(f)) }
+    end
+    local s2, _, e2 = run()
+    assert.equal(0, s2, e2)
+    assert.matches("unchanged", e2, 1, true)
+    for f, was in pairs(before) do
+      assert.equal(was[2], mtime(film(f)), f)
+      assert.is_true(was[1] == util.read(film(f)), f)
+    end
+  end)
+
+  it("cuts hard with EXPLAINER_TRANSITION=none, remaking the film but not the clips", function()
+    local clips = {}
+    for n = 1, 3 do clips[n] = mtime(clip(n)) end
+    local where = copy_of("cuts")
+    local s2, _, e2 = run({ EXPLAINER_TRANSITION = "none" }, where)
+    assert.equal(0, s2, e2)
+    local sum = 0
+    for n = 1, 3 do sum = sum + util.probe(("%s/film/scene_%02d/clip.mp4"):format(where, n)).duration end
+    assert.near(sum, util.probe(where .. "/film/film.mp4").duration, 0.1)
+    assert.equal(0, srt_cues(where .. "/film/film.srt")[1].start)
+    for n = 1, 3 do assert.equal(clips[n], mtime(("%s/film/scene_%02d/clip.mp4"):format(where, n))) end
+  end)
+
+  it("takes a clip made by another encoder, encoding the film whole instead of copying", function()
+    local where = copy_of("foreign")
+    local theirs = where .. "/film/scene_02/clip.mp4"
+    -- 30 fps, 120x90, ultrafast, no keyframe at the end: nothing the film's encoder makes
+    sh(("ffmpeg -v error -y -f lavfi -i %s -f lavfi -i %s -t 2 -c:v libx264 -preset ultrafast -c:a aac %s")
+       :format(q("testsrc2=s=120x90:r=30"), q("anullsrc=r=44100:cl=stereo"), q(theirs .. ".new.mp4")))
+    os.rename(theirs .. ".new.mp4", theirs)
+    local s2, _, e2 = run({}, where)
+    assert.equal(0, s2, e2)
+    local made = util.probe(where .. "/film/film.mp4")
+    assert.same({ 160, 90 }, { made.width, made.height })
+    local d1, d3 = util.probe(clip(1)).duration, util.probe(clip(3)).duration
+    assert.near(d1 + 2 + d3 + 4 * T, made.duration, 0.1)
+    local i = loudness(where .. "/film/film.mp4")
+    assert.near(-16, i, 1)
+  end)
+
+  it("writes no captions with EXPLAINER_CAPTIONS=off, and removes those it wrote before", function()
+    local where = copy_of("quiet")
+    h.write(where .. "/film/film.vtt", "WEBVTT\n\nmine, by hand\n")
+    local s2, _, e2 = run({ EXPLAINER_CAPTIONS = "off" }, where)
+    assert.equal(0, s2, e2)
+    assert.truthy(h.exists(where .. "/film/film.mp4"))
+    assert.is_false(h.exists(where .. "/film/film.srt"))
+    assert.is_false(h.exists(where .. "/film/.film.srt.key"))
+    assert.equal("WEBVTT\n\nmine, by hand\n", util.read(where .. "/film/film.vtt"))
+  end)
+
+  describe("with EXPLAINER_MUSIC", function()
+    local where, tone
+    setup(function()
+      where = copy_of("music")
+      tone = dir .. "/tone.wav"
+      -- a 60 Hz tone (below the voice, so a low-pass hears the music alone), 4 s: looped
+      sh(("ffmpeg -v error -y -f lavfi -i %s %s"):format(q("sine=f=60:d=4:sample_rate=44100"), q(tone)))
+      status, _, err = run({ EXPLAINER_MUSIC = tone }, where)
+    end)
+
+    it("is made", function()
+      assert.equal(0, status, err)
+    end)
+
+    it("ducks the music at least 10 dB under the narration, against the silent scene", function()
+      local path = where .. "/film/film.mp4"
+      local levels = sh(("ffmpeg -v error -i %s -vn -af %s -f null -"):format(q(path), q(
+        "lowpass=f=100,lowpass=f=100,lowpass=f=100,asetnsamples=n=4800,astats=metadata=1:reset=1,"
+          .. "ametadata=print:key=lavfi.astats.Overall.RMS_level:file=-")))
+      local windows = {}
+      for t, v in levels:gmatch("pts_time:([%d%.]+).-RMS_level=(%-?[%d%.]+)") do
+        windows[#windows + 1] = { tonumber(t), tonumber(v) }
+      end
+      local cues = srt_cues(where .. "/film/film.srt")
+      local function median_between(a, b)
+        local list = {}
+        for _, w in ipairs(windows) do
+          if w[1] >= a and w[1] + 0.1 <= b then list[#list + 1] = w[2] end
+        end
+        table.sort(list)
+        assert.is_true(#list >= 5, "too few windows between " .. a .. " and " .. b)
+        return list[(#list + 1) // 2]
+      end
+      local d1 = util.probe(where .. "/film/scene_01/clip.mp4").duration
+      local quiet_start = T + d1 + T
+      local under = median_between(cues[1].start + 0.3, cues[2].finish - 0.3)
+      local alone = median_between(quiet_start + 0.8, quiet_start + 2.8)
+      assert.is_true(alone - under >= 10, ("music %.1f dB alone, %.1f dB under the narration"):format(alone, under))
+    end)
+
+    it("still is at -16 LUFS within 1 LU, true peak at most -1.5 dBTP", function()
+      local i, tp = loudness(where .. "/film/film.mp4")
+      assert.near(-16, i, 1)
+      assert.is_true(tp <= -1.5, "true peak " .. tp)
+    end)
+
+    it("lasts as long as the film without music: looped and cut to it", function()
+      assert.near(util.probe(film()).duration, util.probe(where .. "/film/film.mp4").duration, 0.05)
+    end)
+
+    it("makes the film again when the music's bytes change, not the clips", function()
+      local path = where .. "/film/film.mp4"
+      local before, clip_before = mtime(path), mtime(where .. "/film/scene_01/clip.mp4")
+      sh(("ffmpeg -v error -y -f lavfi -i %s %s"):format(q("sine=f=70:d=4:sample_rate=44100"), q(tone)))
+      require("explainer_core").sleep(1.1)
+      local s2, _, e2 = run({ EXPLAINER_MUSIC = tone }, where)
+      assert.equal(0, s2, e2)
+      assert.are_not.equal(before, mtime(path))
+      assert.equal(clip_before, mtime(where .. "/film/scene_01/clip.mp4"))
+    end)
+  end)
+
+  describe("with EXPLAINER_CAPTIONS=burn", function()
+    local where
+    setup(function()
+      where = copy_of("burn")
+      status, _, err = run({ EXPLAINER_CAPTIONS = "burn" }, where)
+    end)
+
+    it("draws the captions into the frames while the narration runs, and only then", function()
+      assert.equal(0, status, err)
+      local burned = where .. "/film/film.mp4"
+      assert.near(util.probe(film()).duration, util.probe(burned).duration, 0.05)
+      -- 1.5 s: the first cue is up; the middle of the silent scene: none
+      local d1 = util.probe(clip(1)).duration
+      local quiet = math.floor((T + d1 + T + 1.5) * 25)
+      local spoken = psnr(frame(burned, 38, dir .. "/b1.png"), frame(film(), 38, dir .. "/f1.png"))
+      local silent = psnr(frame(burned, quiet, dir .. "/b2.png"), frame(film(), quiet, dir .. "/f2.png"))
+      -- (both encoded apart: never the same pixels, but a caption costs far more)
+      assert.is_true(spoken < 25 and silent > spoken + 8, ("%.1f dB with a caption, %.1f without"):format(spoken, silent))
+    end)
+  end)
+
+  describe("bad settings", function()
+    local function fails_with(extra, message)
+      local where = dir .. "/bad"
+      local s2, _, e2 = run(extra, where)
+      assert.equal(1, s2, e2)
+      assert.matches(message, e2, 1, true)
+    end
+
+    it("names an unknown transition", function()
+      fails_with({ EXPLAINER_TRANSITION = "spin" }, "EXPLAINER_TRANSITION: 'spin' is not an xfade transition")
+    end)
+
+    it("names a caption mode it does not know", function()
+      fails_with({ EXPLAINER_CAPTIONS = "loud" }, "EXPLAINER_CAPTIONS: 'loud' is not a mode (file, burn or off)")
+    end)
+
+    it("names a transition length that is not a number", function()
+      fails_with({ EXPLAINER_TRANSITION_SECONDS = "half" }, "EXPLAINER_TRANSITION_SECONDS: 'half' is not a number")
+    end)
+
+    it("names a music file that is not there", function()
+      fails_with({ EXPLAINER_MUSIC = dir .. "/no-such.mp3" }, "EXPLAINER_MUSIC: " .. dir .. "/no-such.mp3: no such file")
+    end)
+
+    it("names a music file ffmpeg cannot read as sound", function()
+      h.write(dir .. "/notes.txt", "not music at all\n")
+      fails_with({ EXPLAINER_MUSIC = dir .. "/notes.txt" }, "EXPLAINER_MUSIC: " .. dir .. "/notes.txt: not a sound")
+    end)
+
+    it("names an unknown motion, failing the scenes", function()
+      fails_with({ EXPLAINER_MOTION = "spin" }, "EXPLAINER_MOTION: 'spin' is not a motion (zoompan or none)")
+    end)
+  end)
+end)
