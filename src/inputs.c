@@ -46,10 +46,11 @@ static void feed(sink *s, const char *prefix, const char *name, size_t name_len,
         if (b->len)
             ex_buf_put(b, ",", 1);
         ex_buf_put(b, prefix, plen);
-        for (size_t i = 0; i < name_len; i++) {
-            char c = name_char_ok((unsigned char)name[i]) ? name[i] : '_';
-            ex_buf_put(b, &c, 1);
-        }
+        size_t at = b->len;
+        ex_buf_put(b, name, name_len);
+        for (size_t i = 0; i < name_len && !b->failed; i++)
+            if (!name_char_ok((unsigned char)b->data[at + i]))
+                b->data[at + i] = '_';
         static const char hex[] = "0123456789abcdef";
         char h8[9] = {':'};
         for (int i = 0; i < 8; i++)

@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
+#include <sys/statfs.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -92,6 +93,71 @@ static char *find_crc(char *line, size_t len)
     return NULL;
 }
 
+static bool take_field(const char **p, const char *end, const char *name)
+{
+    size_t n = strlen(name);
+    if ((size_t)(end - *p) < n || memcmp(*p, name, n) != 0)
+        return false;
+    *p += n;
+    return true;
+}
+
+static bool take_int(const char **p, const char *end, long long *out)
+{
+    const char *q = *p;
+    bool negative = q < end && *q == '-';
+    q += negative;
+    long long v = 0;
+    const char *digits = q;
+    while (q < end && *q >= '0' && *q <= '9' && q - digits < 18)
+        v = v * 10 + (*q++ - '0');
+    if (q == digits)
+        return false;
+    *out = negative ? -v : v;
+    *p = q;
+    return true;
+}
+
+static bool take_hex(const char **p, const char *end, uint64_t *out)
+{
+    const char *q = *p;
+    uint64_t v = 0;
+    while (q < end && q - *p < 16) {
+        int d = *q >= '0' && *q <= '9' ? *q - '0' : *q >= 'a' && *q <= 'f' ? *q - 'a' + 10 : -1;
+        if (d < 0)
+            break;
+        v = v << 4 | (uint64_t)d;
+        q++;
+    }
+    if (q == *p)
+        return false;
+    *out = v;
+    *p = q;
+    return true;
+}
+
+/* "S" or "S.mmm" (the journal writes thousandths). */
+static bool take_decimal(const char **p, const char *end, double *out)
+{
+    long long whole;
+    if (!take_int(p, end, &whole))
+        return false;
+    double v = (double)whole, scale = 0.1;
+    if (*p < end && **p == '.') {
+        (*p)++;
+        const char *digits = *p;
+        while (*p < end && **p >= '0' && **p <= '9') {
+            v += (**p - '0') * scale;
+            scale /= 10;
+            (*p)++;
+        }
+        if (*p == digits)
+            return false;
+    }
+    *out = v;
+    return true;
+}
+
 /* One line without its '\n' (writable: it is cut at " crc=" while read, then
  * restored). Returns false for anything that is not a whole, intact record. */
 static bool parse_line(char *line, size_t len, ex_journal_entry *e)
@@ -108,29 +174,33 @@ static bool parse_line(char *line, size_t len, ex_journal_entry *e)
     }
     if (crc != line_crc(line, (size_t)(crc_at - line)))
         return false;
-    char state[16];
-    long scene, pid;
-    uint64_t inputs;
-    int attempt;
-    double seconds, when;
-    *crc_at = '\0';
-    int got = sscanf(line, "%15s scene=%ld inputs=%" SCNx64 " attempt=%d seconds=%lf time=%lf pid=%ld",
-                     state, &scene, &inputs, &attempt, &seconds, &when, &pid);
-    *crc_at = ' ';
-    if (got != 7)
-        return false;
+    /* By hand: sscanf is most of the cost of reading a long journal. */
+    const char *p = line, *end = crc_at;
     memset(e, 0, sizeof *e);
-    for (int s = EX_JOURNAL_STARTED; s <= EX_JOURNAL_FAILED; s++)
-        if (strcmp(state, state_names[s]) == 0)
-            e->state = (ex_journal_state)s;
-    if (e->state == EX_JOURNAL_NONE)
+    for (int st = EX_JOURNAL_STARTED; st <= EX_JOURNAL_FAILED && !e->state; st++) {
+        size_t n = strlen(state_names[st]);
+        if ((size_t)(end - p) > n && memcmp(p, state_names[st], n) == 0 && p[n] == ' ') {
+            e->state = (ex_journal_state)st;
+            p += n;
+        }
+    }
+    long long scene, attempt, pid;
+    uint64_t inputs;
+    double seconds, when;
+    if (!e->state || !take_field(&p, end, " scene=") || !take_int(&p, end, &scene) ||
+        !take_field(&p, end, " inputs=") || !take_hex(&p, end, &inputs) ||
+        !take_field(&p, end, " attempt=") || !take_int(&p, end, &attempt) ||
+        !take_field(&p, end, " seconds=") || !take_decimal(&p, end, &seconds) ||
+        !take_field(&p, end, " time=") || !take_decimal(&p, end, &when) ||
+        !take_field(&p, end, " pid=") || !take_int(&p, end, &pid) ||
+        (p < end && *p != ' '))
         return false;
-    e->scene = scene;
+    e->scene = (long)scene;
     e->inputs = inputs;
-    e->attempt = attempt;
+    e->attempt = (int)attempt;
     e->seconds = seconds;
     e->time = when;
-    e->pid = pid;
+    e->pid = (long)pid;
     e->line_len = len;
     return true;
 }
@@ -176,16 +246,18 @@ static int take_lines(ex_journal *j, size_t scan_from)
 }
 
 /* The journal's own flock(2), held over one append (exclusive) or one read
- * (shared). On a local file system O_APPEND alone keeps concurrent records
- * whole; over NFS a client appends where it believes the file ends and reads
- * what it has cached, and taking a lock is what makes it ask the server
- * (releasing one flushes the record): runs on several machines sharing one
- * output folder (docs/cluster.md). Without working locks: no lock. */
-static bool journal_lock(int fd, int op)
+ * (shared), on a network file system. On a local one O_APPEND alone keeps
+ * concurrent records whole; over NFS a client appends where it believes the
+ * file ends and reads what it has cached, and taking a lock is what makes it
+ * ask the server (releasing one flushes the record): runs on several machines
+ * sharing one output folder (docs/cluster.md). Without working locks: none. */
+static bool journal_lock(const ex_journal *j, int op)
 {
+    if (!j->shared)
+        return false;
     int rc;
     do
-        rc = flock(fd, op);
+        rc = flock(j->fd, op);
     while (rc != 0 && errno == EINTR);
     return rc == 0;
 }
@@ -197,13 +269,37 @@ static void journal_unlock(int fd)
     errno = saved;
 }
 
+/* Is the file on a file system that other machines share? */
+static bool on_network_fs(int fd)
+{
+    struct statfs fs;
+    if (fstatfs(fd, &fs) != 0)
+        return true; /* unsure: lock */
+    switch ((unsigned long)fs.f_type) {
+    case 0x6969:     /* NFS */
+    case 0xFF534D42: /* CIFS */
+    case 0xFE534D42: /* SMB2 */
+    case 0x65735546: /* FUSE (sshfs, ...) */
+    case 0x01021997: /* 9P */
+    case 0x564c:     /* NCP */
+    case 0x73757245: /* Coda */
+    case 0x6B414653: /* AFS */
+    case 0x00C36400: /* Ceph */
+    case 0x47504653: /* GPFS */
+    case 0x0BD00BD0: /* Lustre */
+        return true;
+    default:
+        return false;
+    }
+}
+
 static int refresh_locked(ex_journal *j);
 
 int ex_journal_refresh(ex_journal *j)
 {
     if (j->fd < 0)
         return 0;
-    bool locked = journal_lock(j->fd, LOCK_SH);
+    bool locked = journal_lock(j, LOCK_SH);
     int rc = refresh_locked(j);
     if (locked)
         journal_unlock(j->fd);
@@ -249,6 +345,8 @@ int ex_journal_open(ex_journal *j, const char *path, bool writable, bool durable
             return 0;
         return -1;
     }
+    j->shared = on_network_fs(j->fd);
+    j->pid = (long)getpid();
     struct stat st;
     if (fstat(j->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
         /* A journal that is a device or a FIFO (/dev/zero) would never end. */
@@ -286,6 +384,45 @@ const ex_journal_entry *ex_journal_get(const ex_journal *j, long scene)
     return *slot ? &j->entries[*slot - 1] : NULL;
 }
 
+static void put_str(ex_buf *b, const char *s)
+{
+    ex_buf_put(b, s, strlen(s));
+}
+
+static void put_long(ex_buf *b, long long v)
+{
+    char digits[24];
+    int n = 0;
+    unsigned long long u = v < 0 ? 0ULL - (unsigned long long)v : (unsigned long long)v;
+    do
+        digits[n++] = (char)('0' + u % 10);
+    while ((u /= 10) > 0);
+    if (v < 0)
+        digits[n++] = '-';
+    while (n > 0)
+        ex_buf_put(b, &digits[--n], 1);
+}
+
+static void put_hex(ex_buf *b, uint64_t v, int width)
+{
+    static const char hex[] = "0123456789abcdef";
+    char out[16];
+    for (int i = 0; i < width; i++)
+        out[i] = hex[(v >> (4 * (width - 1 - i))) & 15];
+    ex_buf_put(b, out, (size_t)width);
+}
+
+/* Thousandths as "S.mmm". */
+static void put_millis(ex_buf *b, long long millis)
+{
+    if (millis < 0)
+        millis = 0;
+    put_long(b, millis / 1000);
+    char frac[4] = {'.', (char)('0' + millis / 100 % 10), (char)('0' + millis / 10 % 10),
+                    (char)('0' + millis % 10)};
+    ex_buf_put(b, frac, 4);
+}
+
 int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
                       uint64_t inputs, int attempt, double seconds,
                       const char *parts)
@@ -296,22 +433,32 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
     }
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
+    /* Formatted by hand: a run of many cheap scenes writes two records each. */
     ex_buf line = {0};
-    ex_buf_printf(&line,
-                  "%s scene=%ld inputs=%016" PRIx64 " attempt=%d seconds=%.3f "
-                  "time=%lld.%03ld pid=%ld",
-                  ex_journal_state_name(state), scene, inputs, attempt, seconds,
-                  (long long)now.tv_sec, now.tv_nsec / 1000000, (long)getpid());
+    ex_buf_reserve(&line, 160 + (parts ? strlen(parts) : 0));
+    put_str(&line, ex_journal_state_name(state));
+    put_str(&line, " scene=");
+    put_long(&line, scene);
+    put_str(&line, " inputs=");
+    put_hex(&line, inputs, 16);
+    put_str(&line, " attempt=");
+    put_long(&line, attempt);
+    put_str(&line, " seconds=");
+    put_millis(&line, (long long)(seconds * 1000 + 0.5));
+    put_str(&line, " time=");
+    put_millis(&line, (long long)now.tv_sec * 1000 + now.tv_nsec / 1000000);
+    put_str(&line, " pid=");
+    put_long(&line, j->pid);
     /* Parts that would make the line too long are left out: the record still
      * tells a changed scene, only not what changed in it. */
-    if (parts && *parts && line.len + strlen(parts) + 32 < EX_JOURNAL_MAX_LINE)
-        ex_buf_printf(&line, " parts=%s", parts);
-    if (line.failed) {
-        ex_buf_free(&line);
-        errno = ENOMEM;
-        return -1;
+    if (parts && *parts && line.len + strlen(parts) + 32 < EX_JOURNAL_MAX_LINE) {
+        put_str(&line, " parts=");
+        put_str(&line, parts);
     }
-    ex_buf_printf(&line, " crc=%08x\n", line_crc(line.data, line.len));
+    uint32_t crc = line.failed ? 0 : line_crc(line.data, line.len);
+    put_str(&line, " crc=");
+    put_hex(&line, crc, 8);
+    put_str(&line, "\n");
     if (line.failed) {
         ex_buf_free(&line);
         errno = ENOMEM;
@@ -319,7 +466,7 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
     }
     /* One write: with O_APPEND, records of concurrent runs never mix (and
      * under the journal's lock, not over NFS either). */
-    bool locked = journal_lock(j->fd, LOCK_EX);
+    bool locked = journal_lock(j, LOCK_EX);
     int rc = ex_write_all(j->fd, line.data, line.len);
     if (rc == 0 && j->durable && state == EX_JOURNAL_STARTED && fdatasync(j->fd) != 0 &&
         errno != EINVAL)

@@ -52,6 +52,8 @@ typedef struct ex_journal_entry {
 typedef struct ex_journal {
     int fd;                      /* -1: no journal file (read-only open) */
     bool writable, durable, dirty;
+    bool shared;                 /* on a network file system: flock each access */
+    long pid;                    /* this process, in its records */
     off_t offset;                /* bytes read so far */
     char *tail;                  /* an incomplete last line, not yet parsed */
     size_t tail_len, tail_cap;

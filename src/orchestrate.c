@@ -105,10 +105,15 @@ static bool real_dir(const char *path)
 /* mkdir -p a folder under the output folder, then make sure that no part of
  * it below the output folder is a symlink: a symlinked scene_01 or
  * .explainer would send writes anywhere. The output folder itself may be a
- * symlink (the user chose it). 0, or -1 with a malloc'd *why. */
-static int make_dir_below(const char *base, const char *dir, char **why)
+ * symlink (the user chose it). parent_checked: the folder's parent was
+ * checked already. 0, or -1 with a malloc'd *why. */
+static int make_dir_below(const char *base, const char *dir, bool parent_checked, char **why)
 {
     *why = NULL;
+    /* The common case, a new scene folder in the document's folder (checked
+     * when the run began): made here, so it is no symlink. */
+    if (parent_checked && mkdir(dir, 0777) == 0)
+        return 0;
     if (ex_mkdir_p(dir) != 0) {
         *why = ex_format("cannot create %s: %s", dir, strerror(errno));
         return -1;
@@ -414,10 +419,15 @@ static bool acquire(run *r, size_t i)
         /* A lock that cannot be taken (odd file system): run unlocked rather
          * than not at all; concurrent runs are then on their own. */
     }
+    off_t seen = r->journal.offset;
     if (ex_journal_refresh(&r->journal) != 0) {
         fail_run(r, "read");
         return false;
     }
+    /* Nothing new in the journal since the plan (no other run wrote): the
+     * plan still stands. */
+    if (r->journal.offset == seen)
+        return true;
     char *planned = rec->reason;
     ex_standing standing = rec->standing;
     rec->reason = NULL;
@@ -532,7 +542,7 @@ static void call_here(run *r, ex_scene_record *rec, ex_outcome *out, double *sec
     *out = (ex_outcome){false, NULL, NULL, 0, false};
     double t0 = ex_now();
     char *why;
-    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, &why) != 0)
+    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, true, &why) != 0)
         out->error = why;
     else
         r->process(r->ctx, r->doc, rec->scene, rec->output_dir, out);
@@ -582,6 +592,7 @@ static void run_scene_here(run *r, size_t i)
 static void run_here(run *r)
 {
     ex_stats *stats = r->stats;
+    double next_stdout_check = 0;
     for (size_t i = 0; i < stats->n_records && !r->stop; i++) {
         if (ex_signals_interrupted())
             break;
@@ -592,8 +603,12 @@ static void run_here(run *r)
         if (acquire(r, i))
             run_scene_here(r, i);
         release(r, i);
-        if (stdout_closed())
-            stdout_gone(r);
+        double now = ex_now();
+        if (now >= next_stdout_check) { /* a poll(2) a scene would cost a run of cheap ones */
+            next_stdout_check = now + 0.1;
+            if (stdout_closed())
+                stdout_gone(r);
+        }
     }
 }
 
@@ -660,7 +675,7 @@ static void start_worker(run *r, pool *p, ex_worker *w, size_t i, int attempt)
     w->deadline = r->opts->timeout > 0 ? w->started + r->opts->timeout : 0;
     w->pid = 0;
     char *why;
-    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, &why) != 0) {
+    if (make_dir_below(r->opts->output_base_dir, rec->output_dir, true, &why) != 0) {
         fail_to_start(r, i, why);
         return;
     }
@@ -946,7 +961,7 @@ static int open_state(run *r, char **errmsg)
     }
     int rc = 0;
     char *why = NULL;
-    if (make_dir_below(opts->output_base_dir, r->state_dir, &why) != 0) {
+    if (make_dir_below(opts->output_base_dir, r->state_dir, false, &why) != 0) {
         *errmsg = why;
         rc = -1;
     } else if (ex_journal_open(&r->journal, r->journal_path, true, opts->durable) != 0) {
