@@ -473,10 +473,12 @@ int ex_journal_append(ex_journal *j, ex_journal_state state, long scene,
         rc = -1;
     if (locked)
         journal_unlock(j->fd);
+    size_t len = line.len;
     ex_buf_free(&line);
     if (rc != 0)
         return -1;
     j->dirty = true;
+    j->own_bytes += (off_t)len;
     return 0;
 }
 

@@ -54,6 +54,7 @@ typedef struct ex_journal {
     bool writable, durable, dirty;
     bool shared;                 /* on a network file system: flock each access */
     long pid;                    /* this process, in its records */
+    off_t own_bytes;             /* bytes this process appended */
     off_t offset;                /* bytes read so far */
     char *tail;                  /* an incomplete last line, not yet parsed */
     size_t tail_len, tail_cap;

@@ -340,6 +340,7 @@ typedef struct run {
     size_t finished;          /* scenes reached and settled */
     size_t processed;
     double last_start;
+    off_t own_seen;           /* own journal bytes already read back */
     bool stop;                /* no new scenes: abort-on-error, interrupt, fatal */
     uint64_t rng;
 } run;
@@ -419,14 +420,15 @@ static bool acquire(run *r, size_t i)
         /* A lock that cannot be taken (odd file system): run unlocked rather
          * than not at all; concurrent runs are then on their own. */
     }
-    off_t seen = r->journal.offset;
+    off_t seen = r->journal.offset, own = r->journal.own_bytes - r->own_seen;
     if (ex_journal_refresh(&r->journal) != 0) {
         fail_run(r, "read");
         return false;
     }
-    /* Nothing new in the journal since the plan (no other run wrote): the
-     * plan still stands. */
-    if (r->journal.offset == seen)
+    r->own_seen = r->journal.own_bytes;
+    /* Nothing new in the journal since the plan but this run's own records
+     * (no other run wrote): the plan still stands. */
+    if (r->journal.offset - seen == own)
         return true;
     char *planned = rec->reason;
     ex_standing standing = rec->standing;
