@@ -11,6 +11,13 @@ function M.shell_quote(s)
   return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
 end
 
+--- "LUA_PATH=... LUA_CPATH=..." (shell-quoted) for a child lua5.4 to find what this
+-- one finds: a plain `busted` sets its paths inside the process, not in the
+-- environment.
+function M.lua_env()
+  return "LUA_PATH=" .. M.shell_quote(package.path) .. " LUA_CPATH=" .. M.shell_quote(package.cpath)
+end
+
 function M.tmpdir()
   local p = os.tmpname()
   os.remove(p)

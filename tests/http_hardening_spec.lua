@@ -37,7 +37,7 @@ end
 local function run_lua(code, env)
   local dir = h.tmpdir()
   local file = h.write(dir .. "/child.lua", code)
-  local words = { limit_memory() .. "env" }
+  local words = { limit_memory() .. "env", h.lua_env() }
   for k, v in pairs(env or {}) do words[#words + 1] = h.shell_quote(k .. "=" .. v) end
   words[#words + 1] = "lua5.4"
   words[#words + 1] = h.shell_quote(file)

@@ -1,6 +1,7 @@
 -- explainer.http: raw requests, and the retrying API client.
 local explainer = require "explainer"
 local http = require "explainer.http"
+local h = require "helpers"
 local cjson = require "cjson"
 local mock = require "mock.server"
 
@@ -181,7 +182,7 @@ describe("explainer.http", function()
 
   describe("client defaults", function()
     local function child(env, code)
-      local p = io.popen(("env %s lua5.4 -e %q 2>&1"):format(env, code))
+      local p = io.popen(("env %s %s lua5.4 -e %q 2>&1"):format(env, h.lua_env(), code))
       local out = p:read("a")
       p:close()
       return out
