@@ -30,14 +30,19 @@ function workflow.process_scene(scene, output_dir)
 end
 
 function workflow.finish(stats, document)
-  local path, info = video.film(document, stats.output_base_dir)
+  explainer.say("Joining the film ...")
+  local path, info = video.film(document, stats.output_base_dir, options)
   if not path then error("film: " .. tostring(info), 0) end
   local notes = {}
   if #info.missing > 0 then notes[#notes + 1] = "without scenes " .. table.concat(info.missing, ", ") end
+  if #info.stale > 0 then
+    notes[#notes + 1] = ("without scenes %s: their clips are out of date (run them again)")
+      :format(table.concat(info.stale, ", "))
+  end
   if info.how == "fresh" then notes[#notes + 1] = "unchanged" end
   if info.captions then notes[#notes + 1] = "captions " .. info.captions.srt:match("[^/]*$") .. ", .vtt" end
-  explainer.say(string.format("Film: %s (%d clips, %.1f s%s)", path, info.clips, info.duration or 0,
-    #notes > 0 and ("; " .. table.concat(notes, "; ")) or ""))
+  explainer.say(string.format("Film: %s (%d clip%s, %.1f s%s)", path, info.clips,
+    info.clips == 1 and "" or "s", info.duration or 0, #notes > 0 and ("; " .. table.concat(notes, "; ")) or ""))
 end
 
 return workflow

@@ -9,8 +9,12 @@
  */
 #include "lrun.h"
 
+#include <errno.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
+#include <stdio.h>
+#include <sys/wait.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -196,23 +200,67 @@ static int refuse_exit(lua_State *L)
                       luaL_optstring(L, 1, "true"));
 }
 
-/* Swap os.exit for refuse_exit (in) or back (out); the original is kept in
- * the registry meanwhile. */
-static void guard_exit(lua_State *L, bool in)
+/* os.execute for a processor in this process. The C library's system()
+ * ignores SIGINT and SIGTERM in the caller while the command runs, so Ctrl-C
+ * would end the command and let the run go on to the next scene as if nothing
+ * happened. This one keeps the run's handlers: an interrupt stops the command
+ * (it is in the run's process group, and is sent SIGTERM in any case) and then
+ * the scene. */
+static int interruptible_execute(lua_State *L)
 {
-    static const char key[] = "explainer.os_exit";
+    const char *command = luaL_optstring(L, 1, NULL);
+    if (!command) {
+        lua_pushboolean(L, access("/bin/sh", X_OK) == 0);
+        return 1;
+    }
+    fflush(NULL);
+    pid_t pid = fork();
+    if (pid == 0) {
+        signal(SIGPIPE, SIG_DFL); /* the run ignores it; the command must not */
+        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
+        _exit(127);
+    }
+    if (pid < 0)
+        return luaL_fileresult(L, 0, NULL);
+    int status = 0;
+    bool stopped = false;
+    for (;;) {
+        pid_t got = waitpid(pid, &status, WNOHANG);
+        if (got == pid || (got < 0 && errno != EINTR))
+            break;
+        if (ex_signals_interrupted() && !stopped) {
+            kill(pid, SIGTERM);
+            stopped = true;
+        }
+        struct pollfd p = {ex_signals_fd(), POLLIN, 0};
+        poll(&p, p.fd >= 0 ? 1 : 0, 20);
+        ex_signals_drain();
+    }
+    return luaL_execresult(L, status);
+}
+
+/* Swap os.exit and os.execute for the run's own (in) or back (out); the
+ * originals are kept in the registry meanwhile. */
+static void guard_os(lua_State *L, bool in)
+{
+    static const char *const names[] = {"exit", "execute"};
+    static const lua_CFunction ours[] = {refuse_exit, interruptible_execute};
     if (lua_getglobal(L, "os") != LUA_TTABLE) {
         lua_pop(L, 1);
         return;
     }
-    if (in) {
-        lua_getfield(L, -1, "exit");
-        lua_setfield(L, LUA_REGISTRYINDEX, key);
-        lua_pushcfunction(L, refuse_exit);
-    } else {
-        lua_getfield(L, LUA_REGISTRYINDEX, key);
+    for (int i = 0; i < 2; i++) {
+        char key[32];
+        snprintf(key, sizeof key, "explainer.os_%s", names[i]);
+        if (in) {
+            lua_getfield(L, -1, names[i]);
+            lua_setfield(L, LUA_REGISTRYINDEX, key);
+            lua_pushcfunction(L, ours[i]);
+        } else {
+            lua_getfield(L, LUA_REGISTRYINDEX, key);
+        }
+        lua_setfield(L, -2, names[i]);
     }
-    lua_setfield(L, -2, "exit");
     lua_pop(L, 1);
 }
 
@@ -263,7 +311,7 @@ static void call_processor(void *ud, const ex_document *doc, const ex_scene *sce
     if (out->in_worker)
         reseed(L);
     else
-        guard_exit(L, true);
+        guard_os(L, true);
     lua_pushcfunction(L, locate_error);
     int handler = lua_gettop(L);
     lua_pushvalue(L, ARG_FN);
@@ -273,7 +321,7 @@ static void call_processor(void *ud, const ex_document *doc, const ex_scene *sce
     if (hook_set) /* interrupted: no further Lua code may be stopped midway */
         lua_sethook(L, NULL, 0, 0);
     if (!out->in_worker)
-        guard_exit(L, false);
+        guard_os(L, false);
     int first = handler + 1, nret = lua_gettop(L) - handler;
     if (status != LUA_OK) {
         out->ok = false;
@@ -336,6 +384,26 @@ static void read_scene_numbers(lua_State *L, ex_run_options *o)
     o->n_scene_numbers = n;
 }
 
+/* output_keys: key ids indexed like the document's scenes (false: none). The
+ * array lives in a userdata kept in the options table itself. */
+static void read_output_keys(lua_State *L, const ex_document *doc, ex_run_options *o)
+{
+    if (lua_getfield(L, ARG_OPTS, "output_keys") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    size_t n = doc->n_scenes ? doc->n_scenes : 1;
+    const char **ids = lua_newuserdatauv(L, n * sizeof *ids, 0);
+    for (size_t i = 0; i < doc->n_scenes; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        ids[i] = lua_type(L, -1) == LUA_TSTRING ? lua_tostring(L, -1) : NULL;
+        lua_pop(L, 1);
+    }
+    lua_setfield(L, ARG_OPTS, "\1output_keys");  /* kept alive with the options */
+    lua_pop(L, 1);
+    o->output_keys = ids;
+}
+
 /* inputs: a list of strings indexed like the document's scenes (false or nil:
  * that scene's own content). The pointer arrays live in a userdata left in
  * SLOT_INPUTS; the strings stay alive in the options table. */
@@ -359,6 +427,7 @@ static void read_inputs(lua_State *L, const ex_document *doc, ex_run_options *o)
     lua_pop(L, 1);
     o->inputs = strings;
     o->inputs_len = lens;
+    read_output_keys(L, doc, o);
 }
 
 static ex_progress_mode read_progress(lua_State *L)

@@ -271,8 +271,33 @@ static int make_records(const ex_document *doc, const ex_run_options *opts,
             return -1;
         }
         scene_inputs(doc, opts, rec);
+        if (opts->output_keys)
+            rec->output_key = opts->output_keys[i];
     }
     return 0;
+}
+
+/* The key id recorded beside dir/filename (its ".filename.key", written by
+ * explainer.artifact: a line "id <hex>"), or NULL when there is none. */
+static char *recorded_key(const char *dir, const char *filename)
+{
+    char *path = ex_format("%s/.%s.key", dir, filename);
+    FILE *f = path ? fopen(path, "re") : NULL;
+    free(path);
+    if (!f)
+        return NULL;
+    char line[256];
+    char *id = NULL;
+    bool first = true;
+    while (!id && fgets(line, sizeof line, f)) {
+        if (first && strncmp(line, "explainer-key ", 14) != 0)
+            break;
+        first = false;
+        if (strncmp(line, "id ", 3) == 0)
+            id = ex_strndup(line + 3, strcspn(line + 3, "\r\n"));
+    }
+    fclose(f);
+    return id;
 }
 
 /*
@@ -293,7 +318,17 @@ static bool scene_standing(const ex_run_options *opts, const ex_journal *journal
     bool exists = ex_output_exists(rec->output_dir, opts->output_filename);
     const ex_journal_entry *e = ex_journal_get(journal, rec->scene_number);
     char *text = NULL;
-    if (!e) {
+    if (!e && exists && rec->output_key) {
+        /* Made, but not by a run of this workflow: its key file says by what. */
+        char *made_with = recorded_key(rec->output_dir, opts->output_filename);
+        if (made_with && strcmp(made_with, rec->output_key) != 0) {
+            rec->standing = EX_STANDING_CHANGED;
+            text = ex_format("changed: %s was made with other inputs", opts->output_filename);
+        } else {
+            rec->standing = made_with ? EX_STANDING_FRESH : EX_STANDING_EXISTS;
+        }
+        free(made_with);
+    } else if (!e) {
         rec->standing = exists ? EX_STANDING_EXISTS : EX_STANDING_NEW;
     } else if (e->state == EX_JOURNAL_STARTED) {
         rec->standing = EX_STANDING_INCOMPLETE;

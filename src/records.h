@@ -49,6 +49,11 @@ typedef struct ex_run_options {
      * NULL entry: the parsed scene's own parts. */
     const char *const *inputs;
     const size_t *inputs_len;
+    /* The key id each scene's output file should record in its .NAME.key
+     * (indexed like doc->scenes; NULL, or a NULL entry: none known). An
+     * output with no record in this workflow's journal but a key file
+     * (another workflow made it) is fresh only when the ids match. */
+    const char *const *output_keys;
     /* Called from the SIGINT/SIGTERM handler (async-signal context), so that a
      * processor running in this process can be stopped. */
     void (*on_interrupt)(void *ctx);
@@ -96,6 +101,7 @@ typedef struct ex_scene_record {
     ex_attempt *attempt_log; /* `attempts` entries */
     ex_inputs inputs;        /* the key and parts the journal records */
     const char *inputs_text; /* the lines they come from (NULL: the scene) */
+    const char *output_key;  /* the id its output should record, or NULL */
     size_t inputs_len;
     size_t index;            /* 1-based position in the run's progress */
 } ex_scene_record;

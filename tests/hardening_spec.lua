@@ -256,6 +256,25 @@ describe("processors with side effects", function()
     assert.truthy(lfs.attributes(dir .. "/out/film/report.json"))
   end)
 
+  it("stops a scene waiting in os.execute when the run is interrupted, and exits 130", function()
+    local core = require "explainer_core"
+    workflow(dir, ([[
+      return { process_scene = function(scene, d)
+        io.open(%q, "w"):close()
+        os.execute("sleep 20")
+        io.open(d .. "/final.png", "w"):close()
+      end }]]):format(dir .. "/started"))
+    local p = h.spawn(dir, { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" })
+    h.wait_for(dir .. "/started")
+    core.sleep(0.2)
+    os.execute("kill -INT " .. p.pid) -- the run alone, not its process group
+    local _, err, code = p.wait(10)
+    assert.equal(130, code, err)
+    assert.matches("Interrupted by SIGINT", err, 1, true)
+    assert.matches("Completed: 0", err, 1, true)
+    assert.is_nil(lfs.attributes(dir .. "/out/film/scene_00/final.png"), "the scene stays undone")
+  end)
+
   it("shows a title's control characters escaped, never raw", function()
     h.write(film, (h.read(film):gsub("Scene Title 1", "Evil \27]0;pwned\7 title")))
     workflow(dir, WRITER)

@@ -154,10 +154,12 @@ end
 
 --- What each scene of the document depends on, from a workflow's
 -- `inputs(scene, document, output_dir)`: a list of canonical lines
--- (explainer.key), one a scene in file order; nil without the hook.
+-- (explainer.key), one a scene in file order, and a list of the key ids the
+-- output files should record (false where inputs gave no key); nil without
+-- the hook.
 local function scene_inputs(inputs, document, base)
   if not inputs then return nil end
-  local list = {}
+  local list, ids = {}, {}
   for i = 1, #document.scenes do
     local scene = document.scenes[i]
     local dir = core.scene_output_dir(base, document.name, scene.scene_number)
@@ -171,8 +173,11 @@ local function scene_inputs(inputs, document, base)
       error(("inputs(scene) for scene %s: %s"):format(tostring(scene.scene_number), lines), 0)
     end
     list[i] = lines or false
+    -- A key is also what the output file records beside it: an output another
+    -- workflow made, with no record in this one's journal, is judged by it.
+    ids[i] = key.is_key(value) and value.id or false
   end
-  return list
+  return list, ids
 end
 
 -- The options as the core takes them: rate and shard converted, the inputs
@@ -197,7 +202,7 @@ local function core_options(opts, document)
       if c[name] == nil then return nil, name .. ": expected a whole number" end
     end
   end
-  c.inputs = scene_inputs(opts.inputs, document, opts.output_base_dir or "output")
+  c.inputs, c.output_keys = scene_inputs(opts.inputs, document, opts.output_base_dir or "output")
   return c
 end
 

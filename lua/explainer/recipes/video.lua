@@ -735,7 +735,8 @@ end
 --- Join a document's clips, in scene order, into `<base>/<name>/<name>.mp4`,
 -- unless the film there was made from these very clips with these settings;
 -- and write its captions beside it (`<name>.srt`, `<name>.vtt`).
--- Scenes without a clip are left out (and named in the result).
+-- Scenes without a clip, or whose clip is out of date (made before an edit
+-- of the scene and not made again since), are left out and named.
 -- @tparam table document
 -- @tparam[opt="output"] string base the output base folder
 -- @tparam[opt] table opts `clip_filename` (default `clip.mp4`), `filename`
@@ -767,11 +768,19 @@ function M.film(document, base, opts)
   local scenes = {}
   for _, scene in ipairs(document.scenes) do scenes[#scenes + 1] = scene end
   table.sort(scenes, function(a, b) return a.scene_number < b.scene_number end)
-  local entries, missing, used, spoken = {}, {}, {}, {}
+  local entries, missing, stale, used, spoken = {}, {}, {}, {}, {}
+  local clip_opts = setmetatable({ document = opts.document or document }, { __index = opts })
   for _, scene in ipairs(scenes) do
     local sub = string.format("scene_%02d", scene.scene_number)
     local rel = sub .. "/" .. clip_name
-    if common.exists(dir .. "/" .. rel) then
+    -- A clip made from what the scene said before an edit (a run of other
+    -- scenes only, or a scene that failed since) is left out, not joined:
+    -- nothing stale reaches the film, and the captions follow the film.
+    local standing = common.exists(dir .. "/" .. rel)
+      and artifact.standing(dir .. "/" .. rel, M.clip_key(scene, dir .. "/" .. sub, clip_opts))
+    if standing == "stale" then
+      stale[#stale + 1] = scene.scene_number
+    elseif standing then
       local narration = dir .. "/" .. sub .. "/" .. narration_name
       local e = { scene = scene, rel = rel, path = dir .. "/" .. rel, text = audio.narration_text(scene),
                   narration = narration, alignment = audio.alignment_path(narration) }
@@ -783,7 +792,10 @@ function M.film(document, base, opts)
       missing[#missing + 1] = scene.scene_number
     end
   end
-  if #entries == 0 then return nil, "no clips to join in " .. dir end
+  if #entries == 0 then
+    return nil, "no clips to join in " .. dir .. (#stale > 0 and (" (scenes " .. table.concat(stale, ", ")
+      .. " have clips out of date: run them again)") or "")
+  end
   local music
   music, err = music_source(fs)
   if fs.music and not music then return nil, err end
@@ -856,7 +868,7 @@ function M.film(document, base, opts)
   end, { kind = "mp4", cache = false })
   if not made then return nil, how end
 
-  local info = { clips = #entries, missing = missing, how = how }
+  local info = { clips = #entries, missing = missing, stale = stale, how = how }
   if fs.captions == "off" then
     -- Captions an earlier run wrote would no longer follow the film: gone
     -- (a file put there by hand stays).
