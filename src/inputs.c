@@ -263,6 +263,12 @@ static void changed_names(name_list *l, const char *from, const char *other, boo
                        memcmp(theirs, colon + 1, hash_len(theirs)) != 0;
         if (only_missing)
             differs = !theirs;
+        /* A nest of parts on one side and a single part of the same name on
+         * the other (an image made by hand in place of one the recipe would
+         * make): the single name says it. */
+        const char *slash = memchr(p, '/', name_len);
+        if (differs && !theirs && slash && find_part(other, p, (size_t)(slash - p)))
+            differs = false;
         if (differs && is_field(p, name_len) == fields)
             add_name(l, p, name_len);
         p = strchr(colon, ',');

@@ -98,8 +98,9 @@ describe("explainer estimate", function()
       + #"Short words.", e.speech.characters)
     assert.equal(0, e.cost)
     assert.is_true(e.complete)
-    -- 18 words at 165 a minute (6.5 s) outlast scene 1's 6 s; scenes 2 and 3 keep theirs
-    assert.near(18 / 165 * 60 + 4 + 3, e.film_seconds, 0.01)
+    -- 18 words at 165 a minute (6.5 s) outlast scene 1's 6 s; scenes 2 and 3 keep theirs;
+    -- and each clip is held half a second at each end for the crossfades (4 of them)
+    assert.near(18 / 165 * 60 + 4 + 3 + 4 * 0.5, e.film_seconds, 0.01)
   end)
 
   it("counts one generation and one edit per iteration or final prompt, characters and seconds, and prices them", function()

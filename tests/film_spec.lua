@@ -329,8 +329,19 @@ describe("the film", function()
       fails_with({ EXPLAINER_MUSIC = dir .. "/notes.txt" }, "EXPLAINER_MUSIC: " .. dir .. "/notes.txt: not a sound")
     end)
 
-    it("names an unknown motion, failing the scenes", function()
-      fails_with({ EXPLAINER_MOTION = "spin" }, "EXPLAINER_MOTION: 'spin' is not a motion (zoompan or none)")
+    it("names an unknown motion before any scene runs", function()
+      local s2, _, e2 = run({ EXPLAINER_MOTION = "spin" }, dir .. "/bad")
+      assert.equal(2, s2, e2)
+      assert.matches("EXPLAINER_MOTION: 'spin' is not a motion (zoompan or none)", e2, 1, true)
+      assert.is_nil(e2:find("Processing", 1, true), "no scene ran")
+    end)
+
+    it("names a frame rate or a size that is not one, instead of using the default", function()
+      for var, value in pairs { EXPLAINER_VIDEO_FPS = "30fps", EXPLAINER_VIDEO_SIZE = "big" } do
+        local s2, _, e2 = run({ [var] = value }, dir .. "/bad-" .. var)
+        assert.equal(2, s2, e2)
+        assert.matches(var .. ": '" .. value .. "' is not", e2, 1, true)
+      end
     end)
   end)
 end)

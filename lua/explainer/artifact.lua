@@ -129,7 +129,7 @@ end
 -- @tparam string path the output
 -- @tparam table k its key (explainer.key.of)
 -- @tparam function build `build(tmp)` writes the output at `tmp`; returns
---   true, or nil and a message
+--   nothing or true, or nil and a message
 -- @tparam[opt] table opts `kind` (media kind to check, default from the
 --   name's extension), `cache` (default true: take it from / put it in the
 --   shared cache)
@@ -157,6 +157,9 @@ function M.make(path, k, build, opts)
     how = "cached"
   else
     local ok, err = build(tmp)
+    -- As for process_scene: returning nothing is success (the file is checked
+    -- next); nil or false with a message is failure.
+    if ok == nil and err == nil then ok = true end
     if ok then ok, err = media.check_file(tmp, kind) end
     if not ok then
       os.remove(tmp)

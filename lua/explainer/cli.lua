@@ -167,9 +167,10 @@ usage: explainer status SCRIPT.lua FILE.txt [...] [--output-dir DIR]
                         [--output-filename NAME] [--scenes LIST] [--shard K/N]
                         [--json] [--verbose] [--strict]
 
-Where each scene of FILE stands for the workflow SCRIPT, from the journal of
-its output folder: done, changed, missing, incomplete, failed, running, exists
-or not run. Runs nothing. The file's warnings come first on stderr.
+Where each scene of FILE stands for the workflow SCRIPT, and why: new, fresh,
+exists (output there, no record), missing FILE, changed: PARTS, incomplete,
+failed, or running (another run holds it). Runs nothing. The file's warnings
+come first on stderr. How reruns decide: docs/reruns.md.
 ]=],
   check = [=[
 usage: explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM]

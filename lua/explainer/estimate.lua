@@ -310,6 +310,12 @@ function M.file(path, opts)
   if out.video then
     out.video.cost = price("video", vs.backend .. "/" .. vs.model, out.video.seconds, { requests = out.video.requests })
   end
+  -- The film's transitions: each clip is held for one at each end, so the
+  -- film is that much longer than its clips (video.film).
+  local fs = require("explainer.recipes.video").film_settings(ropts)
+  if fs and fs.transition ~= "none" then
+    out.film_seconds = out.film_seconds + (#standings + 1) * fs.transition_seconds
+  end
   out.cost, out.complete = total, complete
   return out
 end

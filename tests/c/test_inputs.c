@@ -79,6 +79,14 @@ int main(void)
     CHECK_STR(what, "c", "a part that went away is named");
     free(what);
 
+    what = ex_inputs_changed("final.png/title:00000001,final.png/size:00000002,clip:00000003",
+                             "final.png:0000000a,clip:00000003");
+    CHECK_STR(what, "final.png", "a nest replaced by one part of its name is named once");
+    free(what);
+    what = ex_inputs_changed("final.png:0000000a", "final.png/title:00000001,final.png/size:00000002");
+    CHECK_STR(what, "final.png", "and the other way round");
+    free(what);
+
     ex_inputs *all[] = {&ia, &ib, &ic, &ia2, &l1, &l2, &raw1, &raw2, &io};
     for (size_t i = 0; i < sizeof all / sizeof all[0]; i++)
         ex_inputs_free(all[i]);

@@ -17,10 +17,31 @@ function M.option(opts, key, env, default)
   if v ~= nil and v ~= "" then return v end
   v = env and os.getenv(env)
   if v ~= nil and v ~= "" then
-    if type(default) == "number" then return tonumber(v) or default end
+    if type(default) == "number" then
+      -- A setting that is not what it should be is an error, never silently
+      -- the default (EXPLAINER_VIDEO_FPS=30fps would make 25 fps films).
+      local n = tonumber(v)
+      if not n then error(("%s: '%s' is not a number"):format(env, v), 0) end
+      return n
+    end
     return v
   end
   return default
+end
+
+--- A frame size option ("1280x720"): `opts[key]`, else `$env`; nil when
+-- neither is set; an error naming the setting when it is not WxH.
+-- @treturn number|nil width
+-- @treturn number|nil height
+function M.size_option(opts, key, env)
+  local v = M.option(opts, key, env, nil)
+  if v == nil then return nil end
+  local w, h = M.parse_size(v)
+  if not w or w < 16 or h < 16 then
+    error(("%s: '%s' is not a size like 1280x720"):format(opts and opts[key] ~= nil and key or env,
+      tostring(v)), 0)
+  end
+  return w, h
 end
 
 local function tail(text, lines)

@@ -799,7 +799,7 @@ function M.settings(opts)
   local backend = common.option(opts, "backend", "EXPLAINER_IMAGE_BACKEND", "local")
   local s = { backend = backend }
   if backend == "local" then
-    local w, h = common.parse_size(common.option(opts, "size", "EXPLAINER_IMAGE_SIZE", nil))
+    local w, h = common.size_option(opts, "size", "EXPLAINER_IMAGE_SIZE")
     if not w then w, h = common.frame_size(common.format_of(opts)) end
     s.size = w .. "x" .. h
   else

@@ -43,7 +43,10 @@ local M = {}
 
 M.CLIP_VERSION = "clip/2"
 M.FILM_VERSION = "film/2"
-M.CAPTIONS_VERSION = "captions/1"
+M.CAPTIONS_VERSION = "captions/2"
+--- A last cue of a scene is shown at least this long (seconds), into the
+-- silence after it while the scene lasts.
+M.MIN_LAST_CUE = 1.2
 
 --- The motions a clip's still can have, taken in turn by scene number
 -- (scene n gets `MOTIONS[n % 6 + 1]`).
@@ -81,7 +84,7 @@ end
 -- @tparam[opt] table opts
 -- @treturn table
 function M.settings(opts)
-  local w, h = common.parse_size(common.option(opts, "size", "EXPLAINER_VIDEO_SIZE", nil))
+  local w, h = common.size_option(opts, "size", "EXPLAINER_VIDEO_SIZE")
   if not w then w, h = common.frame_size(common.format_of(opts)) end
   return {
     width = w, height = h,
@@ -187,6 +190,9 @@ function M.clip_key(scene, output_dir, opts)
   opts = opts or {}
   local src = sources(scene, output_dir, opts)
   local s = M.settings(opts)
+  -- A bad setting is said before anything runs (inputs and status call this).
+  local ok, err = check_settings(s)
+  if not ok then error(err, 0) end
   local motion = s.motion == "zoompan" and { M.motion_of(scene), s.zoom } or "none"
   return key.of(M.CLIP_VERSION, {
     ["final.png"] = source_part(src.picture, src.image_key),
@@ -716,6 +722,12 @@ local function film_cues(tl)
       local alignment = kept and kept.text == text and kept.alignment or nil
       local cues = captions.split(text)
       captions.time(cues, c.start, spoken, alignment, utf8.len(text) or #text)
+      -- A last cue too short to read ("How?") stays up into the silence
+      -- after it, as long as the scene lasts.
+      local last = cues[#cues]
+      if last and last.finish - last.start < M.MIN_LAST_CUE then
+        last.finish = math.max(last.finish, math.min(last.start + M.MIN_LAST_CUE, c.start + c.duration))
+      end
       for _, cue in ipairs(cues) do all[#all + 1] = cue end
     end
   end
