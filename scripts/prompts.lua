@@ -9,6 +9,7 @@
 -- its text changed.
 
 local explainer = require "explainer"
+local common = require "explainer.recipes.common"
 
 local document
 
@@ -38,15 +39,6 @@ local function text_of(scene, doc)
   return table.concat(out, "\n")
 end
 
-local function write(path, text)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(text)
-  local closed, cerr = f:close()
-  if not (ok and closed) then return nil, tostring(werr or cerr) end
-  return true
-end
-
 return {
   output_filename = "prompts.md",
 
@@ -57,7 +49,7 @@ return {
   process_scene = function(scene, output_dir)
     local text = text_of(scene, document)
     local ok, err = explainer.make(output_dir .. "/prompts.md", { text = text },
-      function(tmp) return write(tmp, text) end, { recipe = "prompts/1" })
+      function(tmp) return common.write_file(tmp, text) end, { recipe = "prompts/1" })
     if not ok then return nil, "cannot write prompts.md: " .. tostring(err) end
     return true
   end,

@@ -89,12 +89,18 @@ function M.identity(path)
   return "bytes:" .. (core.hash_file(path) or "unreadable")
 end
 
-local function write_whole(path, data)
+--- Write data to a file, every step checked (write, flush, close): a full
+-- disk fails here, not later as an empty file that looks finished. A file
+-- that could not be written whole is removed.
+-- @treturn true|nil
+-- @treturn string|nil message naming the path
+function M.write_file(path, data)
   local f, err = io.open(path, "wb")
   if not f then return nil, err end
   local ok, werr = f:write(data)
+  if ok then ok, werr = f:flush() end
   local closed, cerr = f:close()
-  if not ok or not closed then
+  if not (ok and closed) then
     os.remove(path)
     return nil, path .. ": " .. tostring(werr or cerr)
   end
@@ -111,7 +117,7 @@ function M.commit(tmp, path, k)
   local side = key.sidecar(path)
   local side_tmp = M.temp_beside(side)
   local ok
-  ok, err = write_whole(side_tmp, key.format(k, content, previous))
+  ok, err = M.write_file(side_tmp, key.format(k, content, previous))
   if ok and settings.durable then ok, err = core.fsync(side_tmp) end
   if ok then ok, err = os.rename(side_tmp, side) end
   if ok and settings.durable then ok, err = core.fsync(tmp) end

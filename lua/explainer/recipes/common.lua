@@ -90,23 +90,10 @@ function M.exists(path)
   return size ~= nil and size > 0
 end
 
---- Write data to a file, every step checked (a full disk fails here, not
--- later as an empty file that looks finished). The recipes write to the
--- temporary name explainer.artifact gives them; it renames.
--- @treturn true|nil
--- @treturn string|nil message naming the path
-function M.write_file(path, data)
-  local f, err = io.open(path, "wb")
-  if not f then return nil, err end
-  local ok, werr = f:write(data)
-  if ok then ok, werr = f:flush() end
-  local closed, cerr = f:close()
-  if not (ok and closed) then
-    os.remove(path)
-    return nil, path .. ": " .. tostring(werr or cerr)
-  end
-  return true
-end
+--- Write data to a file, every step checked (explainer.artifact.write_file).
+-- The recipes write to the temporary name explainer.artifact gives them; it
+-- renames.
+M.write_file = artifact.write_file
 
 --- A path as a tool's argument must be given it: a relative one starting with
 -- "-" gets "./" (else it reads as an option).
