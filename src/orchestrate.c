@@ -972,6 +972,17 @@ static int look(const ex_document *doc, const ex_run_options *opts, ex_stats *st
     return 0;
 }
 
+/* A --scenes number the script does not have is said, by runs, dry runs and
+ * status alike: "--scenes 99" on a 12-scene script is a typo, not a no-op. */
+static void note_unknown_scenes(const ex_progress *pr, const ex_document *doc,
+                                const ex_run_options *opts, const char *file)
+{
+    for (size_t i = 0; opts->scene_numbers && i < opts->n_scene_numbers; i++)
+        if (!ex_document_scene(doc, opts->scene_numbers[i]))
+            ex_progress_note(pr, "warning", "warning: %s has no scene %ld", file,
+                             opts->scene_numbers[i]);
+}
+
 int ex_status(const ex_document *doc, const ex_run_options *opts,
               ex_stats *stats, char **errmsg)
 {
@@ -981,6 +992,10 @@ int ex_status(const ex_document *doc, const ex_run_options *opts,
         return -1;
     if ((*errmsg = check_document_name(doc)))
         return -1;
+    ex_progress pr;
+    const char *file = doc->path ? doc->path : doc->name;
+    ex_progress_init(&pr, opts, file, 0);
+    note_unknown_scenes(&pr, doc, opts, file);
     return look(doc, opts, stats, true, errmsg);
 }
 
@@ -1105,10 +1120,7 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     r.rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^ (uint64_t)(started * 1e6) ^ 1;
     r.last_start = -1e9;
     ex_progress_init(&r.pr, opts, file, 0);
-    for (size_t i = 0; opts->scene_numbers && i < opts->n_scene_numbers; i++)
-        if (!ex_document_scene(doc, opts->scene_numbers[i]))
-            ex_progress_note(&r.pr, "warning", "warning: %s has no scene %ld", file,
-                             opts->scene_numbers[i]);
+    note_unknown_scenes(&r.pr, doc, opts, file);
     if (opts->dry_run) {
         int rc = look(doc, opts, stats, false, errmsg);
         stats->elapsed_time = ex_now() - started;

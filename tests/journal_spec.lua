@@ -179,6 +179,23 @@ describe("journal and resume", function()
     assert.equal("failed", list[2].status)
     assert.equal("missing", list[3].status)
     assert.equal("missing final.png", list[3].reason)
+    local raw = h.run { "status", wf, film, "--output-dir", out, "--json" }
+    assert.is_nil(raw:find("\\/", 1, true), "a path is written with plain slashes: " .. raw)
+    assert.equal(out .. "/film/scene_00", list[1].output_dir)
+  end)
+
+  it("says which --scenes numbers the script does not have, in runs and status", function()
+    local wf = h.write(dir .. "/quiet.lua", "return { process_scene = function() end }")
+    local _, err, code = h.run { "status", wf, film, "--output-dir", out, "--scenes", "2,99" }
+    assert.equal(0, code, err)
+    assert.matches("has no scene 99", err)
+    local stdout
+    stdout, err, code = h.run { wf, film, "--output-dir", out, "--scenes", "99" }
+    assert.equal(0, code, err)
+    assert.matches("has no scene 99", err)
+    assert.matches("Completed: 0", stdout .. err)
+    _, err = h.run { wf, film, "--output-dir", out, "--scenes", "1-2" }
+    assert.is_nil(err:find("has no scene", 1, true), err)
   end)
 
   it("writes report.json with each scene's state, reason, attempts, time and error", function()

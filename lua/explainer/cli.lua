@@ -557,7 +557,8 @@ local function cmd_status(args)
       end
       local parts = {}
       for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
-      io.stdout:write("  ", #scenes, " scenes: ", table.concat(parts, ", "), "\n")
+      io.stdout:write("  ", #scenes, #scenes == 1 and " scene: " or " scenes: ",
+        table.concat(parts, ", "), "\n")
     end
   end
   if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end

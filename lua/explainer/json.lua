@@ -18,13 +18,15 @@ function M.list(t)
   return t
 end
 
---- cjson.encode, with the lists marked by M.list written as [].
+--- cjson.encode, with the lists marked by M.list written as [] and "/" as
+-- itself (lua-cjson 2.1.0 writes "\/", which the C writer of the run's JSON
+-- does not). Every "/" is escaped by cjson, so each "\/" is one escape.
 function M.encode(value)
   local text = cjson.encode(value)
   if text:find(EMPTY_LIST_JSON, 1, true) then
     text = text:gsub(EMPTY_LIST_JSON:gsub("%p", "%%%0"), "[]")
   end
-  return text
+  return (text:gsub("\\/", "/"))
 end
 M.EMPTY_LIST = EMPTY_LIST
 
