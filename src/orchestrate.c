@@ -973,14 +973,31 @@ static int look(const ex_document *doc, const ex_run_options *opts, ex_stats *st
 }
 
 /* A --scenes number the script does not have is said, by runs, dry runs and
- * status alike: "--scenes 99" on a 12-scene script is a typo, not a no-op. */
-static void note_unknown_scenes(const ex_progress *pr, const ex_document *doc,
-                                const ex_run_options *opts, const char *file)
+ * status alike: "--scenes 99" on a 12-scene script is a typo, not a no-op.
+ * When none of them is there, nothing runs and nothing is written. */
+static int check_scene_numbers(const ex_progress *pr, const ex_document *doc,
+                               const ex_run_options *opts, const char *file, char **errmsg)
 {
-    for (size_t i = 0; opts->scene_numbers && i < opts->n_scene_numbers; i++)
+    if (!opts->scene_numbers || opts->n_scene_numbers == 0 || doc->n_scenes == 0)
+        return 0;
+    size_t found = 0;
+    for (size_t i = 0; i < opts->n_scene_numbers; i++)
+        found += ex_document_scene(doc, opts->scene_numbers[i]) != NULL;
+    if (found == 0) {
+        long lo = doc->scenes[0].number, hi = lo;
+        for (size_t i = 1; i < doc->n_scenes; i++) {
+            lo = doc->scenes[i].number < lo ? doc->scenes[i].number : lo;
+            hi = doc->scenes[i].number > hi ? doc->scenes[i].number : hi;
+        }
+        *errmsg = ex_format("%s has no scene %ld (its scenes: %ld to %ld)", file,
+                            opts->scene_numbers[0], lo, hi);
+        return -1;
+    }
+    for (size_t i = 0; i < opts->n_scene_numbers; i++)
         if (!ex_document_scene(doc, opts->scene_numbers[i]))
             ex_progress_note(pr, "warning", "warning: %s has no scene %ld", file,
                              opts->scene_numbers[i]);
+    return 0;
 }
 
 int ex_status(const ex_document *doc, const ex_run_options *opts,
@@ -995,7 +1012,8 @@ int ex_status(const ex_document *doc, const ex_run_options *opts,
     ex_progress pr;
     const char *file = doc->path ? doc->path : doc->name;
     ex_progress_init(&pr, opts, file, 0);
-    note_unknown_scenes(&pr, doc, opts, file);
+    if (check_scene_numbers(&pr, doc, opts, file, errmsg) != 0)
+        return -1;
     return look(doc, opts, stats, true, errmsg);
 }
 
@@ -1120,7 +1138,8 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     r.rng = (uint64_t)getpid() * 0x9e3779b97f4a7c15u ^ (uint64_t)(started * 1e6) ^ 1;
     r.last_start = -1e9;
     ex_progress_init(&r.pr, opts, file, 0);
-    note_unknown_scenes(&r.pr, doc, opts, file);
+    if (check_scene_numbers(&r.pr, doc, opts, file, errmsg) != 0)
+        return -1;
     if (opts->dry_run) {
         int rc = look(doc, opts, stats, false, errmsg);
         stats->elapsed_time = ex_now() - started;

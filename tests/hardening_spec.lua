@@ -256,14 +256,16 @@ describe("processors with side effects", function()
     assert.truthy(lfs.attributes(dir .. "/out/film/report.json"))
   end)
 
-  it("stops a scene waiting in os.execute when the run is interrupted, and exits 130", function()
+  it("stops a scene waiting in os.execute when the run is interrupted, exits 130, joins nothing",
+      function()
     local core = require "explainer_core"
     workflow(dir, ([[
       return { process_scene = function(scene, d)
         io.open(%q, "w"):close()
         os.execute("sleep 20")
         io.open(d .. "/final.png", "w"):close()
-      end }]]):format(dir .. "/started"))
+      end,
+      finish = function() io.open(%q, "w"):close() end }]]):format(dir .. "/started", dir .. "/joined"))
     local p = h.spawn(dir, { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" })
     h.wait_for(dir .. "/started")
     core.sleep(0.2)
@@ -273,6 +275,12 @@ describe("processors with side effects", function()
     assert.matches("Interrupted by SIGINT", err, 1, true)
     assert.matches("Completed: 0", err, 1, true)
     assert.is_nil(lfs.attributes(dir .. "/out/film/scene_00/final.png"), "the scene stays undone")
+    -- finish (a film's join) would replace a whole film with the clips made so far
+    assert.is_nil(lfs.attributes(dir .. "/joined"), "finish is not run after an interrupt")
+    assert.matches("finish was not run; `--finish-only` runs it", err, 1, true)
+    local _, ferr, fcode = h.run { dir .. "/wf.lua", film, "--output-dir", dir .. "/out", "--finish-only" }
+    assert.equal(0, fcode, ferr)
+    assert.truthy(lfs.attributes(dir .. "/joined"), "--finish-only runs it when asked")
   end)
 
   it("shows a title's control characters escaped, never raw", function()

@@ -4,6 +4,7 @@ local explainer = require "explainer"
 local core = require "explainer_core"
 local h = require "helpers"
 local cjson = require "cjson"
+local lfs = require "lfs"
 
 local wait_for, alive, spawn = h.wait_for, h.alive, h.spawn
 
@@ -184,16 +185,27 @@ describe("journal and resume", function()
     assert.equal(out .. "/film/scene_00", list[1].output_dir)
   end)
 
-  it("says which --scenes numbers the script does not have, in runs and status", function()
+  it("says which --scenes numbers the script does not have; none of them is an error", function()
     local wf = h.write(dir .. "/quiet.lua", "return { process_scene = function() end }")
     local _, err, code = h.run { "status", wf, film, "--output-dir", out, "--scenes", "2,99" }
     assert.equal(0, code, err)
     assert.matches("has no scene 99", err)
-    local stdout
-    stdout, err, code = h.run { wf, film, "--output-dir", out, "--scenes", "99" }
+    _, err, code = h.run { wf, film, "--output-dir", out, "--scenes", "2,99" }
     assert.equal(0, code, err)
     assert.matches("has no scene 99", err)
-    assert.matches("Completed: 0", stdout .. err)
+    assert.matches("Completed: 1", err)
+    -- a typo, not a no-op: exit 2, one line, nothing written (no report, no folder)
+    for _, args in ipairs { { wf }, { "status", wf }, { wf, "--dry-run" } } do
+      local argv = {}
+      for _, a in ipairs(args) do argv[#argv + 1] = a end
+      for _, a in ipairs { film, "--output-dir", dir .. "/none", "--scenes", "99" } do argv[#argv + 1] = a end
+      local stdout
+      stdout, err, code = h.run(argv)
+      assert.equal(2, code, err)
+      assert.matches("film.txt has no scene 99 %(its scenes: 0 to 3%)\n$", err)
+      assert.equal("", stdout)
+      assert.is_nil(lfs.attributes(dir .. "/none"), "nothing written")
+    end
     _, err = h.run { wf, film, "--output-dir", out, "--scenes", "1-2" }
     assert.is_nil(err:find("has no scene", 1, true), err)
   end)

@@ -282,8 +282,15 @@ function M.orchestrate_workflow(opts, fn, more)
   local stats
   stats, err = core.run(doc, document, opts.process_scene, copts)
   if not stats then return nil, err end
+  -- An interrupted run stops: finish (the film's join) would replace a whole
+  -- film with one of the clips made so far; --finish-only does it when asked.
   if opts.finish and not opts.dry_run and not stats.fatal then
-    call_hook("finish", opts.finish, stats, document, opts)
+    if stats.interrupted then
+      log.warn(("%s: interrupted (%s): finish was not run; `--finish-only` runs it on what is done")
+        :format(opts.explainer_path, stats.interrupted))
+    else
+      call_hook("finish", opts.finish, stats, document, opts)
+    end
   end
   return stats
 end
