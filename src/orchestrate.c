@@ -419,9 +419,13 @@ static void stdout_gone(run *r)
     r->stop = true;
 }
 
-/* Has the reader of a pipe on stdout gone? (A terminal or a file: never.) */
+/* Has the reader of a pipe on stdout gone? (A terminal or a file: never.)
+ * What a processor here printed may still wait in stdio's buffer, or have
+ * failed there already: flushed and asked too. */
 static bool stdout_closed(void)
 {
+    if (fflush(stdout) != 0 || ferror(stdout))
+        return true;
     struct pollfd p = {STDOUT_FILENO, POLLOUT, 0};
     return poll(&p, 1, 0) == 1 && (p.revents & POLLERR);
 }
@@ -647,6 +651,9 @@ static void run_here(run *r)
                 stdout_gone(r);
         }
     }
+    /* A run shorter than the checks' interval is checked once more at its end. */
+    if (!r->stop && !ex_signals_interrupted() && stdout_closed())
+        stdout_gone(r);
 }
 
 /* ---- worker processes -------------------------------------------------------- */

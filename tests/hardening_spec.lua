@@ -163,6 +163,7 @@ describe("the run's standard output", function()
       return { output_filename = "x.txt", process_scene = function(scene, d)
         for i = 1, 3000 do print(("scene %d line %d"):format(scene.scene_number, i)) end
         io.open(d .. "/x.txt", "w"):close()
+        require("explainer_core").sleep(0.15)   -- long enough for head(1) to be gone
       end }]])
   end)
   after_each(function() h.rm_rf(dir) end)
