@@ -112,6 +112,48 @@ describe("captions", function()
       assert.equal("share", how)
       assert.equal(2, cues[1].finish)
     end)
+
+    it("moves a cue's start onto the voice's pause near it, and the cue before ends there", function()
+      -- "How?" alone: by share it would start at 4.35 s, in the middle of the word.
+      local cues = captions.time(captions.split("A heat pump warms your house with heat. How?"), 10, 4.6)
+      assert.near(14.17, cues[2].start, 0.01)
+      captions.snap(cues, 10, { { 1.0, 1.1 }, { 3.88, 4.24 } })
+      assert.near(14.24, cues[2].start, 1e-9)
+      assert.equal(cues[2].start, cues[1].finish)
+      assert.equal(10, cues[1].start)
+    end)
+
+    it("leaves a cue where it is when no pause is within reach, or one would reorder", function()
+      local cues = captions.time(captions.split("One two. Three four."), 0, 4)
+      local before = cues[2].start
+      captions.snap(cues, 0, { { 0.2, 0.3 } })          -- too far from 2 s
+      assert.equal(before, cues[2].start)
+      captions.snap(cues, 0, { { 3.5, 3.95 } }, 5)      -- would leave "Three four." under 0.1 s
+      assert.equal(before, cues[2].start)
+    end)
+  end)
+
+  describe("speech in a track", function()
+    local common = require "explainer.recipes.common"
+    local dir
+    before_each(function() dir = util.tmpdir() end)
+    after_each(function() util.rmtree(dir) end)
+
+    it("finds where the voice starts, pauses and stops (ffmpeg silencedetect)", function()
+      -- 0.4 s silence, 1 s tone, 0.3 s silence, 1 s tone, 0.6 s silence
+      local track = dir .. "/n.mp3"
+      local ok, err = common.run { "ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+        "aevalsrc='if(between(t,0.4,1.4)+between(t,1.7,2.7),0.5*sin(2*PI*440*t),0)':d=3.3:s=44100",
+        "-c:a", "libmp3lame", "-q:a", "4", "-f", "mp3", track }
+      assert.truthy(ok, err)
+      local d = assert(common.media_duration(track))
+      local sp = assert(common.speech(track, d))
+      assert.near(0.4, sp.first, 0.06)
+      assert.near(2.7, sp.last, 0.06)
+      assert.equal(1, #sp.pauses)
+      assert.near(1.4, sp.pauses[1][1], 0.06)
+      assert.near(1.7, sp.pauses[1][2], 0.06)
+    end)
   end)
 
   describe("files", function()

@@ -332,6 +332,30 @@ function M.time(cues, start, duration, alignment, chars)
   return cues, "share"
 end
 
+--- Put share-timed cues on the speech: each cue after the first starts
+-- where the pause nearest its estimate ends, if one ends within `reach`
+-- seconds of it (sentences and clauses are where a voice pauses), and the
+-- cue before it ends there. Order is kept; a cue never shrinks below 0.1 s.
+-- @tparam {table,...} cues from `time`
+-- @tparam number start when the track starts (the cues' clock)
+-- @tparam {table,...} pauses `{from, to}` in seconds of the track
+-- @tparam[opt] number reach seconds (0.6)
+-- @treturn {table,...} the cues
+function M.snap(cues, start, pauses, reach)
+  reach = reach or 0.6
+  for i = 2, #cues do
+    local best
+    for _, p in ipairs(pauses) do
+      local d = math.abs(start + p[2] - cues[i].start)
+      if d <= reach and (not best or d < best.d) then best = { t = start + p[2], d = d } end
+    end
+    if best and best.t >= cues[i - 1].start + 0.1 and best.t <= cues[i].finish - 0.1 then
+      cues[i].start, cues[i - 1].finish = best.t, best.t
+    end
+  end
+  return cues
+end
+
 local function clock(seconds, sep, digits)
   local ms = math.floor(math.max(seconds, 0) * 1000 + 0.5)
   local h, m, s = ms // 3600000, ms // 60000 % 60, ms // 1000 % 60

@@ -156,6 +156,37 @@ function M.media_duration(path)
   return d
 end
 
+--- Where a track speaks: ffmpeg's `silencedetect` (quieter than -35 dB for
+-- 0.12 s or more is a pause). `first` and `last` bound the speech, `pauses`
+-- are the silences between, `{from, to}` in seconds, in order.
+-- @tparam string path
+-- @tparam number duration the track's length
+-- @treturn table|nil `{first=, last=, pauses={...}}`
+-- @treturn string|nil message
+function M.speech(path, duration)
+  local r, err = M.run({ "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", M.ffpath(path),
+                         "-af", "silencedetect=noise=-35dB:duration=0.12", "-f", "null", "-" }, { timeout = 60 })
+  if not r then return nil, err end
+  local silences, from = {}, nil
+  for line in r.stderr:gmatch("[^\n]+") do
+    local a = tonumber(line:match("silence_start: (%-?[%d%.e%-]+)"))
+    local b = tonumber(line:match("silence_end: (%-?[%d%.e%-]+)"))
+    if a then from = math.max(a, 0) end
+    if b and from then
+      silences[#silences + 1] = { from, math.min(b, duration) }
+      from = nil
+    end
+  end
+  if from then silences[#silences + 1] = { from, duration } end
+  local span = { first = 0, last = duration, pauses = silences }
+  if silences[1] and silences[1][1] <= 0.1 then span.first = table.remove(silences, 1)[2] end
+  if silences[#silences] and silences[#silences][2] >= duration - 0.1 then
+    span.last = table.remove(silences)[1]
+  end
+  if span.last <= span.first then return { first = 0, last = duration, pauses = {} } end
+  return span
+end
+
 local FRAMES = {
   ["9:16"] = { 1080, 1920 },
   ["16:9"] = { 1920, 1080 },

@@ -43,7 +43,7 @@ local M = {}
 
 M.CLIP_VERSION = "clip/2"
 M.FILM_VERSION = "film/2"
-M.CAPTIONS_VERSION = "captions/2"
+M.CAPTIONS_VERSION = "captions/3"
 --- A last cue of a scene is shown at least this long (seconds), into the
 -- silence after it while the scene lasts.
 M.MIN_LAST_CUE = 1.2
@@ -721,7 +721,15 @@ local function film_cues(tl)
       local kept = audio.read_alignment(c.entry.narration)
       local alignment = kept and kept.text == text and kept.alignment or nil
       local cues = captions.split(text)
-      captions.time(cues, c.start, spoken, alignment, utf8.len(text) or #text)
+      -- Without them, the characters' shares of the speech (not of the
+      -- track's trailing silence), put on the voice's pauses.
+      local speech = not alignment and c.entry.narration and common.speech(c.entry.narration, spoken)
+      if speech then
+        captions.time(cues, c.start + speech.first, speech.last - speech.first)
+        captions.snap(cues, c.start, speech.pauses)
+      else
+        captions.time(cues, c.start, spoken, alignment, utf8.len(text) or #text)
+      end
       -- A last cue too short to read ("How?") stays up into the silence
       -- after it, as long as the scene lasts.
       local last = cues[#cues]
