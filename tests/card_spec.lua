@@ -199,6 +199,29 @@ describe("the storyboard card", function()
       end
     end)
 
+    it("keeps its text out of the edges the film's pan or zoom hides", function()
+      -- The outer 7% of each side holds no text: one colour at the top (the
+      -- band) and at the bottom (the paper), the band's and the paper's at the sides.
+      local function colours(path, geometry)
+        local p = assert(io.popen(("convert %s -crop %s +repage -format %%k info:")
+          :format(util.quote(path), geometry)))
+        local n = tonumber(p:read("a"))
+        p:close()
+        return n
+      end
+      for _, case in ipairs { { 1080, 1920, 0 }, { 1920, 1080, 1 }, { 1080, 1080, 0 } } do
+        local w, h = case[1], case[2]
+        local path = dir .. "/safe.png"
+        assert(image.draw_card(document.scenes[case[3] + 1], path, w, h, document.style))
+        local sx, sy = math.ceil(w * image.SAFE), math.ceil(h * image.SAFE)
+        local at = w .. "x" .. h
+        assert.equal(1, colours(path, ("%dx%d+0+0"):format(w, sy)), at .. ": top")
+        assert.equal(1, colours(path, ("%dx%d+0+%d"):format(w, sy, h - sy)), at .. ": bottom")
+        assert.equal(2, colours(path, ("%dx%d+0+0"):format(sx, h)), at .. ": left")
+        assert.equal(2, colours(path, ("%dx%d+%d+0"):format(sx, h, w - sx)), at .. ": right")
+      end
+    end)
+
     it("draws the same card as the same bytes", function()
       assert(image.draw_card(document.scenes[2], dir .. "/a.png", 540, 960, document.style))
       require("explainer_core").sleep(1.1)   -- a time stamp would differ now
@@ -232,8 +255,8 @@ describe("the storyboard card", function()
       return c
     end
 
-    it("is a card/2 key", function()
-      assert.equal("card/2", image.key(document.scenes[1], { backend = "local" }).recipe)
+    it("is a card/3 key", function()
+      assert.equal("card/3", image.key(document.scenes[1], { backend = "local" }).recipe)
     end)
 
     it("changes with everything the card shows", function()

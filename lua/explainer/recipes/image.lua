@@ -69,7 +69,11 @@ end
 local FAMILY = "DejaVu Sans"
 
 --- The card's recipe version (in its key): a new look remakes every card.
-M.CARD_VERSION = "card/2"
+M.CARD_VERSION = "card/3"
+
+--- The share of the frame at each edge that a card keeps its text out of:
+-- the film's motion (EXPLAINER_MOTION_ZOOM, 0.06) hides up to that much.
+M.SAFE = 0.07
 
 -- Named colours a Style line may use, as sRGB hex.
 local COLOURS = {
@@ -458,9 +462,13 @@ function M.draw_card(scene, path, width, height, style)
   local c, p = M.card_content(scene), M.palette(style)
   local base = math.min(width, height)
   local wide = width >= height * 1.3
-  local margin = math.floor(base * 0.065)
+  -- Text keeps out of the outer SAFE of each side: the film's pans and zooms
+  -- (6% by default) show all but that much of one edge.
+  local margin = math.max(math.floor(base * 0.065), math.ceil(width * M.SAFE))
+  local safe_y = math.ceil(height * M.SAFE)
   local inner = width - 2 * margin
-  local band = math.floor(base * 0.115)
+  local header_ps = base / 28
+  local band = math.max(math.floor(base * 0.115), safe_y + math.floor(header_ps * 2.2))
   local title_len = utf8.len(c.title) or #c.title
   local title_ps = base / (title_len <= 28 and 12.5 or title_len <= 50 and 15 or 18)
   local title_y = band + math.floor(base * 0.055)
@@ -475,7 +483,8 @@ function M.draw_card(scene, path, width, height, style)
   chars = chars + #(c.prompt or "") * 0.7
   for _, step in ipairs(c.iterations) do chars = chars + #step * 0.6 + 10 end
   chars = chars / #columns
-  local avail_guess = height - title_y - title_ps * 2.6 - margin
+  local bottom = math.max(math.floor(base * 0.065), safe_y)
+  local avail_guess = height - title_y - title_ps * 2.6 - bottom
   local s0 = math.sqrt(col_w * avail_guess / (0.55 * 1.25 * math.max(chars, 1)))
   s0 = math.max(base / 64, math.min(base / 22, s0))
   -- Pass 1 measures the title, and the body at two sizes: how its height
@@ -502,7 +511,7 @@ function M.draw_card(scene, path, width, height, style)
 
   local rule_y = title_y + title_h + math.floor(base * 0.02)
   local body_y = rule_y + math.floor(base * 0.05)
-  local avail = height - margin - body_y
+  local avail = height - bottom - body_y
   local used, k = { 0, 0 }, 0
   for n = 1, #sizes do
     for i = 1, #columns do
@@ -524,10 +533,10 @@ function M.draw_card(scene, path, width, height, style)
   for _, a in ipairs(PANGO_DEFINES) do argv[#argv + 1] = a end
   push(argv, "-size", width .. "x" .. height, "xc:" .. p.background,
     "-fill", p.band, "-draw", string.format("rectangle 0,0 %d,%d", width, band - 1),
-    "(", "-size", inner .. "x", "pango:" .. im_text(span(markup(c.header), base / 28, p.band_text, "bold",
-      spacing(base / 28 * 0.08))),
-    "-gravity", "west", "-extent", inner .. "x" .. band, "+gravity", ")",
-    "-geometry", "+" .. margin .. "+0", "-composite",
+    "(", "-size", inner .. "x", "pango:" .. im_text(span(markup(c.header), header_ps, p.band_text, "bold",
+      spacing(header_ps * 0.08))),
+    "-gravity", "west", "-extent", inner .. "x" .. (band - safe_y), "+gravity", ")",
+    "-geometry", "+" .. margin .. "+" .. safe_y, "-composite",
     "(", "-size", inner .. "x", "pango:" .. im_text(title), ")",
     "-geometry", "+" .. margin .. "+" .. title_y, "-composite",
     "-fill", p.accent, "-draw", string.format("rectangle %d,%d %d,%d", margin, rule_y,
