@@ -86,6 +86,18 @@ describe("explainer command line", function()
     assert.matches("Scene 1: Scene Title 1 %(6 s%)", out)
   end)
 
+  it("says 1 scene, 1 word, 1 iteration: singular for one", function()
+    local one = h.write(dir .. "/one.txt", '# One\n\n## SCENE 1: A (5 seconds)\nNarration: Hello\n'
+      .. 'Nano Banana Iterative Prompt:\n"Initial: x | Iteration 1: y"\n')
+    local out, err, code = h.run { "parse", one }
+    assert.equal(0, code, err)
+    assert.matches("\n  1 scene, 5 s total\n", out)
+    assert.matches("1 word narrated, image prompt %+ 1 iteration  ", out)
+    local _, err2, code2 = h.run { "init", dir .. "/new.txt", "--scenes", "1" }
+    assert.equal(0, code2, err2)
+    assert.matches("%(1 scene%)", err2)
+  end)
+
   it("prints the narration per scene, in text and JSON", function()
     local out, _, code = h.run { "narration", film }
     assert.equal(0, code)

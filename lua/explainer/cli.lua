@@ -70,6 +70,12 @@ local function stderr(fmt, ...)
   io.stderr:write(fmt:format(...), "\n")
 end
 
+--- "1 scene", "2 scenes": `n` and the word, singular for 1 (`plural` when an s
+-- does not make it).
+local function count(n, word, plural)
+  return ("%d %s"):format(n, n == 1 and word or plural or word .. "s")
+end
+
 local UsageError = {}
 
 local function usage_error(msg)
@@ -325,7 +331,7 @@ local function cmd_parse(args)
   local doc = handle:table(true)
   local out = {}
   out[#out + 1] = ("%s: %s"):format(shown(doc.path), shown(doc.title or "(untitled)"))
-  out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
+  out[#out + 1] = ("  %s%s, %s total%s%s"):format(count(#doc.scenes, "scene"),
     doc.declared_scenes and (" (%d declared)"):format(doc.declared_scenes) or "",
     fmt_seconds(doc.total_duration),
     doc.format and (", " .. shown(doc.format)) or "",
@@ -334,11 +340,11 @@ local function cmd_parse(args)
   for _, s in ipairs(doc.scenes) do
     local notes = {}
     if s.no_narration then notes[#notes + 1] = "no narration"
-    elseif s.narration then notes[#notes + 1] = words(s.narration) .. " words narrated"
+    elseif s.narration then notes[#notes + 1] = count(words(s.narration), "word") .. " narrated"
     else notes[#notes + 1] = "no narration text" end
     if s.initial_prompt then
       notes[#notes + 1] = "image prompt" .. (#s.iterations > 0
-        and (" + %d iterations"):format(#s.iterations) or "")
+        and " + " .. count(#s.iterations, "iteration") or "")
     end
     if s.final_prompt then notes[#notes + 1] = "final prompt" end
     if s.animation_prompt then notes[#notes + 1] = "animation" end
@@ -494,8 +500,8 @@ local function workflow_args(args, flags, usage)
   diagnostics.print(warnings, { mode = progress == "json" and "json"
     or progress == "quiet" and "quiet" or "text" })
   if #warnings > 0 and (overrides.strict or workflow.strict) then
-    stderr("explainer: %s: %d warning%s and --strict: nothing was run", positional[1],
-      #warnings, #warnings == 1 and "" or "s")
+    stderr("explainer: %s: %s and --strict: nothing was run", positional[1],
+      count(#warnings, "warning"))
     return nil
   end
   return positional, overrides, workflow
@@ -557,8 +563,7 @@ local function cmd_status(args)
       end
       local parts = {}
       for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
-      io.stdout:write("  ", #scenes, #scenes == 1 and " scene: " or " scenes: ",
-        table.concat(parts, ", "), "\n")
+      io.stdout:write("  ", count(#scenes, "scene"), ": ", table.concat(parts, ", "), "\n")
     end
   end
   if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
@@ -617,8 +622,8 @@ local function finish_only(file, opts)
     stderr("explainer: %s", tostring(ok and err or stats))
     return 2
   end
-  stderr("Finish only for %s: %d scenes, %d done, %d failed, %d not done", file,
-    stats.total, stats.completed, stats.failed, stats.total - stats.completed - stats.failed)
+  stderr("Finish only for %s: %s, %d done, %d failed, %d not done", file,
+    count(stats.total, "scene"), stats.completed, stats.failed, stats.total - stats.completed - stats.failed)
   return stats.failed > 0 and 1 or 0
 end
 
@@ -725,7 +730,8 @@ local function cmd_cache(args)
     if o.json then
       io.stdout:write(json.encode(st), "\n")
     else
-      io.stdout:write(("%s\n  %d entries, %s\n"):format(dir, st.entries, cache.format_size(st.bytes)))
+      io.stdout:write(("%s\n  %s, %s\n"):format(dir, count(st.entries, "entry", "entries"),
+        cache.format_size(st.bytes)))
     end
     return 0
   elseif action == "prune" and #positional == 1 then
@@ -735,8 +741,9 @@ local function cmd_cache(args)
     if o.json then
       io.stdout:write(json.encode(r), "\n")
     else
-      io.stdout:write(("%s\n  removed %d entries (%s); %d entries, %s left\n"):format(dir,
-        r.removed, cache.format_size(r.freed), r.entries, cache.format_size(r.bytes)))
+      io.stdout:write(("%s\n  removed %s (%s); %s, %s left\n"):format(dir,
+        count(r.removed, "entry", "entries"), cache.format_size(r.freed),
+        count(r.entries, "entry", "entries"), cache.format_size(r.bytes)))
     end
     return 0
   end
@@ -805,7 +812,7 @@ local function cmd_check(args)
         local parts = {}
         for _, severity in ipairs { "error", "warning", "note" } do
           local n = counts[severity]
-          if n > 0 then parts[#parts + 1] = ("%d %s%s"):format(n, severity, n == 1 and "" or "s") end
+          if n > 0 then parts[#parts + 1] = count(n, severity) end
         end
         stderr("%s: %s", path, #parts > 0 and table.concat(parts, ", ") or "no problems")
       end
@@ -857,8 +864,8 @@ local function cmd_init(args)
   end
   f:write(text)
   f:close()
-  stderr("explainer: wrote %s (%d scenes); fill in the [placeholders], then: explainer check %s",
-    path, o.scenes or 12, path)
+  stderr("explainer: wrote %s (%s); fill in the [placeholders], then: explainer check %s",
+    path, count(o.scenes or 12, "scene"), path)
   return 0
 end
 
