@@ -119,6 +119,18 @@ describe("explainer command line", function()
     assert.matches("is a directory", err)
   end)
 
+  it("estimates nothing for a file it cannot use: the error line alone, stdout empty", function()
+    local empty = h.write(dir .. "/empty.txt", "")
+    for _, args in ipairs { { "estimate", "video", dir .. "/none.txt" }, { "estimate", "video", dir },
+        { "estimate", "video", empty, "--json" }, { "estimate", "video", film, empty } } do
+      local what = table.concat(args, " ")
+      local out, err, code = h.run(args)
+      assert.equal(2, code, what)
+      assert.equal("", out, what)
+      assert.equal(1, select(2, err:gsub("\n", "")), what .. ": " .. err)
+    end
+  end)
+
   it("exits 2 on an unknown option or a bad --scenes list", function()
     local wf = workflow("return { process_scene = function() end }")
     local _, err, code = h.run { wf, film, "--bogus" }

@@ -590,26 +590,33 @@ local function cmd_estimate(args)
   end
   local name = M.workflow_name(positional[1], workflow)
   local makes, assumed = estimate.makes(workflow, name)
-  local status, all = 0, {}
-  if not overrides.json then io.stdout:write(estimate.price_note(prices)) end
+  -- Every file's estimate before any is printed: an unusable one is exit 2
+  -- with nothing on stdout.
+  local all = {}
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     opts.makes, opts.prices = makes, prices
     local e, run_err = estimate.file(positional[i], opts)
     if not e then
       stderr("explainer: %s", run_err)
-      status = 2
-    elseif overrides.json then
+      return 2
+    end
+    all[#all + 1] = e
+  end
+  if overrides.json then
+    for _, e in ipairs(all) do
       e.unpriced = list(e.unpriced)
       e.workflow, e.assumed, e.prices = name, assumed, { date = prices.date, currency = prices.currency,
         source = prices.source, file = prices.file or json.null }
-      all[#all + 1] = e
-    else
-      io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
     end
+    io.stdout:write(json.encode(list(all)), "\n")
+    return 0
   end
-  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
-  return status
+  io.stdout:write(estimate.price_note(prices))
+  for _, e in ipairs(all) do
+    io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
+  end
+  return 0
 end
 
 -- --finish-only: the workflow's finish on what is done, no scene run.
