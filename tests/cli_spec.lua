@@ -261,6 +261,41 @@ describe("explainer command line", function()
     assert.equal("o/film/scene_01\no/other/scene_01\n", out)
   end)
 
+  it("checks every FILE before running any: a bad one is one line naming it, exit 2, nothing run", function()
+    local wf = workflow([[return { process_scene = function(s) print("ran " .. s.scene_number) end,
+      finish = function() print("finished") end }]])
+    local bad = {
+      missing = dir .. "/missing.txt",
+      empty = h.write(dir .. "/empty.txt", ""),
+      folder = dir,
+      duplicate = h.write(dir .. "/dup.txt", "## SCENE 1: A\nNarration: a\n## SCENE 1: B\nNarration: b\n"),
+    }
+    for kind, path in pairs(bad) do
+      for _, extra in ipairs { {}, { "--dry-run" }, { "--finish-only" }, { "--jobs", "2" } } do
+        local args = { wf, film, path, "--output-dir", dir .. "/out", table.unpack(extra) }
+        local out, err, code = h.run(args)
+        local what = kind .. " " .. table.concat(extra, " ")
+        assert.equal(2, code, what)
+        assert.equal("", out, what)
+        assert.equal(1, select(2, err:gsub("\n", "")), what .. ": " .. err)
+        assert.truthy(err:find(path, 1, true), what .. ": " .. err)
+        assert.is_false(h.exists(dir .. "/out"), what)
+      end
+      if kind ~= "duplicate" then -- (status shows such a file, with its warning)
+        local out, err, code = h.run { "status", wf, film, path, "--output-dir", dir .. "/out" }
+        assert.equal(2, code, "status " .. kind)
+        assert.equal("", out, "status " .. kind)
+        assert.truthy(err:find(path, 1, true), "status " .. kind .. ": " .. err)
+      end
+    end
+    -- --strict refuses a file with warnings, the second as the first
+    local warned = h.write(dir .. "/warned.txt", "## SCENE 1: A\nNarration: a\n## SCENE 3: B (x seconds)\n")
+    local out, err, code = h.run { wf, film, warned, "--strict", "--output-dir", dir .. "/out" }
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("warned%.txt: %d+ warnings? and %-%-strict: nothing was run\n$", err)
+  end)
+
   it("finds its Lua modules from any working directory", function()
     local wf = workflow("return { process_scene = function(s) print(require('explainer')._VERSION) end }")
     local out, err, code = h.run({ wf, film, "--scenes", "2", "--output-dir", dir .. "/o" },

@@ -525,49 +525,60 @@ local function run_options(script, workflow, overrides, file)
   return opts
 end
 
+-- One file's status as text: a line a scene, then the counts.
+local function print_status(file, scenes)
+  local counts, order = {}, {}
+  io.stdout:write(file, "\n")
+  for _, s in ipairs(scenes) do
+    io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, shown(s.reason),
+      shown(s.title or "")))
+    local word = s.reason == "running" and "running" or s.standing
+    if not counts[word] then order[#order + 1] = word end
+    counts[word] = (counts[word] or 0) + 1
+  end
+  local parts = {}
+  for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
+  io.stdout:write("  ", count(#scenes, "scene"), ": ", table.concat(parts, ", "), "\n")
+end
+
 local function cmd_status(args)
   local positional, overrides, workflow =
     workflow_args(args, STATUS_FLAGS, "status takes SCRIPT.lua and FILE.txt")
   if not positional then return 2 end
-  local status = 0
-  local all = {}
+  -- Every file's standing before any is printed: an unusable one is exit 2
+  -- with nothing on stdout.
+  local files = {}
   for i = 2, #positional do
-    local opts = run_options(positional[1], workflow, overrides, positional[i])
+    local file = positional[i]
+    local opts = run_options(positional[1], workflow, overrides, file)
     opts.json, opts.process_scene, opts.setup, opts.finish = nil, nil, nil, nil
     opts.verbose, opts.strict = nil, nil
-    local doc = load_document(positional[i])
-    local scenes, run_err
-    local refused = not doc or not preflight(doc, { verbose = overrides.verbose,
-      strict = overrides.strict or workflow.strict })
-    if not refused then scenes, run_err = explainer.status(positional[i], opts) end
-    if refused then
-      status = 2 -- said above
-    elseif not scenes then
-      stderr("explainer: %s", run_err)
-      status = 2
-    elseif overrides.json then
-      for _, s in ipairs(scenes) do
-        all[#all + 1] = { file = positional[i], scene_number = s.scene_number,
-          title = s.title or json.null, status = s.standing, reason = s.reason,
-          attempts = s.attempts, seconds = s.seconds, output_dir = s.output_dir }
-      end
-    else
-      local counts, order = {}, {}
-      io.stdout:write(positional[i], "\n")
-      for _, s in ipairs(scenes) do
-        io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, shown(s.reason),
-          shown(s.title or "")))
-        local word = s.reason == "running" and "running" or s.standing
-        if not counts[word] then order[#order + 1] = word end
-        counts[word] = (counts[word] or 0) + 1
-      end
-      local parts = {}
-      for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
-      io.stdout:write("  ", count(#scenes, "scene"), ": ", table.concat(parts, ", "), "\n")
+    local doc = load_document(file)
+    if not doc or not preflight(doc, { verbose = overrides.verbose,
+        strict = overrides.strict or workflow.strict }) then
+      return 2 -- said
+    end
+    local scenes, err = explainer.status(file, opts)
+    if not scenes then
+      stderr("explainer: %s", err)
+      return 2
+    end
+    files[#files + 1] = { path = file, scenes = scenes }
+  end
+  if not overrides.json then
+    for _, f in ipairs(files) do print_status(f.path, f.scenes) end
+    return 0
+  end
+  local all = {}
+  for _, f in ipairs(files) do
+    for _, s in ipairs(f.scenes) do
+      all[#all + 1] = { file = f.path, scene_number = s.scene_number,
+        title = s.title or json.null, status = s.standing, reason = s.reason,
+        attempts = s.attempts, seconds = s.seconds, output_dir = s.output_dir }
     end
   end
-  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
-  return status
+  io.stdout:write(json.encode(list(all)), "\n")
+  return 0
 end
 
 -- explainer estimate SCRIPT FILE...: what a run would send and cost (estimate.lua).
@@ -617,6 +628,25 @@ local function cmd_estimate(args)
     io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
   end
   return 0
+end
+
+-- Several FILEs: each is checked as its run will check it (readable, with
+-- scenes, no duplicate numbers, --strict, its journal) by a quiet dry run that
+-- runs none of the workflow's code, before the first file runs: a bad last file
+-- costs nothing. One FILE is checked so by its run. false after naming the bad one.
+local function files_usable(script, workflow, overrides, files)
+  if #files < 2 then return true end
+  for _, file in ipairs(files) do
+    local opts = run_options(script, workflow, overrides, file)
+    opts.dry_run, opts.json, opts.progress = true, nil, "quiet"
+    opts.setup, opts.finish, opts.inputs = nil, nil, nil
+    local ok, stats, err = pcall(explainer.orchestrate_workflow, opts)
+    if not (ok and stats) then
+      stderr("explainer: %s", tostring(ok and err or stats))
+      return false
+    end
+  end
+  return true
 end
 
 -- --finish-only: the workflow's finish on what is done, no scene run.
@@ -680,6 +710,8 @@ local function cmd_run(args)
   local status = 0
   local only_finish, no_finish = overrides.finish_only, overrides.no_finish
   overrides.finish_only, overrides.no_finish = nil, nil
+  local files = table.move(positional, 2, #positional, 1, {})
+  if not files_usable(positional[1], workflow, overrides, files) then return 2 end
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     if no_finish then opts.finish = nil end
