@@ -296,6 +296,22 @@ describe("explainer command line", function()
     assert.matches("warned%.txt: %d+ warnings? and %-%-strict: nothing was run\n$", err)
   end)
 
+  it("lines up status's reasons in a column, the titles after it", function()
+    local wf = workflow([[return { process_scene = function(_, d)
+      local f = assert(io.open(d .. "/final.png", "w")); f:write("x"); f:close() end }]])
+    local _, err, code = h.run { wf, film, "--output-dir", dir .. "/out", "--quiet" }
+    assert.equal(0, code, err)
+    h.write(film, (h.read(film):gsub("Narration of scene 1", "Edited narration of scene 1")))
+    local out
+    out, err, code = h.run { "status", wf, film, "--output-dir", dir .. "/out" }
+    assert.equal(0, code, err)
+    local changed = out:match("\n(  Scene 1 +changed: [^\n]-  Scene Title 1)\n")
+    local fresh = out:match("\n(  Scene 2 +fresh +)Scene Title 2\n")
+    assert.truthy(changed and fresh, out)
+    assert.equal(#fresh, #changed - #"Scene Title 1", out)
+    assert.matches("\n  4 scenes: 3 fresh, 1 changed\n$", out)
+  end)
+
   it("finds its Lua modules from any working directory", function()
     local wf = workflow("return { process_scene = function(s) print(require('explainer')._VERSION) end }")
     local out, err, code = h.run({ wf, film, "--scenes", "2", "--output-dir", dir .. "/o" },

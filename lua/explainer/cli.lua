@@ -525,13 +525,17 @@ local function run_options(script, workflow, overrides, file)
   return opts
 end
 
--- One file's status as text: a line a scene, then the counts.
+-- One file's status as text: a line a scene, the reasons in a column as wide
+-- as the widest, two spaces, the titles; then the counts.
 local function print_status(file, scenes)
-  local counts, order = {}, {}
+  local counts, order, width = {}, {}, 0
+  for _, s in ipairs(scenes) do width = math.max(width, utf8.len(shown(s.reason)) or 0) end
   io.stdout:write(file, "\n")
   for _, s in ipairs(scenes) do
-    io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, shown(s.reason),
-      shown(s.title or "")))
+    local reason = shown(s.reason)
+    local line = ("  Scene %-4d %s%s  %s"):format(s.scene_number, reason,
+      (" "):rep(width - (utf8.len(reason) or 0)), shown(s.title or ""))
+    io.stdout:write((line:gsub("%s+$", "")), "\n")
     local word = s.reason == "running" and "running" or s.standing
     if not counts[word] then order[#order + 1] = word end
     counts[word] = (counts[word] or 0) + 1
