@@ -25,6 +25,58 @@ describe("explainer command line", function()
     assert.equal(2, code2)
   end)
 
+  it("has help for every command it lists, each a command the usage shows", function()
+    local out, err, code = h.run { "help", "help" }
+    assert.equal(0, code, err)
+    local listed = {}
+    for name in assert(out:match("\nCommands: ([^\n]+)"), out):gmatch("[^, ]+") do
+      listed[#listed + 1] = name
+    end
+    assert.same(require("explainer.cli").commands(), listed)
+    local usage = h.run { "--help" }
+    for _, name in ipairs(listed) do
+      local text, herr, hcode = h.run { "help", name }
+      assert.equal(0, hcode, name .. ": " .. herr)
+      assert.matches("^usage: explainer ", text)
+      assert.equal(text, (h.run { name, "--help" }), name .. " --help is help " .. name)
+      assert.truthy(usage:find("\n%s+explainer " .. name .. " "), name .. " is in the usage")
+    end
+  end)
+
+  it("says what a bundled workflow does and how to run it, under help NAME", function()
+    local scripts = h.run { "scripts" }
+    for name, summary in scripts:gmatch("(%S+)%s+([^\n]+)") do
+      local text, err, code = h.run { "help", name }
+      assert.equal(0, code, name .. ": " .. err)
+      assert.matches("^usage: explainer " .. name .. " FILE%.txt", text)
+      local start = summary:sub(1, 20):gsub("%p", "%%%0")
+      assert.truthy(text:lower():find(start:lower()), name .. ": " .. text)
+    end
+    assert.matches("help run", (h.run { "help", "video" }))
+    local _, err, code = h.run { "help", "vidoe" }
+    assert.equal(2, code)
+    assert.matches("did you mean 'video'%?", err)
+  end)
+
+  it("answers a typo'd command shortly, with the command or workflow it is close to", function()
+    for typo, meant in pairs { vidoe = "video", stauts = "status", ["imgae.lua"] = "image" } do
+      local out, err, code = h.run { typo, film }
+      assert.equal(2, code, typo)
+      assert.equal("", out)
+      assert.matches("did you mean '" .. meant .. "'%?\n$", err)
+      assert.equal(1, select(2, err:gsub("\n", "")), err)
+      assert.is_true(#err < 200, err)
+    end
+  end)
+
+  it("names the command whose option is unknown, and points at its help", function()
+    local _, err, code = h.run { "parse", film, "--output-dir", dir }
+    assert.equal(2, code)
+    assert.equal("explainer: parse takes no option '--output-dir' (see explainer help parse)\n", err)
+    _, err = h.run { "cache", "--bogus" }
+    assert.matches("cache takes no option '%-%-bogus' %(see explainer help cache%)", err)
+  end)
+
   it("prints its version", function()
     local out, _, code = h.run { "--version" }
     assert.equal(0, code)
