@@ -602,13 +602,14 @@ end
 -- One file's status as text: a line a scene, the reasons in a column as wide
 -- as the widest, two spaces, the titles; then the counts.
 local function print_status(file, scenes)
+  local function columns(text) return utf8.len(text) or #text end
   local counts, order, width = {}, {}, 0
-  for _, s in ipairs(scenes) do width = math.max(width, utf8.len(shown(s.reason)) or 0) end
+  for _, s in ipairs(scenes) do width = math.max(width, columns(shown(s.reason))) end
   io.stdout:write(file, "\n")
   for _, s in ipairs(scenes) do
     local reason = shown(s.reason)
     local line = ("  Scene %-4d %s%s  %s"):format(s.scene_number, reason,
-      (" "):rep(width - (utf8.len(reason) or 0)), shown(s.title or ""))
+      (" "):rep(width - columns(reason)), shown(s.title or ""))
     io.stdout:write((line:gsub("%s+$", "")), "\n")
     local word = s.reason == "running" and "running" or s.standing
     if not counts[word] then order[#order + 1] = word end
@@ -1030,7 +1031,7 @@ function M.main(args, host_info)
   host = host_info or {}
   local cmd = args[1]
   local rest = table.move(args, 2, #args, 1, {})
-  local command = DISPATCH[cmd] and cmd or "run" -- a run: SCRIPT.lua FILE...
+  local command = DISPATCH[cmd] and cmd -- nil: a run, SCRIPT.lua FILE...
   local ok, status = pcall(function()
     if cmd == nil or cmd == "--help" or cmd == "-h" then
       io.stdout:write(USAGE)
@@ -1038,7 +1039,7 @@ function M.main(args, host_info)
     elseif cmd == "--version" or cmd == "-V" then
       io.stdout:write("explainer ", explainer._VERSION, "\n")
       return 0
-    elseif command == "run" and cmd ~= "run" then
+    elseif not command then
       return asks_help(args) and help("run") or cmd_run(args)
     end
     -- (help's own words are its topic: help --help is help help)
@@ -1048,11 +1049,11 @@ function M.main(args, host_info)
   if ok then return status end
   if getmetatable(status) == UsageError then
     local message = status.message
-    if status.option and command ~= "run" then
+    if status.option and command and command ~= "run" then
       message = ("%s takes no option '%s'"):format(command, status.option)
     end
     stderr("explainer: %s (see %s)", message,
-      command == "run" and "explainer --help" or "explainer help " .. command)
+      command and command ~= "run" and "explainer help " .. command or "explainer --help")
     return 2
   end
   error(status, 0)
