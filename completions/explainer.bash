@@ -1,13 +1,24 @@
 # bash completion for explainer(1): commands, options, workflow scripts (*.lua and the
-# bundled names that `explainer scripts` lists) and explainer scripts (*.txt).
+# bundled names that `explainer scripts` lists), explainer scripts (*.txt) and the
+# rules of check (from `explainer check --help`).
 # Installed as share/bash-completion/completions/explainer.
 
-# The bundled workflow names, from the explainer being completed (or the one on PATH).
-_explainer_bundled() {
+# The explainer being completed (or the one on PATH): it says what it has.
+_explainer_exe() {
   local exe=${COMP_WORDS[0]}
   exe=${exe/#\~/$HOME}
   if ! type -P -- "$exe" >/dev/null 2>&1 && [ ! -x "$exe" ]; then exe=explainer; fi
-  "$exe" scripts 2>/dev/null | while read -r name _; do printf '%s\n' "$name"; done
+  printf '%s\n' "$exe"
+}
+
+# The bundled workflow names.
+_explainer_bundled() {
+  "$(_explainer_exe)" scripts 2>/dev/null | while read -r name _; do printf '%s\n' "$name"; done
+}
+
+# The rules --disable takes: the "Rules: a, b, ..." line of `explainer check --help`.
+_explainer_rules() {
+  "$(_explainer_exe)" check --help 2>/dev/null | sed -n 's/^Rules: //p' | tr -d ,
 }
 
 # Files with one of the given extensions, and folders to descend into.
@@ -27,7 +38,7 @@ _explainer() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
 
-  local commands="parse narration status estimate check init cache scripts slurm help"
+  local commands="run parse narration status estimate check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
     --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish
@@ -52,7 +63,11 @@ _explainer() {
       [ "$cmd" = init ] && mapfile -t COMPREPLY < <(compgen -W "9:16 16:9 1:1" -- "$cur")
       return 0 ;;
     --scenes|--output-filename|-j|--jobs|--timeout|--retries|--retry-delay|--rate|--shard|\
-    --tasks|--title|--disable|--max-size)
+    --disable) # RULE[,RULE...]: the rule after the last comma
+      [ "$cmd" = check ] && mapfile -t COMPREPLY < <(compgen -P "${cur%"${cur##*,}"}" \
+        -W "$(_explainer_rules)" -- "${cur##*,}")
+      return 0 ;;
+    --tasks|--title|--max-size)
       return 0 ;;
   esac
 
@@ -68,6 +83,7 @@ _explainer() {
     scripts) opts="--path" ;;
     slurm) opts="--tasks --print $slurm_opts" ;;
     help) opts="" ;;
+    run) opts="$run_opts --help" ;;
     *) opts="$run_opts --help --version" ;;
   esac
   if [[ $cur == -* ]]; then
@@ -96,10 +112,10 @@ _explainer() {
       _explainer_files "$cur" txt ;;
     cache)
       [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "prune" -- "$cur") ;;
-    help)
-      [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "$commands" -- "$cur") ;;
+    help) # what help takes: a command or a bundled workflow
+      [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "$commands $(_explainer_bundled)" -- "$cur") ;;
     scripts) ;;
-    status|slurm|estimate)
+    run|status|slurm|estimate)
       if [ "$n" = 1 ]; then # the workflow
         mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")
         _explainer_files "$cur" lua

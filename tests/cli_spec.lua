@@ -25,6 +25,58 @@ describe("explainer command line", function()
     assert.equal(2, code2)
   end)
 
+  it("has help for every command it lists, each a command the usage shows", function()
+    local out, err, code = h.run { "help", "help" }
+    assert.equal(0, code, err)
+    local listed = {}
+    for name in assert(out:match("\nCommands: ([^\n]+)"), out):gmatch("[^, ]+") do
+      listed[#listed + 1] = name
+    end
+    assert.same(require("explainer.cli").commands(), listed)
+    local usage = h.run { "--help" }
+    for _, name in ipairs(listed) do
+      local text, herr, hcode = h.run { "help", name }
+      assert.equal(0, hcode, name .. ": " .. herr)
+      assert.matches("^usage: explainer ", text)
+      assert.equal(text, (h.run { name, "--help" }), name .. " --help is help " .. name)
+      assert.truthy(usage:find("\n%s+explainer " .. name .. " "), name .. " is in the usage")
+    end
+  end)
+
+  it("says what a bundled workflow does and how to run it, under help NAME", function()
+    local scripts = h.run { "scripts" }
+    for name, summary in scripts:gmatch("(%S+)%s+([^\n]+)") do
+      local text, err, code = h.run { "help", name }
+      assert.equal(0, code, name .. ": " .. err)
+      assert.matches("^usage: explainer " .. name .. " FILE%.txt", text)
+      local start = summary:sub(1, 20):gsub("%p", "%%%0")
+      assert.truthy(text:lower():find(start:lower()), name .. ": " .. text)
+    end
+    assert.matches("help run", (h.run { "help", "video" }))
+    local _, err, code = h.run { "help", "vidoe" }
+    assert.equal(2, code)
+    assert.matches("did you mean 'video'%?", err)
+  end)
+
+  it("answers a typo'd command shortly, with the command or workflow it is close to", function()
+    for typo, meant in pairs { vidoe = "video", stauts = "status", ["imgae.lua"] = "image" } do
+      local out, err, code = h.run { typo, film }
+      assert.equal(2, code, typo)
+      assert.equal("", out)
+      assert.matches("did you mean '" .. meant .. "'%?\n$", err)
+      assert.equal(1, select(2, err:gsub("\n", "")), err)
+      assert.is_true(#err < 200, err)
+    end
+  end)
+
+  it("names the command whose option is unknown, and points at its help", function()
+    local _, err, code = h.run { "parse", film, "--output-dir", dir }
+    assert.equal(2, code)
+    assert.equal("explainer: parse takes no option '--output-dir' (see explainer help parse)\n", err)
+    _, err = h.run { "cache", "--bogus" }
+    assert.matches("cache takes no option '%-%-bogus' %(see explainer help cache%)", err)
+  end)
+
   it("prints its version", function()
     local out, _, code = h.run { "--version" }
     assert.equal(0, code)
@@ -86,6 +138,18 @@ describe("explainer command line", function()
     assert.matches("Scene 1: Scene Title 1 %(6 s%)", out)
   end)
 
+  it("says 1 scene, 1 word, 1 iteration: singular for one", function()
+    local one = h.write(dir .. "/one.txt", '# One\n\n## SCENE 1: A (5 seconds)\nNarration: Hello\n'
+      .. 'Nano Banana Iterative Prompt:\n"Initial: x | Iteration 1: y"\n')
+    local out, err, code = h.run { "parse", one }
+    assert.equal(0, code, err)
+    assert.matches("\n  1 scene, 5 s total\n", out)
+    assert.matches("1 word narrated, image prompt %+ 1 iteration  ", out)
+    local _, err2, code2 = h.run { "init", dir .. "/new.txt", "--scenes", "1" }
+    assert.equal(0, code2, err2)
+    assert.matches("%(1 scene%)", err2)
+  end)
+
   it("prints the narration per scene, in text and JSON", function()
     local out, _, code = h.run { "narration", film }
     assert.equal(0, code)
@@ -105,6 +169,18 @@ describe("explainer command line", function()
     _, err, code = h.run { "parse", dir }
     assert.equal(2, code)
     assert.matches("is a directory", err)
+  end)
+
+  it("estimates nothing for a file it cannot use: the error line alone, stdout empty", function()
+    local empty = h.write(dir .. "/empty.txt", "")
+    for _, args in ipairs { { "estimate", "video", dir .. "/none.txt" }, { "estimate", "video", dir },
+        { "estimate", "video", empty, "--json" }, { "estimate", "video", film, empty } } do
+      local what = table.concat(args, " ")
+      local out, err, code = h.run(args)
+      assert.equal(2, code, what)
+      assert.equal("", out, what)
+      assert.equal(1, select(2, err:gsub("\n", "")), what .. ": " .. err)
+    end
   end)
 
   it("exits 2 on an unknown option or a bad --scenes list", function()
@@ -235,6 +311,57 @@ describe("explainer command line", function()
       { cwd = dir })
     assert.equal(0, code)
     assert.equal("o/film/scene_01\no/other/scene_01\n", out)
+  end)
+
+  it("checks every FILE before running any: a bad one is one line naming it, exit 2, nothing run", function()
+    local wf = workflow([[return { process_scene = function(s) print("ran " .. s.scene_number) end,
+      finish = function() print("finished") end }]])
+    local bad = {
+      missing = dir .. "/missing.txt",
+      empty = h.write(dir .. "/empty.txt", ""),
+      folder = dir,
+      duplicate = h.write(dir .. "/dup.txt", "## SCENE 1: A\nNarration: a\n## SCENE 1: B\nNarration: b\n"),
+    }
+    for kind, path in pairs(bad) do
+      for _, extra in ipairs { {}, { "--dry-run" }, { "--finish-only" }, { "--jobs", "2" } } do
+        local args = { wf, film, path, "--output-dir", dir .. "/out", table.unpack(extra) }
+        local out, err, code = h.run(args)
+        local what = kind .. " " .. table.concat(extra, " ")
+        assert.equal(2, code, what)
+        assert.equal("", out, what)
+        assert.equal(1, select(2, err:gsub("\n", "")), what .. ": " .. err)
+        assert.truthy(err:find(path, 1, true), what .. ": " .. err)
+        assert.is_false(h.exists(dir .. "/out"), what)
+      end
+      if kind ~= "duplicate" then -- (status shows such a file, with its warning)
+        local out, err, code = h.run { "status", wf, film, path, "--output-dir", dir .. "/out" }
+        assert.equal(2, code, "status " .. kind)
+        assert.equal("", out, "status " .. kind)
+        assert.truthy(err:find(path, 1, true), "status " .. kind .. ": " .. err)
+      end
+    end
+    -- --strict refuses a file with warnings, the second as the first
+    local warned = h.write(dir .. "/warned.txt", "## SCENE 1: A\nNarration: a\n## SCENE 3: B (x seconds)\n")
+    local out, err, code = h.run { wf, film, warned, "--strict", "--output-dir", dir .. "/out" }
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.matches("warned%.txt: %d+ warnings? and %-%-strict: nothing was run\n$", err)
+  end)
+
+  it("lines up status's reasons in a column, the titles after it", function()
+    local wf = workflow([[return { process_scene = function(_, d)
+      local f = assert(io.open(d .. "/final.png", "w")); f:write("x"); f:close() end }]])
+    local _, err, code = h.run { wf, film, "--output-dir", dir .. "/out", "--quiet" }
+    assert.equal(0, code, err)
+    h.write(film, (h.read(film):gsub("Narration of scene 1", "Edited narration of scene 1")))
+    local out
+    out, err, code = h.run { "status", wf, film, "--output-dir", dir .. "/out" }
+    assert.equal(0, code, err)
+    local changed = out:match("\n(  Scene 1 +changed: [^\n]-  Scene Title 1)\n")
+    local fresh = out:match("\n(  Scene 2 +fresh +)Scene Title 2\n")
+    assert.truthy(changed and fresh, out)
+    assert.equal(#fresh, #changed - #"Scene Title 1", out)
+    assert.matches("\n  4 scenes: 3 fresh, 1 changed\n$", out)
   end)
 
   it("finds its Lua modules from any working directory", function()

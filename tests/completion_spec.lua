@@ -45,6 +45,57 @@ local function has(list, item)
   return false
 end
 
+local zsh = os.execute("command -v zsh >/dev/null 2>&1")
+
+--- What zsh completes for a command line typed up to a TAB: the matches the
+-- completion functions add (sorted), in an interactive zsh driven through zpty.
+local ZPTY = [[
+zmodload zsh/zpty || exit 9
+zpty z zsh -f -i
+zpty -w z "PS1=; source ${(q)1}"
+zpty -r -m z _ '*READY>*'
+zpty -w -n z "$2"$'\t'
+zpty -w z $'\025'"print DO''NE"
+zpty -r -m z _ '*DONE*'
+zpty -d z
+]]
+
+local function zcomplete(line, cwd)
+  local init, found = os.tmpname(), os.tmpname()
+  h.write(init, ([[
+fpath=(%s $fpath)
+path=(%s $path)
+cd %s
+unsetopt autolist automenu listambiguous
+setopt nobeep
+autoload -Uz compinit && compinit -u -D
+compadd() { local -a m; builtin compadd -O m "$@"; print -rl -- $m >> %s; builtin compadd "$@"; }
+PS1='READY''>'
+]]):format(q(h.root .. "/completions"), q(h.bin:match("^(.*)/[^/]*$")), q(cwd or "."), q(found)))
+  local _, err, code = sh("sh", ("timeout 30 zsh -f -c %s zsh %s %s"):format(q(ZPTY), q(init), q(line)))
+  os.remove(init)
+  local text = h.read(found) or ""
+  os.remove(found)
+  assert(code == 0, "zsh completion failed: " .. err)
+  local list, seen = {}, {}
+  for m in text:gmatch("[^\n]+") do
+    if not seen[m] then list[#list + 1], seen[m] = m, true end
+  end
+  table.sort(list)
+  return list
+end
+
+-- The shells' answers for one command line: { bash = list, zsh = list }.
+local function both(words, cwd)
+  local answers = { bash = complete(words, cwd) }
+  if zsh then answers.zsh = zcomplete(table.concat(words, " "), cwd) end
+  return answers
+end
+
+local commands = require("explainer.cli").commands()
+local BUNDLED = {} -- what `explainer scripts` lists
+for name in h.run({ "scripts" }):gmatch("(%S+)[^\n]*\n") do BUNDLED[#BUNDLED + 1] = name end
+
 describe("bash completion", function()
   local dir
   setup(function()
@@ -126,6 +177,54 @@ describe("bash completion", function()
   end)
 end)
 
+describe("bash and zsh completion", function()
+  local dir
+  setup(function()
+    dir = h.tmpdir()
+    h.write(dir .. "/film.txt", "")
+    h.write(dir .. "/mine.lua", "")
+  end)
+  teardown(function() h.rm_rf(dir) end)
+
+  it("offers every command the binary has, and nothing help does not take after help", function()
+    local topics = {}
+    for _, c in ipairs(commands) do topics[#topics + 1] = c end
+    for _, w in ipairs(BUNDLED) do topics[#topics + 1] = w end
+    table.sort(topics)
+    for shell, list in pairs(both({ "explainer", "help", "" }, dir)) do
+      assert.same(topics, list, shell)
+    end
+    for shell, list in pairs(both({ "explainer", "" }, dir)) do
+      for _, want in ipairs(topics) do assert.is_true(has(list, want), shell .. ": " .. want) end
+      assert.is_true(has(list, "mine.lua"), shell)
+    end
+  end)
+
+  it("offers the bundled workflows and .lua files after status and run", function()
+    for _, cmd in ipairs { "status", "run" } do
+      for shell, list in pairs(both({ "explainer", cmd, "" }, dir)) do
+        for _, want in ipairs { "mine.lua", table.unpack(BUNDLED) } do
+          assert.is_true(has(list, want), shell .. " " .. cmd .. ": " .. want)
+        end
+        assert.is_false(has(list, "film.txt"), shell .. " " .. cmd)
+      end
+    end
+  end)
+
+  it("offers check's rules after --disable, the binary's, also after a comma", function()
+    for shell, list in pairs(both { "explainer", "check", "film.txt", "--disable", "" }) do
+      for _, rule in ipairs { "pacing", "placeholder", "duplicate-scene", "no-scenes" } do
+        assert.is_true(has(list, rule), shell .. ": " .. rule .. " in " .. table.concat(list, " "))
+      end
+      assert.is_false(has(list, "workflow-key"), shell)
+    end
+    assert.same({ "pacing,placeholder" }, complete { "explainer", "check", "--disable", "pacing,pl" })
+    if zsh then
+      assert.same({ "placeholder" }, zcomplete("explainer check --disable=pacing,pl"))
+    end
+  end)
+end)
+
 describe("every flag of a run (explainer.cli's RUN_FLAGS)", function()
   local flags = {}
   for name in pairs(require("explainer.cli").RUN_FLAGS) do flags[#flags + 1] = name end
@@ -171,8 +270,6 @@ describe("every flag of a run (explainer.cli's RUN_FLAGS)", function()
 end)
 
 describe("zsh completion", function()
-  local zsh = os.execute("command -v zsh >/dev/null 2>&1")
-
   it("is valid zsh and registers _explainer for explainer through compinit", function()
     if not zsh then
       pending("zsh is not installed (.ci/run installs it)")

@@ -7,10 +7,20 @@ local core = explainer.core
 
 local M = {}
 
-local COMMANDS = "check, init, parse, narration, status, estimate, run, cache, scripts, slurm, help"
+-- The commands in the order they are listed, each with what runs it (set at
+-- the end, below them all), and by name.
+local COMMANDS, DISPATCH
+
+--- The names of the commands, in the order they are listed.
+function M.commands()
+  local names = {}
+  for i, c in ipairs(COMMANDS) do names[i] = c[1] end
+  return names
+end
 
 local USAGE = [[
 usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
+       explainer run SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM] [--disable RULE,...]
        explainer init [FILE.txt] [--scenes N] [--format 9:16|16:9|1:1] [--title T]
        explainer parse FILE.txt [--json]
@@ -23,12 +33,12 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
                  [sbatch options as --name=value] [-- sbatch options]
-       explainer help COMMAND | --help | --version
+       explainer help [COMMAND | WORKFLOW] | --help | --version
 
 Runs the workflow SCRIPT.lua (a Lua file returning a table with
 process_scene(scene, output_dir)) over every scene of each FILE. A bundled
 workflow runs by its name: explainer video FILE.txt (explainer scripts
-lists them).
+lists them). `run` says the same explicitly, for a SCRIPT named like a command.
 
 options:
   --scenes LIST          only these scenes, e.g. 1,3,5 or 2-6
@@ -70,10 +80,17 @@ local function stderr(fmt, ...)
   io.stderr:write(fmt:format(...), "\n")
 end
 
+--- "1 scene", "2 scenes": `n` and the word, singular for 1 (`plural` when an s
+-- does not make it).
+local function count(n, word, plural)
+  return ("%d %s"):format(n, n == 1 and word or plural or word .. "s")
+end
+
 local UsageError = {}
 
-local function usage_error(msg)
-  error(setmetatable({ message = msg }, UsageError), 0)
+-- `option`: the unknown option the message is about (main names the command).
+local function usage_error(msg, option)
+  error(setmetatable({ message = msg, option = option }, UsageError), 0)
 end
 
 --- "1,3,5" or "2-4,7" -> {1,3,5} / {2,3,4,7}.
@@ -144,7 +161,9 @@ local RUN_FLAGS = {
 }
 M.RUN_FLAGS = RUN_FLAGS
 
--- What `help COMMAND` and `COMMAND --help` print (the run's is USAGE).
+-- What `help COMMAND` and `COMMAND --help` print (the run's is USAGE). help()
+-- fills in the lists of check's and help's, and takes slurm's from its module
+-- and a bundled workflow's from its script.
 local HELP = {
   parse = [=[
 usage: explainer parse FILE.txt [--json]
@@ -182,8 +201,7 @@ a terminal (or with --caret) by the line and a caret under the column. --json
 prints a list of {file, line, column, severity, rule, message} on stdout.
   --pace WPM       the narrator's words a minute for the pacing rule (150)
   --disable RULE   switch rules off (comma-separated; see docs/check.md)
-Rules: ]=] .. "%s" .. [=[
-
+Rules: %s
 
 Exit status: 1 when there is an error, 2 when a file cannot be read, else 0.
 ]=],
@@ -198,6 +216,14 @@ FILE it goes to stdout; an existing FILE is never overwritten (exit 2).
 ]=],
 }
 HELP.run = USAGE
+HELP.help = [=[
+usage: explainer help [COMMAND | WORKFLOW]
+
+How to use COMMAND, or what the bundled WORKFLOW does and how to run it;
+without either, how to run a workflow (as explainer --help).
+Commands: %s
+Workflows: %s
+]=]
 HELP.cache = [=[
 usage: explainer cache [--cache-dir DIR] [--json]
        explainer cache prune --max-size SIZE [--cache-dir DIR] [--json]
@@ -238,7 +264,7 @@ function M.parse_args(args, flags)
       local name, value = a:match("^(%-%-[^=]+)=(.*)$")
       name = name or a
       local spec = flags[name]
-      if not spec then usage_error("unknown option '" .. name .. "'") end
+      if not spec then usage_error("unknown option '" .. name .. "'", name) end
       if spec[2] then
         if value == nil then
           i = i + 1
@@ -325,7 +351,7 @@ local function cmd_parse(args)
   local doc = handle:table(true)
   local out = {}
   out[#out + 1] = ("%s: %s"):format(shown(doc.path), shown(doc.title or "(untitled)"))
-  out[#out + 1] = ("  %d scenes%s, %s total%s%s"):format(#doc.scenes,
+  out[#out + 1] = ("  %s%s, %s total%s%s"):format(count(#doc.scenes, "scene"),
     doc.declared_scenes and (" (%d declared)"):format(doc.declared_scenes) or "",
     fmt_seconds(doc.total_duration),
     doc.format and (", " .. shown(doc.format)) or "",
@@ -334,11 +360,11 @@ local function cmd_parse(args)
   for _, s in ipairs(doc.scenes) do
     local notes = {}
     if s.no_narration then notes[#notes + 1] = "no narration"
-    elseif s.narration then notes[#notes + 1] = words(s.narration) .. " words narrated"
+    elseif s.narration then notes[#notes + 1] = count(words(s.narration), "word") .. " narrated"
     else notes[#notes + 1] = "no narration text" end
     if s.initial_prompt then
       notes[#notes + 1] = "image prompt" .. (#s.iterations > 0
-        and (" + %d iterations"):format(#s.iterations) or "")
+        and " + " .. count(#s.iterations, "iteration") or "")
     end
     if s.final_prompt then notes[#notes + 1] = "final prompt" end
     if s.animation_prompt then notes[#notes + 1] = "animation" end
@@ -389,6 +415,55 @@ function M.scripts_dir()
   return found and found:match("^(.*)/[^/]*$")
 end
 
+-- The leading comment of a script: its lines without the comment marks ("" for
+-- a blank one), the first without the "name.lua -- " it starts with.
+local function script_comment(path)
+  local lines = {}
+  for line in io.lines(path) do
+    local text = line:match("^%-%-+%s?(.*)$")
+    if not text then break end
+    lines[#lines + 1] = text
+  end
+  if lines[1] then lines[1] = lines[1]:gsub("^%S*%.lua%s+%-%-%s*", "") end
+  return lines
+end
+
+--- The first sentence of a script's leading comment.
+local function script_summary(path)
+  local paragraph = {}
+  for _, line in ipairs(script_comment(path)) do
+    if not line:match("%S") then break end
+    paragraph[#paragraph + 1] = line
+  end
+  local text = table.concat(paragraph, " "):gsub("%s+", " ")
+  return text:match("^(.-%.)%s") or text
+end
+
+-- The bundled workflows' names, sorted, and their folder; nil when not found.
+local function bundled_workflows()
+  local dir = M.scripts_dir()
+  if not dir then return nil end
+  local names = {}
+  for entry in require("lfs").dir(dir) do
+    names[#names + 1] = entry:match("^([%w_%-]+)%.lua$")
+  end
+  table.sort(names)
+  return names, dir
+end
+
+-- What a word of the command line may name: a command or a bundled workflow.
+local function known_words()
+  local names = M.commands()
+  for _, name in ipairs(bundled_workflows() or {}) do names[#names + 1] = name end
+  return names
+end
+
+-- "did you mean 'video'?" when `word` is a typo of a command or bundled workflow.
+local function did_you_mean(word)
+  local hint = diagnostics.suggest(word, known_words())
+  return hint and ("did you mean '%s'?"):format(hint)
+end
+
 --- A workflow argument as a path: a file that exists as given, else a bare
 -- name (`video` or `video.lua`) of a bundled script.
 -- @tparam string name
@@ -415,9 +490,14 @@ function M.load_workflow(path)
   if not chunk then
     local f = io.open(path, "r")
     if not f then
-      return nil, path .. ": cannot open workflow script (a workflow script (.lua) or a command ("
-        .. COMMANDS .. ") was expected; bundled workflows run by name, e.g. "
-        .. "'explainer video FILE.txt'; see 'explainer scripts')"
+      local bare = path:match("^([%w_%-]+)%.lua$") or path:match("^[%w_%-]+$")
+      local hint = bare and did_you_mean(bare)
+      if hint then
+        return nil, ("%s: not a workflow script (.lua) or a command (%s); %s"):format(path,
+          table.concat(M.commands(), ", "), hint)
+      end
+      return nil, path .. ": cannot open workflow script" .. (bare
+        and " (nor is it a command or a bundled workflow: see explainer scripts)" or "")
     end
     f:close()
     return nil, err
@@ -494,8 +574,8 @@ local function workflow_args(args, flags, usage)
   diagnostics.print(warnings, { mode = progress == "json" and "json"
     or progress == "quiet" and "quiet" or "text" })
   if #warnings > 0 and (overrides.strict or workflow.strict) then
-    stderr("explainer: %s: %d warning%s and --strict: nothing was run", positional[1],
-      #warnings, #warnings == 1 and "" or "s")
+    stderr("explainer: %s: %s and --strict: nothing was run", positional[1],
+      count(#warnings, "warning"))
     return nil
   end
   return positional, overrides, workflow
@@ -519,50 +599,65 @@ local function run_options(script, workflow, overrides, file)
   return opts
 end
 
+-- One file's status as text: a line a scene, the reasons in a column as wide
+-- as the widest, two spaces, the titles; then the counts.
+local function print_status(file, scenes)
+  local function columns(text) return utf8.len(text) or #text end
+  local counts, order, width = {}, {}, 0
+  for _, s in ipairs(scenes) do width = math.max(width, columns(shown(s.reason))) end
+  io.stdout:write(file, "\n")
+  for _, s in ipairs(scenes) do
+    local reason = shown(s.reason)
+    local line = ("  Scene %-4d %s%s  %s"):format(s.scene_number, reason,
+      (" "):rep(width - columns(reason)), shown(s.title or ""))
+    io.stdout:write((line:gsub("%s+$", "")), "\n")
+    local word = s.reason == "running" and "running" or s.standing
+    if not counts[word] then order[#order + 1] = word end
+    counts[word] = (counts[word] or 0) + 1
+  end
+  local parts = {}
+  for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
+  io.stdout:write("  ", count(#scenes, "scene"), ": ", table.concat(parts, ", "), "\n")
+end
+
 local function cmd_status(args)
   local positional, overrides, workflow =
     workflow_args(args, STATUS_FLAGS, "status takes SCRIPT.lua and FILE.txt")
   if not positional then return 2 end
-  local status = 0
-  local all = {}
+  -- Every file's standing before any is printed: an unusable one is exit 2
+  -- with nothing on stdout.
+  local files = {}
   for i = 2, #positional do
-    local opts = run_options(positional[1], workflow, overrides, positional[i])
+    local file = positional[i]
+    local opts = run_options(positional[1], workflow, overrides, file)
     opts.json, opts.process_scene, opts.setup, opts.finish = nil, nil, nil, nil
     opts.verbose, opts.strict = nil, nil
-    local doc = load_document(positional[i])
-    local scenes, run_err
-    local refused = not doc or not preflight(doc, { verbose = overrides.verbose,
-      strict = overrides.strict or workflow.strict })
-    if not refused then scenes, run_err = explainer.status(positional[i], opts) end
-    if refused then
-      status = 2 -- said above
-    elseif not scenes then
-      stderr("explainer: %s", run_err)
-      status = 2
-    elseif overrides.json then
-      for _, s in ipairs(scenes) do
-        all[#all + 1] = { file = positional[i], scene_number = s.scene_number,
-          title = s.title or json.null, status = s.standing, reason = s.reason,
-          attempts = s.attempts, seconds = s.seconds, output_dir = s.output_dir }
-      end
-    else
-      local counts, order = {}, {}
-      io.stdout:write(positional[i], "\n")
-      for _, s in ipairs(scenes) do
-        io.stdout:write(("  Scene %-4d %-11s %s\n"):format(s.scene_number, shown(s.reason),
-          shown(s.title or "")))
-        local word = s.reason == "running" and "running" or s.standing
-        if not counts[word] then order[#order + 1] = word end
-        counts[word] = (counts[word] or 0) + 1
-      end
-      local parts = {}
-      for _, r in ipairs(order) do parts[#parts + 1] = counts[r] .. " " .. r end
-      io.stdout:write("  ", #scenes, #scenes == 1 and " scene: " or " scenes: ",
-        table.concat(parts, ", "), "\n")
+    local doc = load_document(file)
+    if not doc or not preflight(doc, { verbose = overrides.verbose,
+        strict = overrides.strict or workflow.strict }) then
+      return 2 -- said
+    end
+    local scenes, err = explainer.status(file, opts)
+    if not scenes then
+      stderr("explainer: %s", err)
+      return 2
+    end
+    files[#files + 1] = { path = file, scenes = scenes }
+  end
+  if not overrides.json then
+    for _, f in ipairs(files) do print_status(f.path, f.scenes) end
+    return 0
+  end
+  local all = {}
+  for _, f in ipairs(files) do
+    for _, s in ipairs(f.scenes) do
+      all[#all + 1] = { file = f.path, scene_number = s.scene_number,
+        title = s.title or json.null, status = s.standing, reason = s.reason,
+        attempts = s.attempts, seconds = s.seconds, output_dir = s.output_dir }
     end
   end
-  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
-  return status
+  io.stdout:write(json.encode(list(all)), "\n")
+  return 0
 end
 
 -- explainer estimate SCRIPT FILE...: what a run would send and cost (estimate.lua).
@@ -585,26 +680,52 @@ local function cmd_estimate(args)
   end
   local name = M.workflow_name(positional[1], workflow)
   local makes, assumed = estimate.makes(workflow, name)
-  local status, all = 0, {}
-  if not overrides.json then io.stdout:write(estimate.price_note(prices)) end
+  -- Every file's estimate before any is printed: an unusable one is exit 2
+  -- with nothing on stdout.
+  local all = {}
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     opts.makes, opts.prices = makes, prices
     local e, run_err = estimate.file(positional[i], opts)
     if not e then
       stderr("explainer: %s", run_err)
-      status = 2
-    elseif overrides.json then
+      return 2
+    end
+    all[#all + 1] = e
+  end
+  if overrides.json then
+    for _, e in ipairs(all) do
       e.unpriced = list(e.unpriced)
       e.workflow, e.assumed, e.prices = name, assumed, { date = prices.date, currency = prices.currency,
         source = prices.source, file = prices.file or json.null }
-      all[#all + 1] = e
-    else
-      io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
+    end
+    io.stdout:write(json.encode(list(all)), "\n")
+    return 0
+  end
+  io.stdout:write(estimate.price_note(prices))
+  for _, e in ipairs(all) do
+    io.stdout:write(estimate.format(e, prices, { workflow = name, makes = makes, assumed = assumed }))
+  end
+  return 0
+end
+
+-- Several FILEs: each is checked as its run will check it (readable, with
+-- scenes, no duplicate numbers, --strict, its journal) by a quiet dry run that
+-- runs none of the workflow's code, before the first file runs: a bad last file
+-- costs nothing. One FILE is checked so by its run. false after naming the bad one.
+local function files_usable(script, workflow, overrides, files)
+  if #files < 2 then return true end
+  for _, file in ipairs(files) do
+    local opts = run_options(script, workflow, overrides, file)
+    opts.dry_run, opts.json, opts.progress = true, nil, "quiet"
+    opts.setup, opts.finish, opts.inputs = nil, nil, nil
+    local ok, stats, err = pcall(explainer.orchestrate_workflow, opts)
+    if not (ok and stats) then
+      stderr("explainer: %s", tostring(ok and err or stats))
+      return false
     end
   end
-  if overrides.json then io.stdout:write(json.encode(list(all)), "\n") end
-  return status
+  return true
 end
 
 -- --finish-only: the workflow's finish on what is done, no scene run.
@@ -617,26 +738,14 @@ local function finish_only(file, opts)
     stderr("explainer: %s", tostring(ok and err or stats))
     return 2
   end
-  stderr("Finish only for %s: %d scenes, %d done, %d failed, %d not done", file,
-    stats.total, stats.completed, stats.failed, stats.total - stats.completed - stats.failed)
+  stderr("Finish only for %s: %s, %d done, %d failed, %d not done", file,
+    count(stats.total, "scene"), stats.completed, stats.failed, stats.total - stats.completed - stats.failed)
   return stats.failed > 0 and 1 or 0
-end
-
---- The first sentence of a script's leading comment, without "name.lua -- ".
-local function script_summary(path)
-  local lines = {}
-  for line in io.lines(path) do
-    local text = line:match("^%-%-+%s?(.*)$")
-    if not text or not text:match("%S") then break end -- the first paragraph
-    lines[#lines + 1] = text
-  end
-  local text = table.concat(lines, " "):gsub("^%S*%.lua%s+%-%-%s*", ""):gsub("%s+", " ")
-  return text:match("^(.-%.)%s") or text
 end
 
 local function cmd_scripts(args)
   local _, o = M.parse_args(args, { ["--path"] = { "path", false } })
-  local dir = M.scripts_dir()
+  local names, dir = bundled_workflows()
   if not dir then
     stderr("explainer: the bundled workflow scripts were not found (set EXPLAINER_SCRIPTS_DIR)")
     return 2
@@ -645,15 +754,8 @@ local function cmd_scripts(args)
     io.stdout:write(dir, "\n")
     return 0
   end
-  local names, width = {}, 0
-  for entry in require("lfs").dir(dir) do
-    local name = entry:match("^([%w_%-]+)%.lua$")
-    if name then
-      names[#names + 1] = name
-      width = math.max(width, #name)
-    end
-  end
-  table.sort(names)
+  local width = 0
+  for _, name in ipairs(names) do width = math.max(width, #name) end
   for _, name in ipairs(names) do
     io.stdout:write(("%-" .. width .. "s  %s\n"):format(name, script_summary(dir .. "/" .. name .. ".lua")))
   end
@@ -668,6 +770,8 @@ local function cmd_run(args)
   local status = 0
   local only_finish, no_finish = overrides.finish_only, overrides.no_finish
   overrides.finish_only, overrides.no_finish = nil, nil
+  local files = table.move(positional, 2, #positional, 1, {})
+  if not files_usable(positional[1], workflow, overrides, files) then return 2 end
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     if no_finish then opts.finish = nil end
@@ -725,7 +829,8 @@ local function cmd_cache(args)
     if o.json then
       io.stdout:write(json.encode(st), "\n")
     else
-      io.stdout:write(("%s\n  %d entries, %s\n"):format(dir, st.entries, cache.format_size(st.bytes)))
+      io.stdout:write(("%s\n  %s, %s\n"):format(dir, count(st.entries, "entry", "entries"),
+        cache.format_size(st.bytes)))
     end
     return 0
   elseif action == "prune" and #positional == 1 then
@@ -735,8 +840,9 @@ local function cmd_cache(args)
     if o.json then
       io.stdout:write(json.encode(r), "\n")
     else
-      io.stdout:write(("%s\n  removed %d entries (%s); %d entries, %s left\n"):format(dir,
-        r.removed, cache.format_size(r.freed), r.entries, cache.format_size(r.bytes)))
+      io.stdout:write(("%s\n  removed %s (%s); %s, %s left\n"):format(dir,
+        count(r.removed, "entry", "entries"), cache.format_size(r.freed),
+        count(r.entries, "entry", "entries"), cache.format_size(r.bytes)))
     end
     return 0
   end
@@ -805,7 +911,7 @@ local function cmd_check(args)
         local parts = {}
         for _, severity in ipairs { "error", "warning", "note" } do
           local n = counts[severity]
-          if n > 0 then parts[#parts + 1] = ("%d %s%s"):format(n, severity, n == 1 and "" or "s") end
+          if n > 0 then parts[#parts + 1] = count(n, severity) end
         end
         stderr("%s: %s", path, #parts > 0 and table.concat(parts, ", ") or "no problems")
       end
@@ -857,25 +963,66 @@ local function cmd_init(args)
   end
   f:write(text)
   f:close()
-  stderr("explainer: wrote %s (%d scenes); fill in the [placeholders], then: explainer check %s",
-    path, o.scenes or 12, path)
+  stderr("explainer: wrote %s (%s); fill in the [placeholders], then: explainer check %s",
+    path, count(o.scenes or 12, "scene"), path)
   return 0
 end
 
-local function help(command)
-  local text = HELP[command or "run"]
-  if not text then
-    usage_error(("help: no command '%s' (commands: %s)"):format(command, COMMANDS))
+-- What a bundled workflow does (its script's leading comment) and how to run
+-- it; nil when `name` is none.
+local function workflow_help(name)
+  local names, dir = bundled_workflows()
+  local found = false
+  for _, n in ipairs(names or {}) do found = found or n == name end
+  if not found then return nil end
+  local path = dir .. "/" .. name .. ".lua"
+  -- Its examples name it by its path in the source tree: by its name here.
+  local about = table.concat(script_comment(path), "\n"):gsub("scripts/" .. name .. "%.lua", name)
+    :gsub("^%l", string.upper)
+  return ("usage: explainer %s FILE.txt [FILE.txt ...] [options]\n\n%s\n\n"
+    .. "The bundled workflow %s (%s); it takes a run's options (explainer help run).\n")
+    :format(name, about, name, path)
+end
+
+-- help TOPIC: a command's usage, or a bundled workflow's; no topic: a run's.
+local function help(topic)
+  topic = topic or "run"
+  if topic == "--help" or topic == "-h" then topic = "help" end
+  local text = HELP[topic]
+  if topic == "check" then
+    text = text:format(table.concat(rule_names(), ", "))
+  elseif topic == "help" then
+    text = text:format(table.concat(M.commands(), ", "),
+      table.concat(bundled_workflows() or {}, ", "))
+  elseif topic == "slurm" then
+    text = require("explainer.slurm").USAGE
   end
-  if command == "check" then text = text:format(table.concat(rule_names(), ", ")) end
+  text = text or workflow_help(topic)
+  if not text then
+    local hint = did_you_mean(topic)
+    usage_error(("help: no command '%s'%s"):format(topic,
+      hint and "; " .. hint or ", nor a bundled workflow"))
+  end
   io.stdout:write(text)
   return 0
 end
 
-local DISPATCH = { parse = cmd_parse, narration = cmd_narration, status = cmd_status,
-  check = cmd_check, init = cmd_init, run = cmd_run, cache = cmd_cache, scripts = cmd_scripts,
-  estimate = cmd_estimate,
-  slurm = function(rest) return require("explainer.slurm").command(rest, M, host) end }
+COMMANDS = { { "check", cmd_check }, { "init", cmd_init }, { "parse", cmd_parse },
+  { "narration", cmd_narration }, { "status", cmd_status }, { "estimate", cmd_estimate },
+  { "run", cmd_run }, { "cache", cmd_cache }, { "scripts", cmd_scripts },
+  { "slurm", function(rest) return require("explainer.slurm").command(rest, M, host) end },
+  { "help", function(rest) return help(rest[1]) end } }
+DISPATCH = {}
+for _, c in ipairs(COMMANDS) do DISPATCH[c[1]] = c[2] end
+
+-- Does the command line ask for help (COMMAND --help, SCRIPT.lua --help)?
+local function asks_help(argv)
+  for _, a in ipairs(argv) do
+    if a == "--" then return false end
+    if a == "--help" or a == "-h" then return true end
+  end
+  return false
+end
 
 --- Entry point: returns the exit status.
 -- @tparam table args the command line (arg)
@@ -884,30 +1031,29 @@ function M.main(args, host_info)
   host = host_info or {}
   local cmd = args[1]
   local rest = table.move(args, 2, #args, 1, {})
+  local command = DISPATCH[cmd] and cmd -- nil: a run, SCRIPT.lua FILE...
   local ok, status = pcall(function()
     if cmd == nil or cmd == "--help" or cmd == "-h" then
       io.stdout:write(USAGE)
       return cmd == nil and 2 or 0
-    elseif cmd == "help" then
-      return help(rest[1])
     elseif cmd == "--version" or cmd == "-V" then
       io.stdout:write("explainer ", explainer._VERSION, "\n")
       return 0
+    elseif not command then
+      return asks_help(args) and help("run") or cmd_run(args)
     end
-    local known = DISPATCH[cmd]
-    for _, a in ipairs(known and rest or args) do -- COMMAND --help, SCRIPT.lua --help
-      if a == "--" then break end
-      -- (a command with no entry in HELP, slurm, explains itself)
-      if (a == "--help" or a == "-h") and HELP[known and cmd or "run"] then
-        return help(known and cmd or "run")
-      end
-    end
-    if known then return known(rest) end
-    return cmd_run(args)
+    -- (help's own words are its topic: help --help is help help)
+    if command ~= "help" and asks_help(rest) then return help(command) end
+    return DISPATCH[command](rest)
   end)
   if ok then return status end
   if getmetatable(status) == UsageError then
-    stderr("explainer: %s (see explainer --help)", status.message)
+    local message = status.message
+    if status.option and command and command ~= "run" then
+      message = ("%s takes no option '%s'"):format(command, status.option)
+    end
+    stderr("explainer: %s (see %s)", message,
+      command and command ~= "run" and "explainer help " .. command or "explainer --help")
     return 2
   end
   error(status, 0)
