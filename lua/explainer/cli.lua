@@ -712,9 +712,10 @@ end
 -- Several FILEs: each is checked as its run will check it (readable, with
 -- scenes, no duplicate numbers, --strict, its journal) by a quiet dry run that
 -- runs none of the workflow's code, before the first file runs: a bad last file
--- costs nothing. One FILE is checked so by its run. false after naming the bad one.
-local function files_usable(script, workflow, overrides, files)
-  if #files < 2 then return true end
+-- costs nothing. One FILE is checked so by its run (unless `always`: `explainer
+-- slurm` checks before it submits). false after naming the bad one.
+function M.files_usable(script, workflow, overrides, files, always)
+  if #files < 2 and not always then return true end
   for _, file in ipairs(files) do
     local opts = run_options(script, workflow, overrides, file)
     opts.dry_run, opts.json, opts.progress = true, nil, "quiet"
@@ -771,7 +772,7 @@ local function cmd_run(args)
   local only_finish, no_finish = overrides.finish_only, overrides.no_finish
   overrides.finish_only, overrides.no_finish = nil, nil
   local files = table.move(positional, 2, #positional, 1, {})
-  if not files_usable(positional[1], workflow, overrides, files) then return 2 end
+  if not M.files_usable(positional[1], workflow, overrides, files) then return 2 end
   for i = 2, #positional do
     local opts = run_options(positional[1], workflow, overrides, positional[i])
     if no_finish then opts.finish = nil end

@@ -382,9 +382,9 @@ function M.format(e, prices, info)
     else
       lines[#lines + 1] = "  video    stills (no image-to-video backend)"
     end
-    lines[#lines + 1] = ("  film     about %s (%d scenes)"):format(
+    lines[#lines + 1] = ("  film     about %s (%d scene%s)"):format(
       e.film_seconds >= 60 and ("%dm %02ds"):format(e.film_seconds // 60, math.floor(e.film_seconds % 60 + 0.5))
-      or ("%.0f s"):format(e.film_seconds), e.scenes.total)
+      or ("%.0f s"):format(e.film_seconds), e.scenes.total, e.scenes.total == 1 and "" or "s")
   end
   lines[#lines + 1] = ("  cost     %s%s"):format(e.complete and "" or "at least ", money(e.cost, cur))
   for _, name in ipairs(e.unpriced) do

@@ -165,6 +165,11 @@ function M.command(args, cli, host)
     io.stderr:write(("explainer: note: %s has no finish hook; the finish job only counts the scenes\n")
       :format(r.positional[1]))
   end
+  -- Every file as its jobs will find it (scenes, duplicate numbers, --strict,
+  -- the journal), before anything is submitted.
+  local _, overrides = cli.parse_args(r.options, cli.RUN_FLAGS)
+  local named = { table.unpack(r.positional, 2) }
+  if not cli.files_usable(r.positional[1], workflow, overrides, named, true) then return 2 end
   local files, most = {}, 0
   for i = 2, #r.positional do
     local doc, perr = explainer.parse(r.positional[i])

@@ -149,6 +149,15 @@ describe("explainer slurm", function()
     _, err, code = slurm { "--tasks", "0" }
     assert.equal(2, code)
     assert.matches("--tasks: expected a whole number of at least 1", err)
+    -- files the jobs would refuse: no scene, the same number twice
+    local prose = h.write(dir .. "/prose.txt", "Dear reader,\nthis is a letter.\n")
+    local twice = h.write(dir .. "/twice.txt", "## SCENE 1: A (6s)\n\n## SCENE 1: B (6s)\n")
+    _, err, code = h.run({ "slurm", flow, film, prose }, { env = env })
+    assert.equal(2, code)
+    assert.matches('prose.txt: no "## SCENE n: Title" header found', err, 1, true)
+    _, err, code = h.run({ "slurm", flow, twice }, { env = env })
+    assert.equal(2, code)
+    assert.matches("duplicate scene number 1", err, 1, true)
     assert.is_nil(h.read(calls .. "/count"))
   end)
 
