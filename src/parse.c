@@ -244,18 +244,18 @@ static span strip_bold_start(span s)
 
 static span strip_bold(span s) { return strip_bold_start(strip_bold_end(trim(s))); }
 
-/* If s ends with a dash (ASCII hyphen, en dash or em dash), remove it. */
+/* If s ends with dashes (ASCII hyphens, en or em dashes: "-", "--", "—"), remove them. */
 static bool strip_dash_end(span *s)
 {
-    if (s->n >= 1 && s->p[s->n - 1] == '-') {
-        s->n -= 1;
-        return true;
+    size_t n = s->n;
+    for (;;) {
+        if (s->n >= 1 && s->p[s->n - 1] == '-')
+            s->n -= 1;
+        else if (ends_ci(*s, "\xE2\x80\x93") || ends_ci(*s, "\xE2\x80\x94"))
+            s->n -= 3;
+        else
+            return s->n < n;
     }
-    if (ends_ci(*s, "\xE2\x80\x93") || ends_ci(*s, "\xE2\x80\x94")) {
-        s->n -= 3;
-        return true;
-    }
-    return false;
 }
 
 /*
@@ -313,6 +313,15 @@ static size_t dash_at(span s, size_t i)
     if (has_ci_at(s, i, "\xE2\x80\x93") || has_ci_at(s, i, "\xE2\x80\x94"))
         return 3;
     return 0;
+}
+
+/* Length of the run of dashes at s[i] ("-", "--", "—", "-–"); 0 when none. */
+static size_t dash_run(span s, size_t i)
+{
+    size_t k = i, d;
+    while ((d = dash_at(s, k)) != 0)
+        k += d;
+    return k - i;
 }
 
 /* Seconds in one unit named by the word w; 0 when w names no time unit. Single
@@ -886,8 +895,27 @@ static int scene_like(span line, span *rest)
 }
 
 /*
+ * Length of the separator at s[i] between a scene number and its title; 0 when
+ * there is none. A ':', or a run of dashes ("-", "--", "–", "—") with a blank or the
+ * end after it, or right before the title ("## SCENE 6 -Title") when a blank comes
+ * before the run and no digit after it: "6-7: Title" and "6 -5" are no separators.
+ */
+static size_t scene_separator(span s, size_t i)
+{
+    if (i < s.n && s.p[i] == ':')
+        return 1;
+    size_t d = dash_run(s, i);
+    if (!d)
+        return 0;
+    size_t after = i + d;
+    if (after == s.n || is_blank(at(s, after)))
+        return d;
+    return i > 0 && is_blank(at(s, i - 1)) && !is_digit(at(s, after)) ? d : 0;
+}
+
+/*
  * After `## SCENE`, is the rest an attempt at a scene header (and so a warning when
- * it does not parse)? A number, nothing at all, or a ':' or spaced dash somewhere
+ * it does not parse)? A number, nothing at all, or a ':' or spaced dashes somewhere
  * ("## Scene Three: Title") is; "## Scene Breakdown" is an ordinary heading.
  */
 static bool header_like(span rest)
@@ -898,10 +926,11 @@ static bool header_like(span rest)
     for (size_t k = i; k < rest.n; k++) {
         if (rest.p[k] == ':')
             return true;
-        size_t d = dash_at(rest, k);
+        size_t d = dash_run(rest, k);
         if (d && k > 0 && is_blank(at(rest, k - 1)) &&
             (k + d == rest.n || is_blank(at(rest, k + d))))
             return true;
+        k += d ? d - 1 : 0;
     }
     return false;
 }
@@ -922,10 +951,7 @@ static bool bare_scene_header(span line)
         i++;
     if (i + 1 < line.n && line.p[i] == '*' && line.p[i + 1] == '*')
         i += 2;
-    i = skip_blanks(line, i);
-    size_t d = dash_at(line, i);
-    return (i < line.n && line.p[i] == ':') ||
-           (d && (i + d == line.n || is_blank(at(line, i + d))));
+    return scene_separator(line, skip_blanks(line, i)) != 0;
 }
 
 static bool is_separator(span line)
@@ -1051,7 +1077,8 @@ typedef struct scene_head {
     const char *error; /* NULL when the header parses */
 } scene_head;
 
-/* "... - NO NARRATION" or "... (NO NARRATION)" at the end of s. */
+/* "... - NO NARRATION" or "... (NO NARRATION)" at the end of s, or "NO NARRATION"
+ * alone (the title of "## SCENE 3 - NO NARRATION"). */
 static bool strip_no_narration(span *s)
 {
     span t = *s;
@@ -1069,6 +1096,10 @@ static bool strip_no_narration(span *s)
     if (t.n && is_alpha(at(t, t.n - 1))) /* "... piano narration" */
         return false;
     t = strip_bold_end(trim(t));
+    if (!t.n && !paren) {
+        *s = t;
+        return true;
+    }
     if (paren) {
         if (!t.n || t.p[t.n - 1] != '(')
             return false;
@@ -1130,11 +1161,9 @@ static scene_head parse_scene_head(span rest)
     i = skip_blanks(rest, i);
     if (i + 1 < rest.n && rest.p[i] == '*' && rest.p[i + 1] == '*') /* **SCENE 3**: */
         i = skip_blanks(rest, i + 2);
-    size_t dash = dash_at(rest, i);
-    if (i < rest.n && rest.p[i] == ':') {
-        i++;
-    } else if (dash && (i + dash == rest.n || is_blank(at(rest, i + dash)))) {
-        i += dash; /* "## SCENE 5 - Title": a dash with a blank after it */
+    size_t separator = scene_separator(rest, i);
+    if (separator) {
+        i += separator;
     } else if (i == rest.n || rest.p[i] == '(' || rest.p[i] == '[') {
         /* "## SCENE 5" or "## SCENE 5 (8s)": a scene without a title */
     } else {

@@ -342,6 +342,82 @@ static void test_scene_headers(void)
     ex_document_free(doc);
 }
 
+/* The separator after the scene number: ':', or dashes ("-", "--", "–", "—") before
+ * a blank or right before the title; hyphens inside titles and numbers that look
+ * negative or like a range are left alone. */
+static void test_separators(void)
+{
+    static const struct {
+        const char *header;
+        long number;
+        const char *title;
+        double seconds;
+        bool silent;
+    } cases[] = {
+        {"## SCENE 4 -- Title (6s)", 4, "Title", 6, false},
+        {"## SCENE 6 -Title (6s)", 6, "Title", 6, false},
+        {"## SCENE 7 --Title", 7, "Title", 6, false},
+        {"## SCENE 8 --- Title [8s]", 8, "Title", 8, false},
+        {"## SCENE 9 \xE2\x80\x94Title", 9, "Title", 6, false},
+        {"## **SCENE 10** -Bold (4s)", 10, "Bold", 4, false},
+        {"## SCENE 11 -- Self-Evident -- NO NARRATION", 11, "Self-Evident", 6, true},
+        {"## SCENE 2: Real-Time Data", 2, "Real-Time Data", 6, false},
+        {"## SCENE 3 - Well-Known Facts", 3, "Well-Known Facts", 6, false},
+        {"## SCENE 3 -- Well-Known Facts", 3, "Well-Known Facts", 6, false},
+        {"## SCENE 12: -5 Degrees", 12, "-5 Degrees", 6, false},
+        {"## SCENE 13 - -5 Degrees", 13, "-5 Degrees", 6, false},
+        {"## SCENE 14: Plan - B", 14, "Plan - B", 6, false},
+        {"## SCENE 15 - NO NARRATION", 15, "", 6, true},
+        {"## SCENE 16 -- NO NARRATION (5s)", 16, "", 5, true},
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *doc = parse_text(cases[i].header);
+        const ex_scene *s = doc && doc->n_scenes == 1 ? &doc->scenes[0] : NULL;
+        bool ok = s && doc->n_warnings == 0 && s->number == cases[i].number &&
+                  strcmp(s->title, cases[i].title) == 0 && s->duration == cases[i].seconds &&
+                  s->no_narration == cases[i].silent;
+        if (!ok) {
+            printf("#   %s -> %s\n", cases[i].header, s ? s->title : "(no scene)");
+            if (doc)
+                print_warnings(doc);
+        }
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n, "'--', '-Title' and the other separators, hyphens in titles kept (%zu of %zu)",
+          right, n);
+
+    /* A dash right after the number, or one before a digit, is no separator: these
+     * are warnings, never scenes with a title cut in two. */
+    static const char *const broken[] = {"## SCENE 6-7: Combined", "## SCENE 6 -5 Degrees",
+                                         "## SCENE 6-Title", "## SCENE 6 --2 (6s)"};
+    right = 0;
+    for (size_t i = 0; i < sizeof broken / sizeof *broken; i++) {
+        ex_document *doc = parse_text(broken[i]);
+        bool ok = doc && doc->n_scenes == 0 && doc->n_warnings == 1 &&
+                  has_warning_at(doc, 1, 1, "scene-header", "no ':' or ' - '");
+        if (!ok && doc)
+            print_warnings(doc);
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == sizeof broken / sizeof *broken,
+          "'6-7:', '6 -5', '6-Title' are scene-header warnings (%zu of %zu)", right,
+          sizeof broken / sizeof *broken);
+
+    ex_document *doc = parse_text("# Salt -- 1 SCENE\nSCENE 2 -- Lost Its Hashes\n"
+                                  "## Scene Two -- Spelled Out\n## SCENE 1 -- Kept\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->declared_scenes == 1, "'# Salt -- 1 SCENE' declares 1");
+    CHECK_STR(doc ? doc->title : NULL, "Salt", "...and its title loses ' -- 1 SCENE'");
+    CHECK(doc && doc->n_warnings == 2 && has_warning_at(doc, 2, 1, "scene-header", "not a '## '") &&
+              has_warning_at(doc, 3, 1, "scene-header", "no scene number"),
+          "'SCENE 2 --' without hashes and '## Scene Two --' are warnings like their ':' forms");
+    if (doc && doc->n_warnings != 2)
+        print_warnings(doc);
+    ex_document_free(doc);
+}
+
 static void test_header(void)
 {
     ex_document *doc = parse_text("# Just A Title\nStyle:   spaced out   \nTotal Duration: about a minute\n"
@@ -1259,6 +1335,7 @@ int main(void)
     test_sample();
     test_dialects();
     test_scene_headers();
+    test_separators();
     test_header();
     test_bold_labels();
     test_two_step();
