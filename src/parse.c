@@ -1875,6 +1875,63 @@ static void finish_document(parser *p)
     }
 }
 
+/*
+ * Text that is not UTF-8: UTF-16 without a byte-order mark, or NUL bytes and bytes
+ * of no valid UTF-8 sequence (each reads as U+FFFD). One warning, at the first such
+ * byte, with how many there are: a script holding them is a wrong file (binary), a
+ * corrupted one, or one saved in another encoding (Latin-1, Windows-1252).
+ */
+static void check_encoding(parser *p, const char *s, const char *end)
+{
+    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
+                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3])))) {
+        warn(p, 1, 1, EX_RULE_ENCODING,
+             "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+             "(or UTF-16 with one)");
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = (size_t)(end - s), nuls = 0, others = 0, first = n;
+    for (size_t i = 0; i < n;) {
+        i += plain_prefix(u + i, n - i);
+        if (i == n)
+            break;
+        size_t k = u[i] == '\r' ? 1 : utf8_sequence(u + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        first = first < i ? first : i;
+        nuls += u[i] == 0;
+        others += u[i] != 0;
+        i++;
+    }
+    if (first == n)
+        return;
+    long line = 1; /* of the first bad byte, counted as the parser counts lines */
+    const char *start = s;
+    for (const char *c = s; c < s + first; c++)
+        if (*c == '\n' || (*c == '\r' && c[1] != '\n')) {
+            line++;
+            start = c + 1;
+        }
+    long column = column_at(span_between(start, s + first), s + first);
+    if (nuls) {
+        char more[64] = "";
+        if (others)
+            snprintf(more, sizeof more, " and %zu invalid UTF-8 byte%s", others,
+                     others == 1 ? "" : "s");
+        warn(p, line, column, EX_RULE_ENCODING,
+             "binary data: %zu NUL byte%s%s, the first here; is this the right file? (each "
+             "reads as U+FFFD)",
+             nuls, nuls == 1 ? "" : "s", more);
+    } else
+        warn(p, line, column, EX_RULE_ENCODING,
+             "%zu byte%s not UTF-8, the first here; save the script as UTF-8 (each reads "
+             "as U+FFFD)",
+             others, others == 1 ? " is" : "s are");
+}
+
 /* ------------------------------------------------------------- public API */
 
 /* The end of the line at s: its LF or CR, or end. memchr finds the LF at memory
@@ -1925,11 +1982,8 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     const char *s = text, *end = text ? text + len : NULL;
     if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
-    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
-                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3]))))
-        warn(p, 1, 1, EX_RULE_ENCODING,
-             "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
-             "(or UTF-16 with one)");
+    if (s)
+        check_encoding(p, s, end);
 
     long lineno = 0;
     const char *next_lf = NULL; /* none found yet */

@@ -874,6 +874,49 @@ static void test_utf16(void)
     ex_document *doc = ex_parse(bare, sizeof bare - 1, "u", NULL);
     CHECK(doc && doc->n_scenes == 0 && has_warning_at(doc, 1, 1, "encoding", "UTF-16 without"),
           "UTF-16 without a BOM gets an encoding warning");
+    CHECK(doc && doc->n_warnings == 1, "...and only that one, not one for its NUL bytes too");
+    ex_document_free(doc);
+}
+
+/* NUL bytes and invalid UTF-8: one warning at the first, saying how many. */
+static void test_binary_bytes(void)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        long line, column;
+        const char *message;
+    } cases[] = {
+#define CASE(text, line, column, message) {text, sizeof text - 1, line, column, message}
+        CASE("## SCENE 1: A (6s)\nNarration: \"hi\"\n\x7F" "ELF\x02\x01\x01\x00\x00\xFF\xC3", 3, 8,
+             "binary data: 2 NUL bytes and 2 invalid UTF-8 bytes, the first here"),
+        CASE("## SCENE 1: A\n\x00", 2, 1, "binary data: 1 NUL byte, the first here"),
+        CASE("## SCENE 1: Caf\xE9 (6s)\r\nNarration: \"na\xEFve\"\n", 1, 16,
+             "2 bytes are not UTF-8, the first here; save the script as UTF-8"),
+        CASE("a\rb\r\n\n## SCENE 1: \xC3\xA9\xE2\x80\x94\xC3", 4, 15, "1 byte is not UTF-8"),
+        CASE("\xEF\xBB\xBF## SCENE 1: A\xFF\xFE", 1, 14, "2 bytes are not UTF-8"),
+        CASE("## SCENE 1: \xED\xA0\x80 \xF4\x90\x80\x80 \xC0\xAF", 1, 13, "9 bytes are not UTF-8"),
+#undef CASE
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *doc = ex_parse(cases[i].text, cases[i].len, "b", NULL);
+        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == 1 &&
+                  has_warning_at(doc, cases[i].line, cases[i].column, "encoding", cases[i].message);
+        if (!ok) {
+            printf("#   case %zu\n", i + 1);
+            if (doc)
+                print_warnings(doc);
+        }
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n, "NUL and invalid UTF-8 bytes: one encoding warning at the first, with "
+                      "their count; lines counted as the parser does (%zu of %zu)", right, n);
+
+    ex_document *doc = parse_text("## SCENE 1: Caf\xC3\xA9 \xF0\x9F\x8C\x8A \xE2\x80\x94 \xEF\xBF\xBD\t\x01\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 0,
+          "valid UTF-8 (accents, emoji, U+FFFD itself, control characters) is no problem");
     ex_document_free(doc);
 }
 
@@ -1100,7 +1143,10 @@ static void test_hostile(void)
                                "Narration: \"nul\x00" "byte \xED\xA0\x80 surrogate \xF4\x90\x80\x80 big\"\n"
                                "\x00\x00\x00\n## SCENE \x00 5: broken\n";
     doc = ex_parse(junk, sizeof junk - 1, "junk", NULL);
-    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 1, "binary bytes around a scene: one scene, one warning");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 2 &&
+              has_warning_at(doc, 1, 1, "encoding", "7 NUL bytes and 13 invalid UTF-8 bytes") &&
+              has_warning_at(doc, 5, 1, "scene-header", "no scene number"),
+          "binary bytes around a scene: one scene, a warning for the bytes and one for the header");
     if (doc && doc->n_scenes == 1) {
         CHECK_STR(doc->scenes[0].title, "Bin\xEF\xBF\xBD" "ary \xEF\xBF\xBD( title",
                   "NUL and invalid bytes in a title become U+FFFD");
@@ -1342,6 +1388,7 @@ int main(void)
     test_nano_banana();
     test_crlf_bom();
     test_utf16();
+    test_binary_bytes();
     test_dialects_dash();
     test_durations();
     test_narration_entries();
