@@ -35,6 +35,8 @@
 #define MAX_FILE_BYTES ((size_t)256 << 20)
 /* Bytes of an offending line quoted in a warning. */
 #define EXCERPT_BYTES 60
+/* A scene longer than this (10 minutes) is a warning: a typo, most likely. */
+#define MAX_PLAUSIBLE_SECONDS 600.0
 
 /* ---------------------------------------------------------------- allocation */
 
@@ -466,10 +468,43 @@ static size_t skip_approx(span s)
     return 0;
 }
 
+/* Is w one letter away (one added, dropped, changed, or two swapped) from lit? */
+static bool one_edit_from(span w, const char *lit)
+{
+    size_t n = strlen(lit), i = 0;
+    if (w.n + 1 < n || w.n > n + 1)
+        return false;
+    while (i < w.n && i < n && lower(at(w, i)) == (unsigned char)lit[i])
+        i++;
+    if (w.n > n) /* added */
+        return eq_ci(skip(w, i + 1), lit + i);
+    if (w.n < n) /* dropped */
+        return eq_ci(skip(w, i), lit + i + 1);
+    if (i == n)
+        return false; /* the same word */
+    if (i + 1 < n && lower(at(w, i)) == (unsigned char)lit[i + 1] &&
+        lower(at(w, i + 1)) == (unsigned char)lit[i]) /* swapped */
+        return eq_ci(skip(w, i + 2), lit + i + 2);
+    return eq_ci(skip(w, i + 1), lit + i + 1); /* changed */
+}
+
+/* A unit of seconds or minutes misspelt: "secnds", "secodns", "minuts". */
+static bool misspelt_unit(span w)
+{
+    static const char *const units[] = {"second", "seconds", "minute", "minutes"};
+    if (w.n < 5)
+        return false; /* "sets", "seas" are one letter from "secs" too */
+    for (size_t k = 0; k < sizeof units / sizeof *units; k++)
+        if (one_edit_from(w, units[k]))
+            return true;
+    return false;
+}
+
 /*
  * Does a bracket group that did not read as a duration still look like one? A clock
- * ("0:8x"), a number with a unit ("6 or 8 seconds"), or a unit spelled out ("six
- * seconds"). Such a group is a warning rather than part of the title.
+ * ("0:8x"), a number with a unit ("6 or 8 seconds") or with a misspelt one ("6
+ * secnds"), or a unit spelled out ("six seconds"). Such a group is a warning rather
+ * than part of the title.
  */
 static bool looks_like_duration(span s)
 {
@@ -492,6 +527,8 @@ static bool looks_like_duration(span s)
             span w = span_between(s.p + i, s.p + k);
             double scale = unit_scale(w);
             if (scale != 0 && (after_number || (w.n > 2 && scale < 3600)))
+                return true;
+            if (after_number && misspelt_unit(w))
                 return true;
             i = k;
         } else {
@@ -1072,8 +1109,13 @@ typedef struct scene_head {
     span title;
     double duration;
     bool no_narration;
-    bool bad_duration; /* a duration-like group that could not be read: bad_group */
-    span bad_group;
+    enum {
+        D_NONE,       /* no duration group */
+        D_READ,       /* `group` read as `duration` */
+        D_UNREADABLE, /* `group` looks like a duration but cannot be read; not in the title */
+        D_DOUBTFUL    /* `group` ends the title but is no title part: "(abc)", "(tbd)" */
+    } duration_kind;
+    span group;
     const char *error; /* NULL when the header parses */
 } scene_head;
 
@@ -1118,19 +1160,27 @@ static bool strip_no_narration(span *s)
  * seconds)"); 0 when there is no such group. Either way a group that was taken is
  * removed from s and *group is set to it.
  */
-static int strip_duration(span *s, double *seconds, span *group)
+/* The bracket group "(...)" or "[...]" that ends s: its offset in s; -1 when none. */
+static long trailing_group(span s)
 {
-    if (!s->n)
-        return 0;
-    char close = s->p[s->n - 1];
+    if (!s.n)
+        return -1;
+    char close = s.p[s.n - 1];
     char open_c = close == ')' ? '(' : close == ']' ? '[' : 0;
     if (!open_c)
-        return 0;
-    size_t open = s->n - 1;
-    while (open > 0 && s->p[open] != open_c)
+        return -1;
+    size_t open = s.n - 1;
+    while (open > 0 && s.p[open] != open_c)
         open--;
-    if (s->p[open] != open_c)
+    return s.p[open] == open_c ? (long)open : -1;
+}
+
+static int strip_duration(span *s, double *seconds, span *group)
+{
+    long at_open = trailing_group(*s);
+    if (at_open < 0)
         return 0;
+    size_t open = (size_t)at_open;
     span inner = trim(mkspan(s->p + open + 1, s->n - open - 2));
     size_t i = skip_approx(inner);
     double v = 0;
@@ -1144,6 +1194,26 @@ static int strip_duration(span *s, double *seconds, span *group)
         return -1;
     *seconds = v;
     return 1;
+}
+
+/*
+ * Could the parenthesised group that ends a title be part of it? One with a capital
+ * letter, a digit or a character beyond ASCII can ("(Part 2)", "(CO2)", "(Intro)",
+ * "(2008)", "(café)"), and so can lower-case words ("(continued)", "(beta)"); at
+ * most three lower-case letters or signs ("(abc)", "(tbd)", "(?)", "()") are a
+ * duration left blank or gone wrong.
+ */
+static bool title_part(span group)
+{
+    span inner = trim(mkspan(group.p + 1, group.n - 2));
+    if (inner.n > 3)
+        return true;
+    for (size_t i = 0; i < inner.n; i++) {
+        unsigned char c = at(inner, i);
+        if ((c >= 'A' && c <= 'Z') || is_digit(c) || c >= 0x80)
+            return true;
+    }
+    return false;
 }
 
 /* `rest` is the heading text after the word SCENE: " 3: Title (6 seconds) ...",
@@ -1171,27 +1241,28 @@ static scene_head parse_scene_head(span rest)
         return h;
     }
     span t = trim(skip(rest, i));
-    bool got_duration = false;
     for (;;) {
         t = strip_bold_end(t);
         if (!h.no_narration && strip_no_narration(&t)) {
             h.no_narration = true;
             continue;
         }
-        if (!got_duration) {
-            int r = strip_duration(&t, &h.duration, &h.bad_group);
+        if (h.duration_kind == D_NONE) {
+            int r = strip_duration(&t, &h.duration, &h.group);
             if (r != 0) {
-                got_duration = true;
-                if (r < 0)
-                    h.bad_duration = true;
-                else
-                    h.bad_group = mkspan(NULL, 0);
+                h.duration_kind = r > 0 ? D_READ : D_UNREADABLE;
                 continue;
             }
         }
         break;
     }
     h.title = strip_bold_start(t);
+    long open = trailing_group(h.title);
+    if (h.duration_kind == D_NONE && open >= 0 && h.title.p[open] == '(' &&
+        !title_part(skip(h.title, (size_t)open))) {
+        h.duration_kind = D_DOUBTFUL;
+        h.group = skip(h.title, (size_t)open);
+    }
     return h;
 }
 
@@ -1627,6 +1698,41 @@ static void script_line(parser *p, span line, long lineno)
     }
 }
 
+/* A scene's duration that is surely not what the writer meant: one that cannot be
+ * read, a group that may have been meant as one, 0 s, or more than 10 minutes. */
+static void warn_duration(parser *p, span line, long lineno, const scene_head *h)
+{
+    long column = h->duration_kind == D_NONE ? 1 : column_at(line, h->group.p);
+    const char *group = h->duration_kind == D_NONE ? "" : excerpt(p, h->group);
+    switch (h->duration_kind) {
+    case D_UNREADABLE:
+        warn(p, lineno, column, EX_RULE_DURATION,
+             "scene %ld: cannot read the duration '%s' (write it as '(6 seconds)'); "
+             "the scene gets %g seconds",
+             h->number, group, EX_DEFAULT_SCENE_SECONDS);
+        break;
+    case D_DOUBTFUL:
+        warn(p, lineno, column, EX_RULE_DURATION,
+             "scene %ld: '%s' is not a duration (write it as '(6 seconds)'); it stays in "
+             "the title and the scene gets %g seconds",
+             h->number, group, EX_DEFAULT_SCENE_SECONDS);
+        break;
+    case D_READ:
+        if (h->duration == 0)
+            warn(p, lineno, column, EX_RULE_DURATION,
+                 "scene %ld: '%s' is no time at all; a typo? (the scene lasts as long as "
+                 "its narration)",
+                 h->number, group);
+        else if (h->duration > MAX_PLAUSIBLE_SECONDS)
+            warn(p, lineno, column, EX_RULE_DURATION,
+                 "scene %ld: '%s' is over %g minutes; a typo?", h->number, group,
+                 MAX_PLAUSIBLE_SECONDS / 60);
+        break;
+    case D_NONE:
+        break;
+    }
+}
+
 static void on_scene_header(parser *p, span line, const scene_head *h, int level, long lineno)
 {
     if (h->error || level != 2) {
@@ -1641,11 +1747,7 @@ static void on_scene_header(parser *p, span line, const scene_head *h, int level
         p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
         return;
     }
-    if (h->bad_duration)
-        warn(p, lineno, column_at(line, h->bad_group.p), EX_RULE_DURATION,
-             "scene %ld: cannot read the duration '%s' (write it as '(6 seconds)'); "
-             "the scene gets %g seconds",
-             h->number, excerpt(p, h->bad_group), EX_DEFAULT_SCENE_SECONDS);
+    warn_duration(p, line, lineno, h);
     ex_scene *sc = vec_push(&p->scenes, sizeof *sc);
     if (!sc) {
         p->oom = true;

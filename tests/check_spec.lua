@@ -198,6 +198,15 @@ describe("explainer check", function()
     assert.truthy(err:find(path .. ":3:8: warning: binary data", 1, true), err)
   end)
 
+  it("warns about durations that are surely typos, and a title's '(abc)' where one was meant", function()
+    local got, list = found("## SCENE 1: A (0 seconds)\n## SCENE 2: B (99999 seconds)\n"
+      .. "## SCENE 3: Title (abc)\n## SCENE 4: Setup (Part 2)\n## SCENE 5: Air (CO2)\n")
+    assert.same({ "1:duration", "2:duration", "3:duration" }, got)
+    assert.equal("scene 2: '(99999 seconds)' is over 10 minutes; a typo?", list[2].message)
+    assert.equal("warning", list[3].severity)
+    assert.equal(19, list[3].column)
+  end)
+
   it("reads UTF-16 scripts, numbering lines as the parser does", function()
     local text = "# T - 1 SCENES\r\n\r\n## SCENE 1: [Title here] (6s)\r\nNarration: \"Hi.\"\r\n"
     local wide = { "\255\254" }
