@@ -35,6 +35,8 @@
 #define MAX_FILE_BYTES ((size_t)256 << 20)
 /* Bytes of an offending line quoted in a warning. */
 #define EXCERPT_BYTES 60
+/* A scene longer than this (10 minutes) is a warning: a typo, most likely. */
+#define MAX_PLAUSIBLE_SECONDS 600.0
 
 /* ---------------------------------------------------------------- allocation */
 
@@ -244,18 +246,18 @@ static span strip_bold_start(span s)
 
 static span strip_bold(span s) { return strip_bold_start(strip_bold_end(trim(s))); }
 
-/* If s ends with a dash (ASCII hyphen, en dash or em dash), remove it. */
+/* If s ends with dashes (ASCII hyphens, en or em dashes: "-", "--", "—"), remove them. */
 static bool strip_dash_end(span *s)
 {
-    if (s->n >= 1 && s->p[s->n - 1] == '-') {
-        s->n -= 1;
-        return true;
+    size_t n = s->n;
+    for (;;) {
+        if (s->n >= 1 && s->p[s->n - 1] == '-')
+            s->n -= 1;
+        else if (ends_ci(*s, "\xE2\x80\x93") || ends_ci(*s, "\xE2\x80\x94"))
+            s->n -= 3;
+        else
+            return s->n < n;
     }
-    if (ends_ci(*s, "\xE2\x80\x93") || ends_ci(*s, "\xE2\x80\x94")) {
-        s->n -= 3;
-        return true;
-    }
-    return false;
 }
 
 /*
@@ -313,6 +315,15 @@ static size_t dash_at(span s, size_t i)
     if (has_ci_at(s, i, "\xE2\x80\x93") || has_ci_at(s, i, "\xE2\x80\x94"))
         return 3;
     return 0;
+}
+
+/* Length of the run of dashes at s[i] ("-", "--", "—", "-–"); 0 when none. */
+static size_t dash_run(span s, size_t i)
+{
+    size_t k = i, d;
+    while ((d = dash_at(s, k)) != 0)
+        k += d;
+    return k - i;
 }
 
 /* Seconds in one unit named by the word w; 0 when w names no time unit. Single
@@ -457,10 +468,43 @@ static size_t skip_approx(span s)
     return 0;
 }
 
+/* Is w one letter away (one added, dropped, changed, or two swapped) from lit? */
+static bool one_edit_from(span w, const char *lit)
+{
+    size_t n = strlen(lit), i = 0;
+    if (w.n + 1 < n || w.n > n + 1)
+        return false;
+    while (i < w.n && i < n && lower(at(w, i)) == (unsigned char)lit[i])
+        i++;
+    if (w.n > n) /* added */
+        return eq_ci(skip(w, i + 1), lit + i);
+    if (w.n < n) /* dropped */
+        return eq_ci(skip(w, i), lit + i + 1);
+    if (i == n)
+        return false; /* the same word */
+    if (i + 1 < n && lower(at(w, i)) == (unsigned char)lit[i + 1] &&
+        lower(at(w, i + 1)) == (unsigned char)lit[i]) /* swapped */
+        return eq_ci(skip(w, i + 2), lit + i + 2);
+    return eq_ci(skip(w, i + 1), lit + i + 1); /* changed */
+}
+
+/* A unit of seconds or minutes misspelt: "secnds", "secodns", "minuts". */
+static bool misspelt_unit(span w)
+{
+    static const char *const units[] = {"second", "seconds", "minute", "minutes"};
+    if (w.n < 5)
+        return false; /* "sets", "seas" are one letter from "secs" too */
+    for (size_t k = 0; k < sizeof units / sizeof *units; k++)
+        if (one_edit_from(w, units[k]))
+            return true;
+    return false;
+}
+
 /*
  * Does a bracket group that did not read as a duration still look like one? A clock
- * ("0:8x"), a number with a unit ("6 or 8 seconds"), or a unit spelled out ("six
- * seconds"). Such a group is a warning rather than part of the title.
+ * ("0:8x"), a number with a unit ("6 or 8 seconds") or with a misspelt one ("6
+ * secnds"), or a unit spelled out ("six seconds"). Such a group is a warning rather
+ * than part of the title.
  */
 static bool looks_like_duration(span s)
 {
@@ -483,6 +527,8 @@ static bool looks_like_duration(span s)
             span w = span_between(s.p + i, s.p + k);
             double scale = unit_scale(w);
             if (scale != 0 && (after_number || (w.n > 2 && scale < 3600)))
+                return true;
+            if (after_number && misspelt_unit(w))
                 return true;
             i = k;
         } else {
@@ -886,8 +932,27 @@ static int scene_like(span line, span *rest)
 }
 
 /*
+ * Length of the separator at s[i] between a scene number and its title; 0 when
+ * there is none. A ':', or a run of dashes ("-", "--", "–", "—") with a blank or the
+ * end after it, or right before the title ("## SCENE 6 -Title") when a blank comes
+ * before the run and no digit after it: "6-7: Title" and "6 -5" are no separators.
+ */
+static size_t scene_separator(span s, size_t i)
+{
+    if (i < s.n && s.p[i] == ':')
+        return 1;
+    size_t d = dash_run(s, i);
+    if (!d)
+        return 0;
+    size_t after = i + d;
+    if (after == s.n || is_blank(at(s, after)))
+        return d;
+    return i > 0 && is_blank(at(s, i - 1)) && !is_digit(at(s, after)) ? d : 0;
+}
+
+/*
  * After `## SCENE`, is the rest an attempt at a scene header (and so a warning when
- * it does not parse)? A number, nothing at all, or a ':' or spaced dash somewhere
+ * it does not parse)? A number, nothing at all, or a ':' or spaced dashes somewhere
  * ("## Scene Three: Title") is; "## Scene Breakdown" is an ordinary heading.
  */
 static bool header_like(span rest)
@@ -898,10 +963,11 @@ static bool header_like(span rest)
     for (size_t k = i; k < rest.n; k++) {
         if (rest.p[k] == ':')
             return true;
-        size_t d = dash_at(rest, k);
+        size_t d = dash_run(rest, k);
         if (d && k > 0 && is_blank(at(rest, k - 1)) &&
             (k + d == rest.n || is_blank(at(rest, k + d))))
             return true;
+        k += d ? d - 1 : 0;
     }
     return false;
 }
@@ -922,10 +988,7 @@ static bool bare_scene_header(span line)
         i++;
     if (i + 1 < line.n && line.p[i] == '*' && line.p[i + 1] == '*')
         i += 2;
-    i = skip_blanks(line, i);
-    size_t d = dash_at(line, i);
-    return (i < line.n && line.p[i] == ':') ||
-           (d && (i + d == line.n || is_blank(at(line, i + d))));
+    return scene_separator(line, skip_blanks(line, i)) != 0;
 }
 
 static bool is_separator(span line)
@@ -1046,12 +1109,18 @@ typedef struct scene_head {
     span title;
     double duration;
     bool no_narration;
-    bool bad_duration; /* a duration-like group that could not be read: bad_group */
-    span bad_group;
+    enum {
+        D_NONE,       /* no duration group */
+        D_READ,       /* `group` read as `duration` */
+        D_UNREADABLE, /* `group` looks like a duration but cannot be read; not in the title */
+        D_DOUBTFUL    /* `group` ends the title but is no title part: "(abc)", "(tbd)" */
+    } duration_kind;
+    span group;
     const char *error; /* NULL when the header parses */
 } scene_head;
 
-/* "... - NO NARRATION" or "... (NO NARRATION)" at the end of s. */
+/* "... - NO NARRATION" or "... (NO NARRATION)" at the end of s, or "NO NARRATION"
+ * alone (the title of "## SCENE 3 - NO NARRATION"). */
 static bool strip_no_narration(span *s)
 {
     span t = *s;
@@ -1069,6 +1138,10 @@ static bool strip_no_narration(span *s)
     if (t.n && is_alpha(at(t, t.n - 1))) /* "... piano narration" */
         return false;
     t = strip_bold_end(trim(t));
+    if (!t.n && !paren) {
+        *s = t;
+        return true;
+    }
     if (paren) {
         if (!t.n || t.p[t.n - 1] != '(')
             return false;
@@ -1087,19 +1160,27 @@ static bool strip_no_narration(span *s)
  * seconds)"); 0 when there is no such group. Either way a group that was taken is
  * removed from s and *group is set to it.
  */
-static int strip_duration(span *s, double *seconds, span *group)
+/* The bracket group "(...)" or "[...]" that ends s: its offset in s; -1 when none. */
+static long trailing_group(span s)
 {
-    if (!s->n)
-        return 0;
-    char close = s->p[s->n - 1];
+    if (!s.n)
+        return -1;
+    char close = s.p[s.n - 1];
     char open_c = close == ')' ? '(' : close == ']' ? '[' : 0;
     if (!open_c)
-        return 0;
-    size_t open = s->n - 1;
-    while (open > 0 && s->p[open] != open_c)
+        return -1;
+    size_t open = s.n - 1;
+    while (open > 0 && s.p[open] != open_c)
         open--;
-    if (s->p[open] != open_c)
+    return s.p[open] == open_c ? (long)open : -1;
+}
+
+static int strip_duration(span *s, double *seconds, span *group)
+{
+    long at_open = trailing_group(*s);
+    if (at_open < 0)
         return 0;
+    size_t open = (size_t)at_open;
     span inner = trim(mkspan(s->p + open + 1, s->n - open - 2));
     size_t i = skip_approx(inner);
     double v = 0;
@@ -1113,6 +1194,26 @@ static int strip_duration(span *s, double *seconds, span *group)
         return -1;
     *seconds = v;
     return 1;
+}
+
+/*
+ * Could the parenthesised group that ends a title be part of it? One with a capital
+ * letter, a digit or a character beyond ASCII can ("(Part 2)", "(CO2)", "(Intro)",
+ * "(2008)", "(café)"), and so can lower-case words ("(continued)", "(beta)"); at
+ * most three lower-case letters or signs ("(abc)", "(tbd)", "(?)", "()") are a
+ * duration left blank or gone wrong.
+ */
+static bool title_part(span group)
+{
+    span inner = trim(mkspan(group.p + 1, group.n - 2));
+    if (inner.n > 3)
+        return true;
+    for (size_t i = 0; i < inner.n; i++) {
+        unsigned char c = at(inner, i);
+        if ((c >= 'A' && c <= 'Z') || is_digit(c) || c >= 0x80)
+            return true;
+    }
+    return false;
 }
 
 /* `rest` is the heading text after the word SCENE: " 3: Title (6 seconds) ...",
@@ -1130,11 +1231,9 @@ static scene_head parse_scene_head(span rest)
     i = skip_blanks(rest, i);
     if (i + 1 < rest.n && rest.p[i] == '*' && rest.p[i + 1] == '*') /* **SCENE 3**: */
         i = skip_blanks(rest, i + 2);
-    size_t dash = dash_at(rest, i);
-    if (i < rest.n && rest.p[i] == ':') {
-        i++;
-    } else if (dash && (i + dash == rest.n || is_blank(at(rest, i + dash)))) {
-        i += dash; /* "## SCENE 5 - Title": a dash with a blank after it */
+    size_t separator = scene_separator(rest, i);
+    if (separator) {
+        i += separator;
     } else if (i == rest.n || rest.p[i] == '(' || rest.p[i] == '[') {
         /* "## SCENE 5" or "## SCENE 5 (8s)": a scene without a title */
     } else {
@@ -1142,27 +1241,28 @@ static scene_head parse_scene_head(span rest)
         return h;
     }
     span t = trim(skip(rest, i));
-    bool got_duration = false;
     for (;;) {
         t = strip_bold_end(t);
         if (!h.no_narration && strip_no_narration(&t)) {
             h.no_narration = true;
             continue;
         }
-        if (!got_duration) {
-            int r = strip_duration(&t, &h.duration, &h.bad_group);
+        if (h.duration_kind == D_NONE) {
+            int r = strip_duration(&t, &h.duration, &h.group);
             if (r != 0) {
-                got_duration = true;
-                if (r < 0)
-                    h.bad_duration = true;
-                else
-                    h.bad_group = mkspan(NULL, 0);
+                h.duration_kind = r > 0 ? D_READ : D_UNREADABLE;
                 continue;
             }
         }
         break;
     }
     h.title = strip_bold_start(t);
+    long open = trailing_group(h.title);
+    if (h.duration_kind == D_NONE && open >= 0 && h.title.p[open] == '(' &&
+        !title_part(skip(h.title, (size_t)open))) {
+        h.duration_kind = D_DOUBTFUL;
+        h.group = skip(h.title, (size_t)open);
+    }
     return h;
 }
 
@@ -1598,6 +1698,41 @@ static void script_line(parser *p, span line, long lineno)
     }
 }
 
+/* A scene's duration that is surely not what the writer meant: one that cannot be
+ * read, a group that may have been meant as one, 0 s, or more than 10 minutes. */
+static void warn_duration(parser *p, span line, long lineno, const scene_head *h)
+{
+    long column = h->duration_kind == D_NONE ? 1 : column_at(line, h->group.p);
+    const char *group = h->duration_kind == D_NONE ? "" : excerpt(p, h->group);
+    switch (h->duration_kind) {
+    case D_UNREADABLE:
+        warn(p, lineno, column, EX_RULE_DURATION,
+             "scene %ld: cannot read the duration '%s' (write it as '(6 seconds)'); "
+             "the scene gets %g seconds",
+             h->number, group, EX_DEFAULT_SCENE_SECONDS);
+        break;
+    case D_DOUBTFUL:
+        warn(p, lineno, column, EX_RULE_DURATION,
+             "scene %ld: '%s' is not a duration (write it as '(6 seconds)'); it stays in "
+             "the title and the scene gets %g seconds",
+             h->number, group, EX_DEFAULT_SCENE_SECONDS);
+        break;
+    case D_READ:
+        if (h->duration == 0)
+            warn(p, lineno, column, EX_RULE_DURATION,
+                 "scene %ld: '%s' is no time at all; a typo? (the scene lasts as long as "
+                 "its narration)",
+                 h->number, group);
+        else if (h->duration > MAX_PLAUSIBLE_SECONDS)
+            warn(p, lineno, column, EX_RULE_DURATION,
+                 "scene %ld: '%s' is over %g minutes; a typo?", h->number, group,
+                 MAX_PLAUSIBLE_SECONDS / 60);
+        break;
+    case D_NONE:
+        break;
+    }
+}
+
 static void on_scene_header(parser *p, span line, const scene_head *h, int level, long lineno)
 {
     if (h->error || level != 2) {
@@ -1612,11 +1747,7 @@ static void on_scene_header(parser *p, span line, const scene_head *h, int level
         p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
         return;
     }
-    if (h->bad_duration)
-        warn(p, lineno, column_at(line, h->bad_group.p), EX_RULE_DURATION,
-             "scene %ld: cannot read the duration '%s' (write it as '(6 seconds)'); "
-             "the scene gets %g seconds",
-             h->number, excerpt(p, h->bad_group), EX_DEFAULT_SCENE_SECONDS);
+    warn_duration(p, line, lineno, h);
     ex_scene *sc = vec_push(&p->scenes, sizeof *sc);
     if (!sc) {
         p->oom = true;
@@ -1846,6 +1977,63 @@ static void finish_document(parser *p)
     }
 }
 
+/*
+ * Text that is not UTF-8: UTF-16 without a byte-order mark, or NUL bytes and bytes
+ * of no valid UTF-8 sequence (each reads as U+FFFD). One warning, at the first such
+ * byte, with how many there are: a script holding them is a wrong file (binary), a
+ * corrupted one, or one saved in another encoding (Latin-1, Windows-1252).
+ */
+static void check_encoding(parser *p, const char *s, const char *end)
+{
+    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
+                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3])))) {
+        warn(p, 1, 1, EX_RULE_ENCODING,
+             "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
+             "(or UTF-16 with one)");
+        return;
+    }
+    const unsigned char *u = (const unsigned char *)s;
+    size_t n = (size_t)(end - s), nuls = 0, others = 0, first = n;
+    for (size_t i = 0; i < n;) {
+        i += plain_prefix(u + i, n - i);
+        if (i == n)
+            break;
+        size_t k = u[i] == '\r' ? 1 : utf8_sequence(u + i, n - i);
+        if (k) {
+            i += k;
+            continue;
+        }
+        first = first < i ? first : i;
+        nuls += u[i] == 0;
+        others += u[i] != 0;
+        i++;
+    }
+    if (first == n)
+        return;
+    long line = 1; /* of the first bad byte, counted as the parser counts lines */
+    const char *start = s;
+    for (const char *c = s; c < s + first; c++)
+        if (*c == '\n' || (*c == '\r' && c[1] != '\n')) {
+            line++;
+            start = c + 1;
+        }
+    long column = column_at(span_between(start, s + first), s + first);
+    if (nuls) {
+        char more[64] = "";
+        if (others)
+            snprintf(more, sizeof more, " and %zu invalid UTF-8 byte%s", others,
+                     others == 1 ? "" : "s");
+        warn(p, line, column, EX_RULE_ENCODING,
+             "binary data: %zu NUL byte%s%s, the first here; is this the right file? (each "
+             "reads as U+FFFD)",
+             nuls, nuls == 1 ? "" : "s", more);
+    } else
+        warn(p, line, column, EX_RULE_ENCODING,
+             "%zu byte%s not UTF-8, the first here; save the script as UTF-8 (each reads "
+             "as U+FFFD)",
+             others, others == 1 ? " is" : "s are");
+}
+
 /* ------------------------------------------------------------- public API */
 
 /* The end of the line at s: its LF or CR, or end. memchr finds the LF at memory
@@ -1896,11 +2084,8 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     const char *s = text, *end = text ? text + len : NULL;
     if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
         s += 3;
-    if (end - s >= 4 && ((printable(s[0]) && !s[1] && printable(s[2]) && !s[3]) ||
-                         (!s[0] && printable(s[1]) && !s[2] && printable(s[3]))))
-        warn(p, 1, 1, EX_RULE_ENCODING,
-             "the text looks like UTF-16 without a byte-order mark; save it as UTF-8 "
-             "(or UTF-16 with one)");
+    if (s)
+        check_encoding(p, s, end);
 
     long lineno = 0;
     const char *next_lf = NULL; /* none found yet */

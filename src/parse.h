@@ -48,7 +48,7 @@ typedef struct ex_warning {
 } ex_warning;
 
 #define EX_RULE_SCENE_HEADER "scene-header"       /* a header that is not read as a scene */
-#define EX_RULE_DURATION "duration"               /* a duration group that cannot be read */
+#define EX_RULE_DURATION "duration"               /* unreadable, 0 s or over 10 minutes */
 #define EX_RULE_DUPLICATE "duplicate-scene"       /* a scene number used twice */
 #define EX_RULE_SCENE_COUNT "scene-count"         /* "- N SCENES" disagrees with the scenes */
 #define EX_RULE_NO_NARRATION "no-narration"       /* a NO NARRATION scene with narration */

@@ -177,6 +177,36 @@ describe("explainer check", function()
     assert.same({ "3:placeholder" }, got)
   end)
 
+  it("calls NUL bytes and invalid UTF-8 an encoding error at the first one, with their count", function()
+    -- a script with the start of a program after it: the wrong file, or a corrupted one
+    local path = h.write(dir .. "/bin.txt", '## SCENE 1: A (6s)\nNarration: "hi"\n'
+      .. "\127ELF\2\1\1\0\0\0\0\255\254\n")
+    local _, err, code = h.run { "check", path, "--caret" }
+    assert.equal(1, code, err)
+    assert.truthy(err:find(path .. ":3:8: error: binary data: 4 NUL bytes and 2 invalid UTF-8 "
+      .. "bytes, the first here; is this the right file? (each reads as U+FFFD) [encoding]\n"
+      .. "  \239\191\189ELF\239\191\189\239\191\189\239\191\189\239\191\189", 1, true), err)
+    assert.is_nil(err:find("\0", 1, true), "no NUL reaches the terminal with the caret")
+    local got, list = found("## SCENE 1: Caf\233 (6s)\n")
+    assert.same({ "1:encoding" }, got, "Latin-1 text")
+    assert.equal("1 byte is not UTF-8, the first here; save the script as UTF-8 (each reads as "
+      .. "U+FFFD)", list[1].message)
+    assert.equal(16, list[1].column)
+    -- runs (and parse) show it as a warning and go on
+    _, err, code = h.run { "parse", path }
+    assert.equal(0, code, err)
+    assert.truthy(err:find(path .. ":3:8: warning: binary data", 1, true), err)
+  end)
+
+  it("warns about durations that are surely typos, and a title's '(abc)' where one was meant", function()
+    local got, list = found("## SCENE 1: A (0 seconds)\n## SCENE 2: B (99999 seconds)\n"
+      .. "## SCENE 3: Title (abc)\n## SCENE 4: Setup (Part 2)\n## SCENE 5: Air (CO2)\n")
+    assert.same({ "1:duration", "2:duration", "3:duration" }, got)
+    assert.equal("scene 2: '(99999 seconds)' is over 10 minutes; a typo?", list[2].message)
+    assert.equal("warning", list[3].severity)
+    assert.equal(19, list[3].column)
+  end)
+
   it("reads UTF-16 scripts, numbering lines as the parser does", function()
     local text = "# T - 1 SCENES\r\n\r\n## SCENE 1: [Title here] (6s)\r\nNarration: \"Hi.\"\r\n"
     local wide = { "\255\254" }

@@ -15,12 +15,12 @@ M.RULES = {
   ["no-scenes"] = { "error", 'the file has no "## SCENE n: Title" header at all' },
   ["scene-header"] = { "error", "a line that looks like a scene header but is not read as one" },
   ["duplicate-scene"] = { "error", "two scenes with one number (their outputs would collide)" },
-  ["duration"] = { "warning", "a duration group that cannot be read" },
+  ["duration"] = { "warning", "a duration that cannot be read, or is 0 s or over 10 minutes" },
   ["scene-count"] = { "warning", '"- N SCENES" in the title disagrees with the scenes found' },
   ["total-duration"] = { "warning", "Total Duration disagrees with the sum of the scenes" },
   ["no-narration"] = { "warning", "a NO NARRATION scene that has narration" },
   ["unclosed-quote"] = { "warning", "a quoted value whose quote never closes" },
-  ["encoding"] = { "warning", "text that is not UTF-8 (or UTF-16 with a byte-order mark)" },
+  ["encoding"] = { "error", "text that is not UTF-8 (or UTF-16 with a byte-order mark): binary, corrupted" },
   ["placeholder"] = { "warning", "a template placeholder left in ([Scene Title], [To be determined])" },
   ["pacing"] = { "warning", "narration too long to speak in its scene at the pace (--pace)" },
   ["missing-narration"] = { "warning", "a scene without narration where the others have it" },
@@ -63,11 +63,13 @@ function M.format(d)
   return ("%s: %s: %s [%s]"):format(where, d.severity, d.message, d.rule)
 end
 
---- The offending line and a caret under the column (tabs kept, so it lines up).
+--- The offending line and a caret under the column (tabs kept, so it lines up;
+-- other control characters, NULs and escapes of a binary file, shown as U+FFFD).
 -- @tparam string text the source line
 -- @tparam integer column 1-based, in characters
 -- @treturn string two lines, without the final newline
 function M.caret(text, column)
+  text = text:gsub("[%z\1-\8\11-\31\127]", "\u{FFFD}")
   local pad, n = {}, 1
   -- A character starts at every byte that is not a UTF-8 continuation byte.
   for i = 1, #text do

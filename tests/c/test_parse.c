@@ -342,6 +342,82 @@ static void test_scene_headers(void)
     ex_document_free(doc);
 }
 
+/* The separator after the scene number: ':', or dashes ("-", "--", "–", "—") before
+ * a blank or right before the title; hyphens inside titles and numbers that look
+ * negative or like a range are left alone. */
+static void test_separators(void)
+{
+    static const struct {
+        const char *header;
+        long number;
+        const char *title;
+        double seconds;
+        bool silent;
+    } cases[] = {
+        {"## SCENE 4 -- Title (6s)", 4, "Title", 6, false},
+        {"## SCENE 6 -Title (6s)", 6, "Title", 6, false},
+        {"## SCENE 7 --Title", 7, "Title", 6, false},
+        {"## SCENE 8 --- Title [8s]", 8, "Title", 8, false},
+        {"## SCENE 9 \xE2\x80\x94Title", 9, "Title", 6, false},
+        {"## **SCENE 10** -Bold (4s)", 10, "Bold", 4, false},
+        {"## SCENE 11 -- Self-Evident -- NO NARRATION", 11, "Self-Evident", 6, true},
+        {"## SCENE 2: Real-Time Data", 2, "Real-Time Data", 6, false},
+        {"## SCENE 3 - Well-Known Facts", 3, "Well-Known Facts", 6, false},
+        {"## SCENE 3 -- Well-Known Facts", 3, "Well-Known Facts", 6, false},
+        {"## SCENE 12: -5 Degrees", 12, "-5 Degrees", 6, false},
+        {"## SCENE 13 - -5 Degrees", 13, "-5 Degrees", 6, false},
+        {"## SCENE 14: Plan - B", 14, "Plan - B", 6, false},
+        {"## SCENE 15 - NO NARRATION", 15, "", 6, true},
+        {"## SCENE 16 -- NO NARRATION (5s)", 16, "", 5, true},
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *doc = parse_text(cases[i].header);
+        const ex_scene *s = doc && doc->n_scenes == 1 ? &doc->scenes[0] : NULL;
+        bool ok = s && doc->n_warnings == 0 && s->number == cases[i].number &&
+                  strcmp(s->title, cases[i].title) == 0 && s->duration == cases[i].seconds &&
+                  s->no_narration == cases[i].silent;
+        if (!ok) {
+            printf("#   %s -> %s\n", cases[i].header, s ? s->title : "(no scene)");
+            if (doc)
+                print_warnings(doc);
+        }
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n, "'--', '-Title' and the other separators, hyphens in titles kept (%zu of %zu)",
+          right, n);
+
+    /* A dash right after the number, or one before a digit, is no separator: these
+     * are warnings, never scenes with a title cut in two. */
+    static const char *const broken[] = {"## SCENE 6-7: Combined", "## SCENE 6 -5 Degrees",
+                                         "## SCENE 6-Title", "## SCENE 6 --2 (6s)"};
+    right = 0;
+    for (size_t i = 0; i < sizeof broken / sizeof *broken; i++) {
+        ex_document *doc = parse_text(broken[i]);
+        bool ok = doc && doc->n_scenes == 0 && doc->n_warnings == 1 &&
+                  has_warning_at(doc, 1, 1, "scene-header", "no ':' or ' - '");
+        if (!ok && doc)
+            print_warnings(doc);
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == sizeof broken / sizeof *broken,
+          "'6-7:', '6 -5', '6-Title' are scene-header warnings (%zu of %zu)", right,
+          sizeof broken / sizeof *broken);
+
+    ex_document *doc = parse_text("# Salt -- 1 SCENE\nSCENE 2 -- Lost Its Hashes\n"
+                                  "## Scene Two -- Spelled Out\n## SCENE 1 -- Kept\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->declared_scenes == 1, "'# Salt -- 1 SCENE' declares 1");
+    CHECK_STR(doc ? doc->title : NULL, "Salt", "...and its title loses ' -- 1 SCENE'");
+    CHECK(doc && doc->n_warnings == 2 && has_warning_at(doc, 2, 1, "scene-header", "not a '## '") &&
+              has_warning_at(doc, 3, 1, "scene-header", "no scene number"),
+          "'SCENE 2 --' without hashes and '## Scene Two --' are warnings like their ':' forms");
+    if (doc && doc->n_warnings != 2)
+        print_warnings(doc);
+    ex_document_free(doc);
+}
+
 static void test_header(void)
 {
     ex_document *doc = parse_text("# Just A Title\nStyle:   spaced out   \nTotal Duration: about a minute\n"
@@ -561,14 +637,15 @@ static void test_durations(void)
         {"(1m30s)", 90, "T"},         {"(1 min 30 s)", 90, "T"},  {"(6-8 seconds)", 8, "T"},
         {"(6 \xE2\x80\x93 8s)", 8, "T"}, {"(6 to 10 sec)", 10, "T"}, {"(5s-7s)", 7, "T"},
         {"(6 sec.)", 6, "T"},         {"(2 hours)", 7200, "T"},   {"(8)", 6, "T (8)"},
-        {"[Part 2]", 6, "T [Part 2]"}, {"(Intro)", 6, "T (Intro)"},
+        {"[Part 2]", 6, "T [Part 2]"}, {"(Intro)", 6, "T (Intro)"}, {"(10 minutes)", 600, "T"},
     };
     size_t right = 0, n = sizeof cases / sizeof *cases;
     for (size_t i = 0; i < n; i++) {
         char text[128];
         snprintf(text, sizeof text, "## SCENE 1: T %s\n", cases[i].group);
         ex_document *doc = parse_text(text);
-        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == 0 &&
+        size_t long_ones = cases[i].seconds > 600; /* read, and a warning (test_duration_typos) */
+        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == long_ones &&
                   doc->scenes[0].duration == cases[i].seconds &&
                   strcmp(doc->scenes[0].title, cases[i].title) == 0;
         if (!ok)
@@ -589,7 +666,8 @@ static void test_durations(void)
     ex_document_free(bare);
 
     static const char *const unreadable[] = {"(six seconds)", "(6 or 8 seconds)", "(0:8x)",
-                                             "[a few secs]", "(6 seconds each)"};
+                                             "[a few secs]", "(6 seconds each)", "(6 secnds)",
+                                             "(6 secodns)", "(2 minuts)", "(1 mintue)"};
     right = 0;
     for (size_t i = 0; i < sizeof unreadable / sizeof *unreadable; i++) {
         char text[128];
@@ -603,8 +681,10 @@ static void test_durations(void)
         right += ok;
         ex_document_free(doc);
     }
-    CHECK(right == 5, "a duration-like group that cannot be read: a warning at its column, "
-                      "not in the title, 6 seconds (%zu of 5)", right);
+    CHECK(right == sizeof unreadable / sizeof *unreadable,
+          "a duration-like group that cannot be read, a misspelt unit too: a warning at its "
+          "column, not in the title, 6 seconds (%zu of %zu)", right,
+          sizeof unreadable / sizeof *unreadable);
 
     static const struct {
         const char *value;
@@ -626,6 +706,62 @@ static void test_durations(void)
     CHECK(right == sizeof totals / sizeof *totals,
           "Total Duration reads minutes and seconds, clocks and ranges (%zu of %zu)", right,
           sizeof totals / sizeof *totals);
+}
+
+/* Durations that read but are surely typos, and groups that may be durations gone
+ * wrong; parentheses that belong to the title stay silent. */
+static void test_duration_typos(void)
+{
+    static const struct {
+        const char *header;
+        double seconds;
+        const char *title;
+        long column; /* of the warning; 0: none */
+        const char *message;
+    } cases[] = {
+        {"## SCENE 1: A (0 seconds)", 0, "A", 15, "'(0 seconds)' is no time at all; a typo?"},
+        {"## SCENE 1: A (0:00)", 0, "A", 15, "'(0:00)' is no time at all"},
+        {"## SCENE 1: A (99999 seconds)", 99999, "A", 15,
+         "scene 1: '(99999 seconds)' is over 10 minutes; a typo?"},
+        {"## SCENE 1: A (11 min)", 660, "A", 15, "'(11 min)' is over 10 minutes"},
+        {"## SCENE 5: Title (abc)", 6, "Title (abc)", 19,
+         "scene 5: '(abc)' is not a duration (write it as '(6 seconds)'); it stays in the title "
+         "and the scene gets 6 seconds"},
+        {"## SCENE 1: A (tbd) - NO NARRATION", 6, "A (tbd)", 15, "'(tbd)' is not a duration"},
+        {"## SCENE 1: A ( ? )", 6, "A ( ? )", 15, "'( ? )' is not a duration"},
+        {"## SCENE 1: A ()", 6, "A ()", 15, "'()' is not a duration"},
+        /* no warning */
+        {"## SCENE 1: A (10 minutes)", 600, "A", 0, NULL},
+        {"## SCENE 1: A (0.5s)", 0.5, "A", 0, NULL},
+        {"## SCENE 1: Setup (Part 2)", 6, "Setup (Part 2)", 0, NULL},
+        {"## SCENE 1: Emissions (CO2)", 6, "Emissions (CO2)", 0, NULL},
+        {"## SCENE 1: The Crash (2008)", 6, "The Crash (2008)", 0, NULL},
+        {"## SCENE 1: The plan (continued)", 6, "The plan (continued)", 0, NULL},
+        {"## SCENE 1: Caf\xC3\xA9 (\xC3\xA0)", 6, "Caf\xC3\xA9 (\xC3\xA0)", 0, NULL},
+        {"## SCENE 1: Workout (3 Sets)", 6, "Workout (3 Sets)", 0, NULL},
+        {"## SCENE 1: Tips (3 Secrets)", 6, "Tips (3 Secrets)", 0, NULL},
+        {"## SCENE 1: A (abc) (6s)", 6, "A (abc)", 0, NULL},
+        {"## SCENE 1: A [tbd]", 6, "A [tbd]", 0, NULL}, /* a placeholder: check's rule */
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *doc = parse_text(cases[i].header);
+        const ex_scene *s = doc && doc->n_scenes == 1 ? &doc->scenes[0] : NULL;
+        bool ok = s && s->duration == cases[i].seconds && strcmp(s->title, cases[i].title) == 0 &&
+                  (cases[i].column ? doc->n_warnings == 1 &&
+                                         has_warning_at(doc, 1, cases[i].column, "duration",
+                                                        cases[i].message)
+                                   : doc->n_warnings == 0);
+        if (!ok) {
+            printf("#   %s -> '%s' %g s\n", cases[i].header, s ? s->title : "", s ? s->duration : -1);
+            if (doc)
+                print_warnings(doc);
+        }
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n, "0 s, over 10 minutes and '(abc)' are duration warnings; '(Part 2)', "
+                      "'(CO2)', '(continued)' are title parts (%zu of %zu)", right, n);
 }
 
 static void test_narration_entries(void)
@@ -798,6 +934,49 @@ static void test_utf16(void)
     ex_document *doc = ex_parse(bare, sizeof bare - 1, "u", NULL);
     CHECK(doc && doc->n_scenes == 0 && has_warning_at(doc, 1, 1, "encoding", "UTF-16 without"),
           "UTF-16 without a BOM gets an encoding warning");
+    CHECK(doc && doc->n_warnings == 1, "...and only that one, not one for its NUL bytes too");
+    ex_document_free(doc);
+}
+
+/* NUL bytes and invalid UTF-8: one warning at the first, saying how many. */
+static void test_binary_bytes(void)
+{
+    static const struct {
+        const char *text;
+        size_t len;
+        long line, column;
+        const char *message;
+    } cases[] = {
+#define CASE(text, line, column, message) {text, sizeof text - 1, line, column, message}
+        CASE("## SCENE 1: A (6s)\nNarration: \"hi\"\n\x7F" "ELF\x02\x01\x01\x00\x00\xFF\xC3", 3, 8,
+             "binary data: 2 NUL bytes and 2 invalid UTF-8 bytes, the first here"),
+        CASE("## SCENE 1: A\n\x00", 2, 1, "binary data: 1 NUL byte, the first here"),
+        CASE("## SCENE 1: Caf\xE9 (6s)\r\nNarration: \"na\xEFve\"\n", 1, 16,
+             "2 bytes are not UTF-8, the first here; save the script as UTF-8"),
+        CASE("a\rb\r\n\n## SCENE 1: \xC3\xA9\xE2\x80\x94\xC3", 4, 15, "1 byte is not UTF-8"),
+        CASE("\xEF\xBB\xBF## SCENE 1: A\xFF\xFE", 1, 14, "2 bytes are not UTF-8"),
+        CASE("## SCENE 1: \xED\xA0\x80 \xF4\x90\x80\x80 \xC0\xAF", 1, 13, "9 bytes are not UTF-8"),
+#undef CASE
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *doc = ex_parse(cases[i].text, cases[i].len, "b", NULL);
+        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == 1 &&
+                  has_warning_at(doc, cases[i].line, cases[i].column, "encoding", cases[i].message);
+        if (!ok) {
+            printf("#   case %zu\n", i + 1);
+            if (doc)
+                print_warnings(doc);
+        }
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n, "NUL and invalid UTF-8 bytes: one encoding warning at the first, with "
+                      "their count; lines counted as the parser does (%zu of %zu)", right, n);
+
+    ex_document *doc = parse_text("## SCENE 1: Caf\xC3\xA9 \xF0\x9F\x8C\x8A \xE2\x80\x94 \xEF\xBF\xBD\t\x01\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 0,
+          "valid UTF-8 (accents, emoji, U+FFFD itself, control characters) is no problem");
     ex_document_free(doc);
 }
 
@@ -1024,7 +1203,10 @@ static void test_hostile(void)
                                "Narration: \"nul\x00" "byte \xED\xA0\x80 surrogate \xF4\x90\x80\x80 big\"\n"
                                "\x00\x00\x00\n## SCENE \x00 5: broken\n";
     doc = ex_parse(junk, sizeof junk - 1, "junk", NULL);
-    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 1, "binary bytes around a scene: one scene, one warning");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 2 &&
+              has_warning_at(doc, 1, 1, "encoding", "7 NUL bytes and 13 invalid UTF-8 bytes") &&
+              has_warning_at(doc, 5, 1, "scene-header", "no scene number"),
+          "binary bytes around a scene: one scene, a warning for the bytes and one for the header");
     if (doc && doc->n_scenes == 1) {
         CHECK_STR(doc->scenes[0].title, "Bin\xEF\xBF\xBD" "ary \xEF\xBF\xBD( title",
                   "NUL and invalid bytes in a title become U+FFFD");
@@ -1259,14 +1441,17 @@ int main(void)
     test_sample();
     test_dialects();
     test_scene_headers();
+    test_separators();
     test_header();
     test_bold_labels();
     test_two_step();
     test_nano_banana();
     test_crlf_bom();
     test_utf16();
+    test_binary_bytes();
     test_dialects_dash();
     test_durations();
+    test_duration_typos();
     test_narration_entries();
     test_dialect_problems();
     test_narration_script();
