@@ -191,8 +191,8 @@ local function check_pacing(report, doc, lines, ranges, pace)
           entries = entries or script_entries(lines)
           line = entries[scene.scene_number] or scene.line
         end
-        report(line, 1, "pacing", ("scene %d: narration too long for its scene: %d words ≈ %.1f s "
-          .. "at %g wpm; scene is %s"):format(scene.scene_number, n, spoken, pace,
+        report(line, 1, "pacing", ("scene %d: narration too long for its scene: %d word%s ≈ %.1f s "
+          .. "at %g wpm; scene is %s"):format(scene.scene_number, n, n == 1 and "" or "s", spoken, pace,
           seconds(scene.duration)))
       end
     end
