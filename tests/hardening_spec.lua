@@ -89,6 +89,44 @@ describe("a full disk", function()
     assert.equal(0, code, err)
     assert.matches("Completed: 2", err, 1, true)
   end)
+
+  it("never keeps a track the disk cut short (the tools exit 0 on a full disk), and remakes it", function()
+    if not mounted then
+      pending("cannot mount a tmpfs here (needs root or user namespaces): skipped")
+      return
+    end
+    local media = require "explainer.media"
+    local text = h.script(3, { all_narrated = true }):gsub("Narration of scene (%d)%.", function(n)
+      return "Scene " .. n .. " says a dozen words, so that its track needs a few seconds."
+    end)
+    local film = h.write(dir .. "/film.txt", text)
+    local out = mnt .. "/out"
+    local args = { h.root .. "/scripts/audio.lua", film, "--output-dir", out, "--no-cache" }
+    -- room for the folders, the journal and some of a track, not for all
+    assert.is_true(fill(mnt, 1930) > 0)
+    local _, err, code = h.run(args)
+    assert.equal(1, code, err)
+    local report = cjson.decode(h.read(out .. "/film/report.json") or "{}")
+    for _, sc in ipairs(report.scenes or {}) do
+      local track = ("%s/film/scene_%02d/narration.mp3"):format(out, sc.scene_number)
+      if sc.state == "completed" then
+        assert.is_true(media.check_whole(track, "mp3"), track .. " counted as done but is not whole")
+      end
+    end
+    assert.is_true((report.failed or 0) > 0, "the disk was full: " .. err)
+    -- room again: whatever is not whole is made again, and every track plays whole
+    os.remove(mnt .. "/filler")
+    _, err, code = h.run(args)
+    assert.equal(0, code, err)
+    for n = 0, 2 do
+      local track = ("%s/film/scene_%02d/narration.mp3"):format(out, n)
+      assert.is_true(media.check_whole(track, "mp3"))
+      assert.is_true(require("explainer.recipes.audio").check_length(track, "Scene 1 says a dozen words, so "
+        .. "that its track needs a few seconds."))
+    end
+    local stdout = h.run { "status", h.root .. "/scripts/audio.lua", film, "--output-dir", out }
+    assert.matches("3 scenes: 3 fresh", stdout, 1, true)
+  end)
 end)
 
 describe("paths", function()

@@ -125,4 +125,61 @@ describe("explainer.media", function()
       assert.is_true(collectgarbage("count") - before < 1024, "check_file read more than its head")
     end)
   end)
+
+  describe("check_whole (real files, cut short as a full disk or a dropped answer leaves them)", function()
+    local tool = require "explainer.tool"
+    local dir
+    setup(function()
+      dir = h.tmpdir()
+      local function ff(args)
+        local argv = { "ffmpeg", "-nostdin", "-v", "error", "-y" }
+        for _, a in ipairs(args) do argv[#argv + 1] = a end
+        assert(tool.run(argv))
+      end
+      ff { "-f", "lavfi", "-i", "sine=frequency=300:duration=5", "-b:a", "64k", dir .. "/t.mp3" }
+      ff { "-f", "lavfi", "-i", "sine=frequency=300:duration=3", dir .. "/t.wav" }
+      ff { "-f", "lavfi", "-i", "testsrc=size=320x240:rate=25:duration=3", "-f", "lavfi", "-i",
+           "sine=duration=3", "-c:v", "libx264", "-preset", "ultrafast", "-c:a", "aac", "-shortest",
+           "-movflags", "+faststart", dir .. "/t.mp4" }
+      ff { "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", dir .. "/t.png" }
+      ff { "-f", "lavfi", "-i", "testsrc=size=320x240", "-frames:v", "1", dir .. "/t.jpg" }
+    end)
+    teardown(function() h.rm_rf(dir) end)
+
+    local function cut(name, keep)
+      local data = h.read(dir .. "/" .. name)
+      return h.write(dir .. "/cut-" .. name, data:sub(1, math.floor(#data * keep)))
+    end
+
+    it("passes whole files", function()
+      for _, name in ipairs { "t.mp3", "t.wav", "t.mp4", "t.png", "t.jpg" } do
+        assert.is_true(media.check_whole(dir .. "/" .. name), name)
+      end
+    end)
+
+    it("finds each cut short, with what is wrong", function()
+      local ok, err = media.check_whole(cut("t.mp3", 0.4), "audio")
+      assert.is_nil(ok)
+      assert.matches("cut%-t.mp3: cut short %([12]%.%d+ s of the 5%.%d+ s its header declares%)", err)
+      ok, err = media.check_whole(cut("t.wav", 0.5))
+      assert.is_nil(ok, "wav")
+      assert.matches("cut%-t.wav: cut short %(a WAV track does not end as one does%)", err)
+      ok, err = media.check_whole(cut("t.mp4", 0.5), "video")
+      assert.is_nil(ok, "mp4")
+      assert.matches("cut%-t.mp4: ", err)
+      for _, name in ipairs { "t.png", "t.jpg" } do
+        ok, err = media.check_whole(cut(name, 0.7))
+        assert.is_nil(ok, name)
+        assert.matches("cut short %(an? %u+ image does not end as one does%)", err)
+      end
+    end)
+
+    it("takes a program that says it could not write as failed, though it exits 0", function()
+      local r, err = tool.run { "sh", "-c", "echo '[mp3 @ 0x1] Error writing trailer of x.mp3: No space left on device' >&2" }
+      assert.is_nil(r)
+      assert.equal("sh could not write its output: [mp3 @ 0x1] Error writing trailer of x.mp3: "
+                   .. "No space left on device", err)
+      assert.truthy(tool.run { "sh", "-c", "echo fine >&2" })
+    end)
+  end)
 end)

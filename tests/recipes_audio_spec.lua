@@ -51,6 +51,18 @@ describe("audio recipe", function()
       assert.equal("ID3", util.read(path):sub(1, 3))
     end)
 
+    it("fails a well-formed track too short for its words, and keeps nothing", function()
+      -- 14 words need 2.3 s at the fastest a voice speaks; the service sends 0.5 s
+      local long = { scene_number = 3, title = "Long", duration = 6,
+                     narration = "A heat pump warms your house with heat pulled from freezing winter air. How?" }
+      server:plan { { hostile = "short_mp3" } }
+      local path, err = audio.generate(long, dir, { backend = "openai", api_key = KEY, retries = 0,
+                                                    base_url = server.url .. "/v1" })
+      assert.is_nil(path)
+      assert.matches("narration.mp3 lasts 0.5%d s for 14 words %(a voice needs at least 2.33 s%): it was cut short", err)
+      assert.is_nil(io.open(dir .. "/narration.mp3"), "nothing kept")
+    end)
+
     it("makes no API call for a silent scene", function()
       local n0 = #server:requests()
       assert(audio.generate(silent, dir, { backend = "openai", api_key = KEY, base_url = server.url .. "/v1" }))

@@ -149,9 +149,14 @@ function M.make(path, k, build, opts)
   if not settings.force then
     if standing == "fresh" then return path, "fresh" end
     if standing == "foreign" then
-      log.warn_once("foreign:" .. path, path .. " was not made by explainer (or was changed "
-        .. "since): kept; delete it to have it made")
-      return path, "kept"
+      -- A file put there by hand is the user's; one cut short is no one's.
+      local whole, why = media.check_whole(path, kind)
+      if whole then
+        log.warn_once("foreign:" .. path, path .. " was not made by explainer (or was changed "
+          .. "since): kept; delete it to have it made")
+        return path, "kept"
+      end
+      log.warn(tostring(why) .. ": made again")
     end
   end
   M.clean_temporaries(path)
@@ -159,14 +164,25 @@ function M.make(path, k, build, opts)
   local tmp = M.temp_beside(path, ext)
   local use_cache = opts.cache ~= false
   local how = "made"
-  if use_cache and cache.fetch(k.id, ext, tmp, kind) then
+  local fetched = use_cache and cache.fetch(k.id, ext, tmp, kind)
+  if fetched then
+    local whole, why = media.check_whole(tmp, kind)
+    if not whole then
+      log.warn(("ignoring a bad cache entry (%s); it is made again"):format(
+        tostring(why):gsub(tmp:gsub("%p", "%%%0"), "entry " .. k.id .. ext)))
+      cache.drop(k.id, ext)
+      os.remove(tmp)
+      fetched = false
+    end
+  end
+  if fetched then
     how = "cached"
   else
     local ok, err = build(tmp)
     -- As for process_scene: returning nothing is success (the file is checked
     -- next); nil or false with a message is failure.
     if ok == nil and err == nil then ok = true end
-    if ok then ok, err = media.check_file(tmp, kind) end
+    if ok then ok, err = media.check_whole(tmp, kind) end
     if not ok then
       os.remove(tmp)
       -- The temporary name means nothing to the user: name the output.

@@ -68,6 +68,12 @@ function M.fetch(id, ext, dest, kind)
   return true
 end
 
+--- Remove the entry for `id` (one found bad after it was fetched).
+function M.drop(id, ext)
+  local dir = M.dir()
+  if dir then os.remove(entry_path(dir, id, ext)) end
+end
+
 local function give_up(dir, why)
   broken[dir] = true
   log.warn_once("cache:" .. dir, ("the cache folder %s cannot be written (%s): going on without the cache")

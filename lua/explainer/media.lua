@@ -13,6 +13,8 @@
 --     --> nil, "scene_01/narration.mp3: not audio (first bytes: <html>...)"
 -- @module explainer.media
 
+local tool = require "explainer.tool"
+
 local M = {}
 
 --- How many bytes `kind_of` needs to tell every kind apart.
@@ -163,6 +165,78 @@ function M.check_file(path, expect)
   if not kind or not accepted[kind] then
     local found = kind and (", it is " .. LABELS[kind]) or ""
     return nil, ("%s: not %s%s (first bytes: %s)"):format(path, name, found, M.preview(head, 40, size > #head)), kind
+  end
+  return true
+end
+
+-- Does a file end as a whole one of its kind does? (A file cut short by a
+-- full disk or a dropped answer keeps its first bytes.)
+local function ends_whole(f, kind, size)
+  if kind == "png" then
+    f:seek("set", math.max(0, size - 12))
+    return f:read(12) == "\0\0\0\0IEND\174\66\96\130"
+  elseif kind == "jpeg" then
+    f:seek("set", math.max(0, size - 64))   -- a few bytes of padding may follow the end marker
+    return (f:read(64) or ""):find("\255\217", 1, true) ~= nil
+  elseif kind == "gif" then
+    f:seek("set", size - 1)
+    return f:read(1) == ";"
+  elseif kind == "webp" or kind == "wav" then
+    f:seek("set", 4)
+    local riff = string.unpack("<I4", f:read(4))
+    -- a WAV written to a pipe cannot know its size: 0 or all ones
+    return riff + 8 <= size or kind == "wav" and (riff == 0 or riff == 0xFFFFFFFF)
+  end
+  return true
+end
+
+-- Does a track or a clip play to the end its header declares, without a
+-- demuxer error? ffmpeg reads it through without decoding (about 0.1 s).
+local function plays_whole(path)
+  local r, err = tool.run({ "ffprobe", "-v", "warning", "-show_entries", "format=duration",
+                            "-of", "default=nw=1:nk=1", "file:" .. path }, { timeout = 60 })
+  if not r then return nil, err end
+  -- A duration guessed from the bit rate (an MP3 without a Xing header) says
+  -- nothing about the file's end: only the demuxer's errors count then.
+  local declared = not r.stderr:find("Estimating duration", 1, true) and tonumber(r.stdout:match("[%d%.]+"))
+  r, err = tool.run({ "ffmpeg", "-nostdin", "-v", "error", "-i", "file:" .. path, "-map", "0", "-c", "copy",
+                      "-f", "null", "-", "-progress", "pipe:1", "-nostats" }, { timeout = 120 })
+  if not r then return nil, err end
+  local problem = r.stderr:match("([^\n]*%S[^\n]*)")
+  if problem then return nil, "damaged (" .. problem:gsub("^%[.-%]%s*", "") .. ")" end
+  local played
+  for us in r.stdout:gmatch("out_time_us=(%d+)") do played = tonumber(us) / 1e6 end
+  if declared and played and played < declared - math.max(0.25, declared * 0.03) then
+    return nil, ("cut short (%.2f s of the %.2f s its header declares)"):format(played, declared)
+  end
+  return true
+end
+
+--- Is a file whole? `check_file`, then: a file must end as its format ends
+-- (PNG's IEND chunk, JPEG's end marker, a RIFF's size...), and a track or a clip must
+-- play, without a demuxer error, as long as its header declares (ffmpeg,
+-- about 0.1 s). What a full disk, a dropped answer or a damaged cache entry
+-- cut short is found here, not in the film.
+-- @tparam string path
+-- @tparam string|table|nil expect as for `check_file`
+-- @treturn true|nil
+-- @treturn string|nil message naming the file and the problem, e.g.
+-- "out/narration.mp3: cut short (1.93 s of the 5.02 s its header declares)"
+function M.check_whole(path, expect)
+  local ok, err, found = M.check_file(path, expect)
+  if not ok then return nil, err, found end
+  local f = io.open(path, "rb")
+  if not f then return true end
+  local kind = M.kind_of(f:read(M.HEAD_BYTES))
+  local size = f:seek("end")
+  local ends = ends_whole(f, kind, size)
+  f:close()
+  if not ends then
+    return nil, ("%s: cut short (%s does not end as one does)"):format(path, LABELS[kind])
+  end
+  if M.family_of(kind) == "audio" or M.family_of(kind) == "video" then
+    local whole, why = plays_whole(path)
+    if not whole then return nil, path .. ": " .. why end
   end
   return true
 end

@@ -24,6 +24,8 @@ or a plan entry {"hostile": NAME, param: value...} for an API request):
   json           200 application/json
   wrong_bytes    200 audio/mpeg whose body is text
   empty          200 audio/mpeg with an empty body
+  short_mp3      200 audio/mpeg with a whole, well-formed MP3 of "seconds"
+                 (default 0.5): a track cut short where a frame ends
   octet          200 application/octet-stream with MP3 ("what": "png" for PNG)
   echo_404       404 text/plain repeating the request's path, query and
                  Authorization header
@@ -57,6 +59,7 @@ import base64
 import json
 import os
 import struct
+import subprocess
 import sys
 import threading
 import time
@@ -77,8 +80,18 @@ def make_png(width, height, rgb=(40, 90, 160)):
 
 
 PNG = make_png(64, 96)
-# Not a playable MP3, but what a client must store byte for byte.
-MP3 = b"ID3\x04\x00\x00\x00\x00\x00\x00" + b"\xff\xfb\x90\x00" + b"mock-mp3-audio" * 16
+def make_mp3(seconds):
+    """A real MP3 (a quiet tone), as a speech service answers: clients check
+    that a track plays whole and is long enough for its words."""
+    return subprocess.run(
+        ["ffmpeg", "-nostdin", "-v", "error", "-f", "lavfi", "-i",
+         "sine=frequency=220:duration=%g" % seconds, "-af", "volume=0.3", "-ac", "1",
+         "-ar", "22050", "-b:a", "32k", "-f", "mp3", "-"],
+        check=True, stdout=subprocess.PIPE, env=dict(os.environ, LD_PRELOAD="")).stdout
+
+
+# Long enough for 24 words at the fastest a voice speaks (6 a second).
+MP3 = make_mp3(4)
 
 OPENAI_ERRORS = {
     400: ("invalid_request_error", None, "Invalid value for 'size'."),
@@ -271,6 +284,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.send(200, b"this is not audio at all", ctype or "audio/mpeg")
         if name == "empty":
             return self.send(200, b"", ctype or "audio/mpeg")
+        if name == "short_mp3":
+            return self.send(200, make_mp3(float(params.get("seconds", 0.5))), ctype or "audio/mpeg")
         if name == "octet":
             return self.send(200, PNG if params.get("what") == "png" else MP3,
                              ctype or "application/octet-stream")
@@ -475,7 +490,6 @@ class Handler(BaseHTTPRequestHandler):
 # Multipart requests are recorded with "parts": name -> {value} or {filename,
 # content_type, size, sha256}.
 import hashlib  # noqa: E402
-import subprocess  # noqa: E402
 import tempfile  # noqa: E402
 
 OPENAI_VIDEO_SIZES = {"720x1280", "1280x720", "1024x1792", "1792x1024"}

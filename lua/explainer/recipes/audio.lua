@@ -108,6 +108,9 @@ local function speak_local(text, path, opts)
   local wav = path .. ".wav"
   local ok, err = common.run({ "espeak-ng", "--stdin", "-v", s.voice, "-s", tostring(s.rate), "-w", wav },
                              { stdin = text, timeout = 300 })
+  -- espeak-ng exits 0 with its WAV cut short on a full disk: ffmpeg would
+  -- make a shorter, well-formed track of what is there.
+  if ok then ok, err = media.check_whole(wav, "wav") end
   if ok then ok, err = to_mp3({ "-i", common.ffpath(wav) }, path) end
   os.remove(wav)
   return ok, err
@@ -189,10 +192,37 @@ local SPEC = {
   key = M.key,
   build = function(speak, scene, tmp, opts)
     local text = M.narration_text(scene)
-    if text then return speak(text, tmp, opts) end
-    return M.silence(tmp, scene.duration)
+    if not text then return M.silence(tmp, scene.duration) end
+    local ok, err = speak(text, tmp, opts)
+    if not ok then return nil, err end
+    return M.check_length(tmp, text, M.settings(opts).rate)
   end,
 }
+
+--- Faster than this many words a second no voice speaks (espeak-ng's rate
+-- may raise it): a shorter track is cut short.
+M.MAX_WORDS_PER_SECOND = 6
+
+--- Is a track long enough for its text? A well-formed file that a service
+-- (or a proxy) cut short plays without an error, but 14 words do not fit in
+-- 1.5 s. Texts under 4 words are not judged.
+-- @tparam string path the track
+-- @tparam string text what it speaks
+-- @tparam[opt] number rate espeak-ng's words a minute, when it spoke
+-- @treturn true|nil
+-- @treturn string|nil message
+function M.check_length(path, text, rate)
+  local words = select(2, text:gsub("%S+", ""))
+  if words < 4 then return true end
+  local seconds, err = common.media_duration(path)
+  if not seconds then return nil, err end
+  local fastest = math.max(M.MAX_WORDS_PER_SECOND, (tonumber(rate) or 0) / 60 * 1.5)
+  if seconds < words / fastest then
+    return nil, ("%s lasts %.2f s for %d words (a voice needs at least %.2f s): it was cut short")
+      :format(path, seconds, words, words / fastest)
+  end
+  return true
+end
 
 --- Make a scene's narration track, unless the one there is fresh.
 -- @tparam table scene a scene table (docs/lua-api.md keys)

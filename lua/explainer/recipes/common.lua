@@ -1,8 +1,8 @@
 --- What the bundled recipes share: options, running tools, files, sizes.
 -- @module explainer.recipes.common
 
-local core = require "explainer_core"
 local artifact = require "explainer.artifact"
+local tool = require "explainer.tool"
 
 local M = {}
 
@@ -44,42 +44,8 @@ function M.size_option(opts, key, env)
   return w, h
 end
 
-local function tail(text, lines)
-  local out = {}
-  for line in tostring(text):gmatch("[^\r\n]+") do
-    out[#out + 1] = line
-    if #out > lines then table.remove(out, 1) end
-  end
-  return table.concat(out, " | ")
-end
-
---- Run a program (an argument vector, never a shell).
--- @tparam {string,...} argv
--- @tparam[opt] table opts `stdin`, `timeout` (default 600 s), `cwd`
--- @treturn table|nil the result (`stdout`, `stderr`, `status`) when it succeeded
--- @treturn string|nil message: "ffmpeg failed (exit 1): <its last lines>",
--- "espeak-ng not found; run make deps", "convert timed out after 600 s"
-function M.run(argv, opts)
-  opts = opts or {}
-  local env = nil
-  -- A sanitizer runtime preloaded into the host (make test-asan) is not for
-  -- the tools: espeak-ng, for one, hangs with it.
-  local preload = os.getenv("LD_PRELOAD")
-  if preload and (preload:find("asan", 1, true) or preload:find("sanitizer", 1, true)) then
-    env = { LD_PRELOAD = false }
-  end
-  local r, err = core.exec(argv, { stdin = opts.stdin, timeout = opts.timeout or 600, cwd = opts.cwd, env = env })
-  if not r then return nil, err end
-  if r.timed_out then
-    return nil, string.format("%s timed out after %g s", argv[1], opts.timeout or 600)
-  end
-  if not r.ok then
-    local why = r.signal and ("signal " .. r.signal) or ("exit " .. r.status)
-    local detail = tail(r.stderr ~= "" and r.stderr or r.stdout, 3)
-    return nil, string.format("%s failed (%s)%s", argv[1], why, detail ~= "" and (": " .. detail) or "")
-  end
-  return r
-end
+--- Run a program (an argument vector, never a shell): explainer.tool.run.
+M.run = tool.run
 
 --- Does a file exist (and is it not empty)?
 function M.exists(path)
