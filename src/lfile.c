@@ -7,12 +7,15 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <lauxlib.h>
 
 #include "hash.h"
+#include "signals.h"
 
 static int fail(lua_State *L, const char *path)
 {
@@ -129,15 +132,71 @@ static int l_fsync(lua_State *L)
     return 1;
 }
 
+/* ---- core.lock(path): one holder at a time, across processes ------------- */
+
+#define LOCK_META "explainer.Lock"
+
+static int l_unlock(lua_State *L)
+{
+    int *fd = luaL_checkudata(L, 1, LOCK_META);
+    if (*fd >= 0) {
+        close(*fd); /* releases the flock */
+        *fd = -1;
+    }
+    return 0;
+}
+
+/* core.lock(path) -> lock | nil, message: an exclusive lock on path (made if
+ * missing), waiting while another process holds it; Ctrl-C ends the wait
+ * ("interrupted"). lock:unlock(), a to-be-closed variable or the collector
+ * releases it, as does the process's end. */
+static int l_lock(lua_State *L)
+{
+    const char *path = luaL_checkstring(L, 1);
+    int *fd = lua_newuserdatauv(L, sizeof *fd, 0);
+    *fd = -1;
+    luaL_setmetatable(L, LOCK_META);
+    int f = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (f < 0)
+        return fail(L, path);
+    *fd = f;
+    const struct timespec pause = {0, 50 * 1000 * 1000};
+    while (flock(f, LOCK_EX | LOCK_NB) != 0) {
+        if (errno != EWOULDBLOCK && errno != EINTR)
+            return fail(L, path);
+        if (ex_signals_interrupted()) {
+            luaL_pushfail(L);
+            lua_pushfstring(L, "%s: interrupted while waiting for the lock", path);
+            return 2;
+        }
+        nanosleep(&pause, NULL);
+    }
+    return 1;
+}
+
+static const luaL_Reg lock_methods[] = {
+    {"unlock", l_unlock},
+    {"__close", l_unlock},
+    {"__gc", l_unlock},
+    {NULL, NULL},
+};
+
 static const luaL_Reg file_functions[] = {
     {"hash", l_hash},
     {"hash_file", l_hash_file},
     {"copy_file", l_copy_file},
     {"fsync", l_fsync},
+    {"lock", l_lock},
     {NULL, NULL},
 };
 
 void ex_lua_register_file(lua_State *L)
 {
+    if (luaL_newmetatable(L, LOCK_META)) {
+        luaL_setfuncs(L, lock_methods, 0);
+        lua_pushvalue(L, -1);
+        lua_setfield(L, -2, "__index");
+    }
+    lua_pop(L, 1);
     luaL_setfuncs(L, file_functions, 0);
 }

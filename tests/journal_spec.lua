@@ -229,6 +229,24 @@ describe("journal and resume", function()
     assert.is_number(s2.seconds)
   end)
 
+  it("runs finish for one run of a workflow on a folder at a time", function()
+    -- two runs that end together would both join the film
+    local wf = h.write(dir .. "/joins.lua", ([[
+      local core = require "explainer_core"
+      local function note(what)
+        local f = assert(io.open(%q, "a")); f:write(what, "\n"); f:close()
+      end
+      return { process_scene = function(scene, d) io.open(d .. "/final.png", "w"):close() end,
+               finish = function() note("begin"); core.sleep(0.4); note("end") end }]]):format(log))
+    local runs = {}
+    for i = 1, 3 do runs[i] = spawn(dir, { wf, film, "--output-dir", out }) end
+    for i = 1, 3 do
+      local _, err, code = runs[i].wait(30)
+      assert.equal(0, code, err)
+    end
+    assert.same({ "begin", "end", "begin", "end", "begin", "end" }, lines_of(log))
+  end)
+
   it("lets three concurrent runs on one folder process each scene exactly once", function()
     local many = h.write(dir .. "/many.txt", h.script(12))
     local wf = h.write(dir .. "/slow.lua", ([[

@@ -232,6 +232,20 @@ local function call_hook(name, fn, ...)
   end
 end
 
+-- finish, by one run of a workflow on a folder at a time: two runs ending
+-- together would both join the film, the last rename winning (perhaps a
+-- film of the other's fewer clips). The second waits, then finds the first's
+-- work done (its film fresh).
+local function call_finish(opts, stats, document)
+  local dir = ("%s/.explainer/%s"):format(stats.output_dir, stats.workflow or "default")
+  local lock, err = core.mkdir_p(dir)
+  if lock then lock, err = core.lock(dir .. "/finish.lock") end
+  if not lock then error(setmetatable({ hook = "finish", message = tostring(err) }, HookError), 0) end
+  local ok, hook_err = pcall(call_hook, "finish", opts.finish, stats, document, opts)
+  lock:unlock()
+  if not ok then error(hook_err, 0) end
+end
+
 --- Run `process_scene(scene, output_dir)` over the scenes of a script.
 -- Either `orchestrate_workflow(opts)` or `orchestrate_workflow(path, fn [, opts])`.
 -- @tparam table opts explainer_path, process_scene, scene_numbers, skip_existing
@@ -289,7 +303,7 @@ function M.orchestrate_workflow(opts, fn, more)
       log.warn(("%s: interrupted (%s): finish was not run; `--finish-only` runs it on what is done")
         :format(opts.explainer_path, stats.interrupted))
     else
-      call_hook("finish", opts.finish, stats, document, opts)
+      call_finish(opts, stats, document)
     end
   end
   return stats
@@ -400,7 +414,7 @@ function M.finish_only(opts)
         error = s.error or "failed in an earlier run" }
     end
   end
-  if opts.finish then call_hook("finish", opts.finish, stats, document, opts) end
+  if opts.finish then call_finish(opts, stats, document) end
   return stats
 end
 
