@@ -382,6 +382,17 @@ describe("explainer.http against hostile servers", function()
       assert.equal("id *** secret ***", c:mask("id fal-id-0a1b2c3d secret fal-secret-4e5f6a7b"))
     end)
 
+    it("masks the start and the end of a key that a service echoes in part", function()
+      local key = "sk-test-SECRET123"
+      assert.equal("bad key prefix ***... and tail ...***.",
+                   http.mask("bad key prefix sk-test-S... and tail ...RET123.", { key }))
+      -- inside a longer word a fragment is some other word's
+      assert.equal("xsk-test-Sy", http.mask("xsk-test-Sy", { key }))
+      -- five characters say too little to mask ("sk-te" is any OpenAI key's start)
+      assert.equal("sk-te and T123", http.mask("sk-te and T123", { key }))
+      assert.equal("***", http.mask(key, { key }))
+    end)
+
     it("masks the keys named in the environment in every client's messages", function()
       local _, got = run_lua(([[
         local http = require "explainer.http"

@@ -192,8 +192,46 @@ local function replace_all(text, secret)
   return table.concat(out)
 end
 
+-- What continues a word: a fragment is masked where a word starts or ends.
+local WORD_CHAR = "[%w%-_]"
+
+-- A service that echoes part of a key ("sk-test-S...RET123") gives away part
+-- of it: the start of a key where a word starts, and its end where a word
+-- ends, FRAGMENT characters or more, are masked too; the longest first.
+local function mask_fragments(text, list)
+  local pieces = {}
+  for _, secret in ipairs(list) do
+    -- only keys (a header value such as "Bearer x" is none)
+    if #secret >= 2 * M.FRAGMENT and not secret:find("[^%w%-_%.:]") then
+      for n = #secret - 1, M.FRAGMENT, -1 do
+        pieces[#pieces + 1] = { secret:sub(1, n), "start" }
+        pieces[#pieces + 1] = { secret:sub(-n), "end" }
+      end
+    end
+  end
+  table.sort(pieces, function(a, b) return #a[1] > #b[1] end)
+  for _, p in ipairs(pieces) do
+    local piece, at_start = p[1], p[2] == "start"
+    local pos = 1
+    while true do
+      local s, e = text:find(piece, pos, true)
+      if not s then break end
+      local edge = at_start and (s == 1 or not text:sub(s - 1, s - 1):find(WORD_CHAR))
+        or not at_start and (e == #text or not text:sub(e + 1, e + 1):find(WORD_CHAR))
+      if edge then
+        text = text:sub(1, s - 1) .. "***" .. text:sub(e + 1)
+        pos = s + 3
+      else
+        pos = s + 1
+      end
+    end
+  end
+  return text
+end
+
 --- Mask secrets in a text: every occurrence of each secret (and of every
 -- client's secrets and the keys in `secret_env`) becomes `***`, and so do
+-- its start and its end (`FRAGMENT` characters or more), and
 -- the userinfo and parameter values of any URL, the value of an
 -- `Authorization` header or a `Bearer` token, and values named like keys
 -- (`api_key=…`, `"token": "…"`).
@@ -202,11 +240,16 @@ end
 -- @treturn string
 function M.mask(text, secrets)
   text = tostring(text)
-  for _, secret in ipairs(all_secrets(secrets)) do
+  local list = all_secrets(secrets)
+  for _, secret in ipairs(list) do
     text = replace_all(text, secret)
   end
-  return mask_patterns(text)
+  return mask_patterns(mask_fragments(text, list))
 end
+
+--- The shortest start or end of a secret that `mask` masks on its own (in
+-- a key of twice that or more).
+M.FRAGMENT = 6
 
 -- Bytes of a long text looked at for a message: masking runs on this much,
 -- then the message is cut.
