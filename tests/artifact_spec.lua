@@ -152,6 +152,34 @@ describe("outputs that know what made them", function()
     assert.truthy(lfs.attributes(recent), "one another run may be writing stays")
   end)
 
+  it("cleans what a killed run left in the folders of scenes that are fresh now, once an hour", function()
+    local film = h.write(dir .. "/film.txt", h.script(2))
+    local wf = h.write(dir .. "/wf.lua", [[return { output_filename = "x.txt",
+      process_scene = function(_, d) io.open(d .. "/x.txt", "w"):close() end }]])
+    local out = dir .. "/out"
+    local _, err, code = h.run { wf, film, "--output-dir", out }
+    assert.equal(0, code, err)
+    -- a run killed while it made scene 1's clip, and the film, two hours ago
+    local function old(path) lfs.touch(h.write(path, "half"), os.time() - 7200, os.time() - 7200) return path end
+    os.remove(out .. "/film/.explainer/swept")
+    local clip = old(out .. "/film/scene_01/.clip.mp4.12345.tmp.mp4")
+    local mix = old(out .. "/film/.film.mp4.777.tmp.mp4.mix.wav")
+    local young = h.write(out .. "/film/scene_00/.narration.mp3.4242.tmp.mp3", "being written")
+    local mine = h.write(out .. "/film/scene_00/notes.tmp", "not a temporary of ours")
+    lfs.touch(mine, os.time() - 7200, os.time() - 7200)
+    _, err, code = h.run { wf, film, "--output-dir", out }
+    assert.equal(0, code, err)
+    assert.matches("Skipped: 2", err, 1, true)
+    assert.is_nil(lfs.attributes(clip), "a fresh scene's folder is cleaned")
+    assert.is_nil(lfs.attributes(mix), "and the document's")
+    assert.truthy(lfs.attributes(young), "what another run may be writing stays")
+    assert.truthy(lfs.attributes(mine), "a user's file stays")
+    -- within the hour the folders are not read again
+    local later = old(out .. "/film/scene_01/.clip.mp4.999.tmp.mp4")
+    h.run { wf, film, "--output-dir", out }
+    assert.truthy(lfs.attributes(later))
+  end)
+
   describe("the shared cache", function()
     it("gives a second file with the same key the cached bytes, without building", function()
       local k = key.of("t/1", { narration = "same words", voice = "alloy" })

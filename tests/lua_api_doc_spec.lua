@@ -8,7 +8,7 @@ local lfs = require "lfs"
 local DOC = h.root .. "/docs/lua-api.md"
 local MODULES = {
   "explainer", "explainer.key", "explainer.artifact", "explainer.cache", "explainer.media",
-  "explainer.log", "explainer.tool", "explainer.settings", "explainer.http", "explainer.recipes.image",
+  "explainer.log", "explainer.tool", "explainer.sweep", "explainer.settings", "explainer.http", "explainer.recipes.image",
   "explainer.recipes.audio", "explainer.recipes.video", "explainer.recipes.common",
   "explainer.recipes.animate", "explainer.estimate", "explainer.prices", "explainer.recipes.captions",
 }

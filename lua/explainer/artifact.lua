@@ -24,6 +24,7 @@ local cache = require "explainer.cache"
 local media = require "explainer.media"
 local log = require "explainer.log"
 local settings = require "explainer.settings"
+local sweep = require "explainer.sweep"
 
 local M = {}
 
@@ -39,20 +40,10 @@ function M.temp_beside(path, ext)
   return ("%s/.%s.%d.tmp%s"):format(dir, base, math.random(1, 1e9), ext or "")
 end
 
---- Remove the temporary files a killed run left beside `path` (older than an
--- hour: a run that is writing one now is not disturbed).
+--- Remove the temporary files a killed run left beside `path`
+-- (explainer.sweep).
 function M.clean_temporaries(path)
-  local dir, base = path:match("^(.*)/([^/]*)$")
-  dir, base = dir or ".", base or path
-  if lfs.attributes(dir, "mode") ~= "directory" then return end
-  local prefix = "." .. base .. "."
-  local hour_ago = os.time() - 3600
-  for name in lfs.dir(dir) do
-    if name:sub(1, #prefix) == prefix and name:sub(#prefix + 1):match("^%d+%.tmp") then
-      local full = dir .. "/" .. name
-      if (lfs.attributes(full, "modification") or hour_ago) < hour_ago then os.remove(full) end
-    end
-  end
+  sweep.clean_folder(path:match("^(.*)/[^/]*$") or ".")
 end
 
 --- Where an output stands against the key it should have.

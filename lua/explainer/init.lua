@@ -296,6 +296,11 @@ function M.orchestrate_workflow(opts, fn, more)
   local stats
   stats, err = core.run(doc, document, opts.process_scene, copts)
   if not stats then return nil, err end
+  if not opts.dry_run and not stats.fatal then
+    local dirs = {}
+    for i, s in ipairs(stats.scenes) do dirs[i] = s.output_dir end
+    require("explainer.sweep").after_run(stats.output_dir, dirs)
+  end
   -- An interrupted run stops: finish (the film's join) would replace a whole
   -- film with one of the clips made so far; --finish-only does it when asked.
   if opts.finish and not opts.dry_run and not stats.fatal then
