@@ -281,6 +281,9 @@ describe("explainer cache (command line)", function()
     local out, err, code = h.run { "cache", "--cache-dir", c }
     assert.equal(0, code, err)
     assert.matches("3 entries, 6.0 KB", out, 1, true)
+    assert.is_nil(out:find("no such folder", 1, true))
+    out = h.run { "cache", "--cache-dir", dir .. "/typo" }
+    assert.equal(dir .. "/typo (no such folder yet)\n  0 entries, 0 bytes\n", out)
     out, err, code = h.run { "cache", "prune", "--max-size", "3k", "--cache-dir", c }
     assert.equal(0, code, err)
     assert.matches("removed 2 entries", out, 1, true)

@@ -830,7 +830,9 @@ local function cmd_cache(args)
     if o.json then
       io.stdout:write(json.encode(st), "\n")
     else
-      io.stdout:write(("%s\n  %s, %s\n"):format(dir, count(st.entries, "entry", "entries"),
+      -- a folder that is not there is most often a mistyped --cache-dir
+      local missing = require("lfs").attributes(dir, "mode") ~= "directory" and " (no such folder yet)" or ""
+      io.stdout:write(("%s%s\n  %s, %s\n"):format(dir, missing, count(st.entries, "entry", "entries"),
         cache.format_size(st.bytes)))
     end
     return 0
