@@ -134,15 +134,23 @@ function M.spawn(dir, args)
   local tag = dir .. "/spawn" .. tostring(math.random(1e9))
   os.execute(("(env -u LD_PRELOAD setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
     :format(q(tag), q(M.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
-  M.wait_for(tag .. ".pid")
-  local pid
-  repeat pid = tonumber(M.read(tag .. ".pid")) until pid or not core.sleep(0.01)
+  -- The shell makes each file before it writes the number in it: read until
+  -- the number is there.
+  local function number_in(path, seconds)
+    M.wait_for(path, seconds)
+    local deadline = os.time() + 5
+    while true do
+      local n = tonumber(M.read(path) or "")
+      if n then return n end
+      if os.time() > deadline then error("no number in " .. path, 3) end
+      core.sleep(0.01)
+    end
+  end
+  local pid = number_in(tag .. ".pid")
   return {
     pid = pid,
     wait = function(seconds)
-      M.wait_for(tag .. ".code", seconds or 30)
-      local code
-      repeat code = tonumber(M.read(tag .. ".code")) until code or not core.sleep(0.01)
+      local code = number_in(tag .. ".code", seconds or 30)
       return M.read(tag .. ".out"), M.read(tag .. ".err"), code
     end,
   }
