@@ -444,13 +444,20 @@ class Handler(BaseHTTPRequestHandler):
                                "alignment": alignment, "normalized_alignment": alignment})
 
     # -- fal ------------------------------------------------------------------
-    def fal(self, step, body):
+    def fal_refused(self, step):
+        """fal's answer to a wrong key or a planned error status: sent, True."""
         status = step.get("status", 200)
         if status == 401 or self.headers.get("Authorization") != "Key " + self.server.state.key:
             status = 401
-        if status != 200:
-            return self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
-                             headers=self.retry_headers(step))
+        if status == 200:
+            return False
+        self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
+                  headers=self.retry_headers(step))
+        return True
+
+    def fal(self, step, body):
+        if self.fal_refused(step):
+            return None
         try:
             req = json.loads(body)
         except ValueError:
@@ -616,12 +623,8 @@ def openai_image_edit(self, step, body):
 
 
 def fal_edit(self, step, body):
-    status = step.get("status", 200)
-    if status == 401 or self.headers.get("Authorization") != "Key " + self.server.state.key:
-        status = 401
-    if status != 200:
-        return self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
-                         headers=self.retry_headers(step))
+    if self.fal_refused(step):
+        return None
     try:
         req = json.loads(body)
     except ValueError:
@@ -686,12 +689,8 @@ def openai_video_object(self, vid, status, progress):
 
 
 def fal_queue_submit(self, step, body):
-    status = step.get("status", 200)
-    if status == 401 or self.headers.get("Authorization") != "Key " + self.server.state.key:
-        status = 401
-    if status != 200:
-        return self.send(status, {"detail": FAL_ERRORS.get(status, FAL_ERRORS[500])},
-                         headers=self.retry_headers(step))
+    if self.fal_refused(step):
+        return None
     try:
         req = json.loads(body)
     except ValueError:
