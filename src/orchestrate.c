@@ -375,7 +375,7 @@ typedef struct run {
     size_t finished;          /* scenes reached and settled */
     size_t processed;
     double last_start;
-    off_t own_seen;           /* own journal bytes already read back */
+    off_t planned_foreign;    /* other runs' journal bytes read when the plan was made */
     bool stop;                /* no new scenes: abort-on-error, interrupt, fatal */
     uint64_t rng;
 } run;
@@ -442,6 +442,13 @@ static void emit_skip(run *r, ex_scene_record *rec, ex_scene_state state)
     ex_progress_skip(&r->pr, rec);
 }
 
+/* Journal bytes other runs wrote, as far as this run has read: all of it
+ * but what this process appended (its own records are read back too). */
+static off_t foreign_bytes(const ex_journal *j)
+{
+    return j->offset - j->own_bytes;
+}
+
 /* Take the scene's lock and look again: another run may have done it since
  * this one read the journal. Returns true when the scene is ours to run. */
 static bool acquire(run *r, size_t i)
@@ -459,15 +466,14 @@ static bool acquire(run *r, size_t i)
         /* A lock that cannot be taken (odd file system): run unlocked rather
          * than not at all; concurrent runs are then on their own. */
     }
-    off_t seen = r->journal.offset, own = r->journal.own_bytes - r->own_seen;
     if (ex_journal_refresh(&r->journal) != 0) {
         fail_run(r, "read");
         return false;
     }
-    r->own_seen = r->journal.own_bytes;
-    /* Nothing new in the journal since the plan but this run's own records
-     * (no other run wrote): the plan still stands. */
-    if (r->journal.offset - seen == own)
+    /* No other run has written since the plan was made: it still stands.
+     * Otherwise any scene may have been done meanwhile, this one included,
+     * however recently the journal was last read: it is decided again. */
+    if (foreign_bytes(&r->journal) == r->planned_foreign)
         return true;
     char *planned = rec->reason;
     ex_standing standing = rec->standing;
@@ -1163,6 +1169,7 @@ int ex_orchestrate(const ex_document *doc, const ex_run_options *opts,
     for (size_t i = 0; i < stats->n_records; i++)
         if (!scene_standing(opts, &r.journal, &stats->records[i]))
             r.sched[i] = S_DONE;
+    r.planned_foreign = foreign_bytes(&r.journal);
     dispatch(&r);
     close_state(&r);
     stats->elapsed_time = ex_now() - started;

@@ -126,14 +126,15 @@ end
 
 --- Start the binary in its own session (so its process group can be signalled
 -- as a whole). Returns a handle with pid, and wait() -> stdout, stderr, code.
-function M.spawn(dir, args)
+function M.spawn(dir, args, opts)
+  opts = opts or {}
   local core = require "explainer_core"
   local q = M.shell_quote
   local words = {}
   for i, a in ipairs(args) do words[i] = q(a) end
   local tag = dir .. "/spawn" .. tostring(math.random(1e9))
-  os.execute(("(env -u LD_PRELOAD setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
-    :format(q(tag), q(M.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
+  os.execute(("(env -u LD_PRELOAD %s setsid -w sh -c 'echo $$ > %s.pid; exec \"$0\" \"$@\"' %s %s >%s.out 2>%s.err; echo $? > %s.code) &")
+    :format(opts.env or "", q(tag), q(M.bin), table.concat(words, " "), q(tag), q(tag), q(tag)))
   -- The shell makes each file before it writes the number in it: read until
   -- the number is there.
   local function number_in(path, seconds)
