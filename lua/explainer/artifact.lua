@@ -15,6 +15,13 @@
 -- the bytes they replace) goes first, then the file is renamed into place.
 -- A crash between the two leaves the old bytes beside a key that names them as
 -- replaced, which reads as stale: the file is made again.
+--
+-- One maker at a time: a file that is not fresh is made under a lock
+-- (`.NAME.lock` beside it), and looked at again once the lock is held, so
+-- that two runs needing it at once (two workflows on one folder: image.lua
+-- and video.lua both make final.png) pay for it once; the second finds it
+-- fresh. A cache entry is likewise built under its own lock (explainer.cache),
+-- so two scripts that need the same narration at once make it once.
 -- @module explainer.artifact
 
 local core = require "explainer_core"
@@ -122,20 +129,65 @@ function M.commit(tmp, path, k)
   return true
 end
 
---- Make `path` unless it is fresh for key `k`.
--- @tparam string path the output
--- @tparam table k its key (explainer.key.of)
--- @tparam function build `build(tmp)` writes the output at `tmp`; returns
---   nothing or true, or nil and a message
--- @tparam[opt] table opts `kind` (media kind to check, default from the
---   name's extension), `cache` (default true: take it from / put it in the
---   shared cache)
--- @treturn string|nil path
--- @treturn string how: "fresh", "kept" (made by hand), "cached" or "made";
---   or the message when it failed
-function M.make(path, k, build, opts)
-  opts = opts or {}
-  local kind = opts.kind or media.kind_of_name(path)
+-- Locks this process holds, by lock file: a make inside a make (of the same
+-- file or cache entry) must not wait for itself.
+local held = {}
+
+-- Hold the lock at `lockpath` while `fn()` runs; returns what fn returns. A
+-- lock that cannot be had (a read-only folder: nothing will be written
+-- there anyway) is done without; an interrupt while waiting fails.
+local function holding(lockpath, fn)
+  if not lockpath or held[lockpath] then return fn() end
+  local lock, err = core.lock(lockpath)
+  if not lock then
+    if tostring(err):find("interrupted", 1, true) then return nil, err end
+    return fn()
+  end
+  held[lockpath] = true
+  local results = table.pack(pcall(fn))
+  held[lockpath] = nil
+  lock:unlock()
+  if not results[1] then error(results[2], 0) end
+  return table.unpack(results, 2, results.n)
+end
+
+--- The lock file of an output: `.NAME.lock` beside it.
+function M.lock_path(path)
+  local dir, base = path:match("^(.*)/([^/]*)$")
+  return ("%s/.%s.lock"):format(dir or ".", base or path)
+end
+
+-- Take the output from the cache, else build it (and store it in the
+-- cache); the result is at `tmp`, checked whole. Returns "cached" or
+-- "made", or nil and a message.
+local function fetch_or_build(path, k, build, kind, tmp, use_cache)
+  local ext = path:match("(%.%w+)$") or ""
+  local fetched = use_cache and cache.fetch(k.id, ext, tmp, kind)
+  if fetched then
+    local whole, why = media.check_whole(tmp, kind)
+    if whole then return "cached" end
+    log.warn(("ignoring a bad cache entry (%s); it is made again"):format(
+      tostring(why):gsub(tmp:gsub("%p", "%%%0"), "entry " .. k.id .. ext)))
+    cache.drop(k.id, ext)
+    os.remove(tmp)
+  end
+  local ok, err = build(tmp)
+  -- As for process_scene: returning nothing is success (the file is checked
+  -- next); nil or false with a message is failure.
+  if ok == nil and err == nil then ok = true end
+  if ok then ok, err = media.check_whole(tmp, kind) end
+  if not ok then
+    os.remove(tmp)
+    -- The temporary name means nothing to the user: name the output.
+    err = err and tostring(err):gsub(tmp:gsub("%p", "%%%0"), (path:gsub("%%", "%%%%")))
+    return nil, err or (path .. ": not made")
+  end
+  if use_cache then cache.store(k.id, ext, tmp) end
+  return "made"
+end
+
+-- Make `path` (its lock held): kept when it became fresh meanwhile.
+local function make_locked(path, k, build, kind, opts)
   local standing = M.standing(path, k, kind)
   if not settings.force then
     if standing == "fresh" then return path, "fresh" end
@@ -154,37 +206,38 @@ function M.make(path, k, build, opts)
   local ext = path:match("(%.%w+)$") or ""
   local tmp = M.temp_beside(path, ext)
   local use_cache = opts.cache ~= false
-  local how = "made"
-  local fetched = use_cache and cache.fetch(k.id, ext, tmp, kind)
-  if fetched then
-    local whole, why = media.check_whole(tmp, kind)
-    if not whole then
-      log.warn(("ignoring a bad cache entry (%s); it is made again"):format(
-        tostring(why):gsub(tmp:gsub("%p", "%%%0"), "entry " .. k.id .. ext)))
-      cache.drop(k.id, ext)
-      os.remove(tmp)
-      fetched = false
-    end
+  local how, err = holding(use_cache and cache.lock_path(k.id, ext), function()
+    return fetch_or_build(path, k, build, kind, tmp, use_cache)
+  end)
+  if not how then
+    os.remove(tmp)
+    return nil, err
   end
-  if fetched then
-    how = "cached"
-  else
-    local ok, err = build(tmp)
-    -- As for process_scene: returning nothing is success (the file is checked
-    -- next); nil or false with a message is failure.
-    if ok == nil and err == nil then ok = true end
-    if ok then ok, err = media.check_whole(tmp, kind) end
-    if not ok then
-      os.remove(tmp)
-      -- The temporary name means nothing to the user: name the output.
-      err = err and tostring(err):gsub(tmp:gsub("%p", "%%%0"), (path:gsub("%%", "%%%%")))
-      return nil, err or (path .. ": not made")
-    end
-    if use_cache then cache.store(k.id, ext, tmp) end
-  end
-  local ok, err = M.commit(tmp, path, k)
+  local ok
+  ok, err = M.commit(tmp, path, k)
   if not ok then return nil, err end
   return path, how
+end
+
+--- Make `path` unless it is fresh for key `k`.
+-- @tparam string path the output
+-- @tparam table k its key (explainer.key.of)
+-- @tparam function build `build(tmp)` writes the output at `tmp`; returns
+--   nothing or true, or nil and a message
+-- @tparam[opt] table opts `kind` (media kind to check, default from the
+--   name's extension), `cache` (default true: take it from / put it in the
+--   shared cache)
+-- @treturn string|nil path
+-- @treturn string how: "fresh", "kept" (made by hand), "cached" or "made";
+--   or the message when it failed
+function M.make(path, k, build, opts)
+  opts = opts or {}
+  local kind = opts.kind or media.kind_of_name(path)
+  -- The common case, a fresh file, takes no lock.
+  if not settings.force and M.standing(path, k, kind) == "fresh" then return path, "fresh" end
+  return holding(M.lock_path(path), function()
+    return make_locked(path, k, build, kind, opts)
+  end)
 end
 
 --- A key for `deps`, as the helpers of `explainer` take them: a table of

@@ -46,6 +46,19 @@ local function entry_path(dir, id, ext)
   return ("%s/v1/%s/%s%s"):format(dir, id:sub(1, 2), id, ext or "")
 end
 
+--- The lock file under which the entry for `id` is built (`locks/` in the
+-- cache folder, made when needed), or nil when the cache is off or that
+-- folder cannot be made.
+-- @tparam string id a key's id
+-- @tparam string ext the entry's extension
+function M.lock_path(id, ext)
+  local dir = M.dir()
+  if not dir then return nil end
+  local folder = ("%s/locks/%s"):format(dir, id:sub(1, 2))
+  if not core.mkdir_p(folder) then return nil end
+  return ("%s/%s%s.lock"):format(folder, id, ext or "")
+end
+
 --- Copy the entry for `id` to `dest` (a new file), when there is a good one.
 -- @tparam string id a key's id
 -- @tparam string ext the entry's extension (".mp3")
