@@ -23,6 +23,7 @@
 #include <lauxlib.h>
 
 #include "lopt.h"
+#include "lshell.h"
 #include "lwire.h"
 #include "orchestrate.h"
 #include "report.h"
@@ -200,68 +201,22 @@ static int refuse_exit(lua_State *L)
                       luaL_optstring(L, 1, "true"));
 }
 
-/* os.execute for a processor in this process. The C library's system()
- * ignores SIGINT and SIGTERM in the caller while the command runs, so Ctrl-C
- * would end the command and let the run go on to the next scene as if nothing
- * happened. This one keeps the run's handlers: an interrupt stops the command
- * (it is in the run's process group, and is sent SIGTERM in any case) and then
- * the scene. */
-static int interruptible_execute(lua_State *L)
-{
-    const char *command = luaL_optstring(L, 1, NULL);
-    if (!command) {
-        lua_pushboolean(L, access("/bin/sh", X_OK) == 0);
-        return 1;
-    }
-    fflush(NULL);
-    pid_t pid = fork();
-    if (pid == 0) {
-        signal(SIGPIPE, SIG_DFL); /* the run ignores it; the command must not */
-        execl("/bin/sh", "sh", "-c", command, (char *)NULL);
-        _exit(127);
-    }
-    if (pid < 0)
-        return luaL_fileresult(L, 0, NULL);
-    int status = 0;
-    bool stopped = false;
-    for (;;) {
-        pid_t got = waitpid(pid, &status, WNOHANG);
-        if (got == pid || (got < 0 && errno != EINTR))
-            break;
-        if (ex_signals_interrupted() && !stopped) {
-            kill(pid, SIGTERM);
-            stopped = true;
-        }
-        struct pollfd p = {ex_signals_fd(), POLLIN, 0};
-        poll(&p, p.fd >= 0 ? 1 : 0, 20);
-        ex_signals_drain();
-    }
-    return luaL_execresult(L, status);
-}
-
-/* Swap os.exit and os.execute for the run's own (in) or back (out); the
- * originals are kept in the registry meanwhile. */
+/* Swap os.exit, os.execute and io.popen for the run's own (in) or back (out);
+ * the originals are kept in the registry meanwhile. */
 static void guard_os(lua_State *L, bool in)
 {
-    static const char *const names[] = {"exit", "execute"};
-    static const lua_CFunction ours[] = {refuse_exit, interruptible_execute};
-    if (lua_getglobal(L, "os") != LUA_TTABLE) {
-        lua_pop(L, 1);
-        return;
-    }
-    for (int i = 0; i < 2; i++) {
-        char key[32];
-        snprintf(key, sizeof key, "explainer.os_%s", names[i]);
+    if (lua_getglobal(L, "os") == LUA_TTABLE) {
         if (in) {
-            lua_getfield(L, -1, names[i]);
-            lua_setfield(L, LUA_REGISTRYINDEX, key);
-            lua_pushcfunction(L, ours[i]);
+            lua_getfield(L, -1, "exit");
+            lua_setfield(L, LUA_REGISTRYINDEX, "explainer.os_exit");
+            lua_pushcfunction(L, refuse_exit);
         } else {
-            lua_getfield(L, LUA_REGISTRYINDEX, key);
+            lua_getfield(L, LUA_REGISTRYINDEX, "explainer.os_exit");
         }
-        lua_setfield(L, -2, names[i]);
+        lua_setfield(L, -2, "exit");
     }
     lua_pop(L, 1);
+    ex_lua_swap_shell(L, in);
 }
 
 /* A forked worker must not draw the same random numbers as its siblings

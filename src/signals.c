@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -17,16 +18,30 @@ static void (*interrupt_hook)(void *);
 static void *interrupt_ctx;
 static struct sigaction saved_int, saved_term, saved_chld;
 
+/* The process groups of shell commands to end with the run (shell.c). The
+ * handler reads them; they change only with SIGINT and SIGTERM blocked. */
+static pid_t *groups;
+static size_t n_groups, cap_groups;
+
+static void signal_groups(int sig)
+{
+    for (size_t i = 0; i < n_groups; i++)
+        kill(-groups[i], sig);
+}
+
 static void on_signal(int sig)
 {
     int saved = errno;
     if (sig == SIGINT || sig == SIGTERM) {
         if (interrupted) {
-            /* A second one: the user means it. Die as we would have. */
+            /* A second one: the user means it. Die as we would have, and
+             * take the shell commands along. */
+            signal_groups(SIGKILL);
             signal(sig, SIG_DFL);
             raise(sig);
         }
         interrupted = sig;
+        signal_groups(sig);
         if (interrupt_hook)
             interrupt_hook(interrupt_ctx);
     }
@@ -88,6 +103,59 @@ void ex_signals_forget(void)
     installed = 0;
     interrupted = 0;
     interrupt_hook = NULL;
+    n_groups = 0; /* the run's commands are not the worker's to end */
+}
+
+/* Run fn(pid) with SIGINT and SIGTERM blocked: the handler never sees the
+ * list half changed. */
+static int with_signals_blocked(int (*fn)(pid_t), pid_t pid)
+{
+    sigset_t block, old;
+    sigemptyset(&block);
+    sigaddset(&block, SIGINT);
+    sigaddset(&block, SIGTERM);
+    sigprocmask(SIG_BLOCK, &block, &old);
+    int rc = fn(pid);
+    sigprocmask(SIG_SETMASK, &old, NULL);
+    return rc;
+}
+
+static int add_group(pid_t pid)
+{
+    if (n_groups == cap_groups) {
+        size_t cap = cap_groups ? cap_groups * 2 : 8;
+        pid_t *grown = realloc(groups, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        groups = grown;
+        cap_groups = cap;
+    }
+    groups[n_groups++] = pid;
+    return 0;
+}
+
+static int remove_group(pid_t pid)
+{
+    for (size_t i = 0; i < n_groups; i++)
+        if (groups[i] == pid) {
+            groups[i] = groups[--n_groups];
+            break;
+        }
+    return 0;
+}
+
+int ex_signals_track_group(pid_t pgid)
+{
+    if (with_signals_blocked(add_group, pgid) != 0) {
+        errno = ENOMEM;
+        return -1;
+    }
+    return 0;
+}
+
+void ex_signals_untrack_group(pid_t pgid)
+{
+    with_signals_blocked(remove_group, pgid);
 }
 
 int ex_signals_fd(void)

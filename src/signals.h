@@ -12,12 +12,19 @@
 #define EXPLAINER_SIGNALS_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *ctx);
 void ex_signals_restore(void);
 int ex_signals_fd(void);
 void ex_signals_drain(void);
 int ex_signals_interrupted(void);  /* 0, SIGINT or SIGTERM */
+
+/* A process group (a shell command's, shell.c) that an interrupt sends the
+ * run's SIGINT or SIGTERM, and a second one SIGKILL. Tracked until untracked,
+ * installed handlers or not. 0, or -1 (ENOMEM). */
+int ex_signals_track_group(pid_t pgid);
+void ex_signals_untrack_group(pid_t pgid);
 
 /* In a forked worker: forget the run's handlers and wake-up pipe (a worker is
  * not the run; a run started inside its processor installs its own). */

@@ -322,6 +322,73 @@ describe("processors with side effects", function()
     assert.truthy(lfs.attributes(dir .. "/joined"), "--finish-only runs it when asked")
   end)
 
+  -- `kill -TERM <run>` (a supervisor, a CI timeout) reaches the run alone, not
+  -- its process group as a terminal's Ctrl-C does: what a processor's shell
+  -- commands started must end with the run all the same, not live on under
+  -- pid 1 (`sleep 1000` did, for os.execute and io.popen alike).
+  for _, case in ipairs {
+    { "TERM", 143, 'os.execute(CMD)' },
+    { "INT", 130, 'os.execute(CMD)' },
+    { "TERM", 143, 'local p = io.popen(CMD); p:read("a"); p:close()' },
+    { "INT", 130, 'local p = io.popen(CMD, "w"); p:write("x"); p:close()' },
+  } do
+    it(("ends what %s started when the run alone gets SIG%s"):format(case[3]:match("[%w.]+%(") .. ")", case[1]),
+        function()
+      local core = require "explainer_core"
+      local pidfile = dir .. "/sleeper.pid"
+      -- a grandchild: the shell runs it and waits, so ending the shell alone leaves it
+      local command = ("sh -c 'echo $$ > %s; exec sleep 1000'; echo after"):format(pidfile)
+      workflow(dir, ([[
+        local CMD = %q
+        return { process_scene = function(scene, d)
+          %s
+          io.open(d .. "/final.png", "w"):close()
+        end }]]):format(command, case[3]))
+      local p = h.spawn(dir, { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" })
+      h.wait_for(pidfile)
+      local sleeper
+      repeat sleeper = tonumber(h.read(pidfile)) until sleeper or not core.sleep(0.01)
+      assert.is_true(h.alive(sleeper))
+      os.execute(("kill -%s %d"):format(case[1], p.pid)) -- the run alone
+      local _, err, code = p.wait(10)
+      assert.equal(case[2], code, err)
+      local deadline = core.time() + 5
+      while h.alive(sleeper) and core.time() < deadline do core.sleep(0.05) end
+      local alive = h.alive(sleeper)
+      if alive then os.execute("kill -KILL " .. sleeper) end
+      assert.is_false(alive, "the command's sleep 1000 outlived the run")
+      assert.is_nil(lfs.attributes(dir .. "/out/film/scene_00/final.png"), "the scene stays undone")
+    end)
+  end
+
+  it("gives a processor's os.execute and io.popen the results Lua's own give", function()
+    workflow(dir, ([[
+      return { process_scene = function(scene, d)
+        if scene.scene_number ~= 1 then return end
+        local r = {}
+        r[#r + 1] = table.concat({ tostring(os.execute("exit 3")), select(2, os.execute("exit 3")),
+                                   select(3, os.execute("exit 3")) }, " ")
+        r[#r + 1] = tostring(os.execute())
+        local p = io.popen("printf 'a\nb\n'")
+        r[#r + 1] = p:read("l") .. p:read("l")
+        r[#r + 1] = table.concat({ tostring(p:close()) }, " ")
+        local q = io.popen("exit 7")
+        local ok, how, n = q:close()
+        r[#r + 1] = tostring(ok) .. " " .. how .. " " .. n
+        local w = io.popen("cat > " .. %q, "w")
+        w:write("written")
+        r[#r + 1] = tostring(w:close())
+        r[#r + 1] = tostring(select(2, pcall(io.popen, "true", "rw")))
+        r[#r + 1] = io.type(io.popen("true"))
+        local f = assert(io.open(%q, "w")); f:write(table.concat(r, "|")); f:close()
+      end }]]):format(dir .. "/w.txt", dir .. "/results.txt"))
+    local _, err, code = h.run { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" }
+    assert.equal(0, code, err)
+    assert.equal("nil exit 3|true|ab|true|nil exit 7|true|bad argument #2 to 'io.popen' (invalid mode)|file",
+      h.read(dir .. "/results.txt"))
+    assert.equal("written", h.read(dir .. "/w.txt"))
+  end)
+
   it("shows a title's control characters escaped, never raw", function()
     h.write(film, (h.read(film):gsub("Scene Title 1", "Evil \27]0;pwned\7 title")))
     workflow(dir, WRITER)
