@@ -248,8 +248,9 @@ static bool is_field(const char *name, size_t len)
     return len > 6 && memcmp(name, "field/", 6) == 0;
 }
 
-/* The names of `from`'s parts that differ from `other`'s (or, on the way
- * back, that `other` lacks), raw fields or not. */
+/* The names of `from`'s parts that differ from `other`'s: with only_missing,
+ * those `other` lacks; otherwise those both have, with other hashes. Raw
+ * fields or not. */
 static void changed_names(name_list *l, const char *from, const char *other, bool fields,
                           bool only_missing)
 {
@@ -259,10 +260,9 @@ static void changed_names(name_list *l, const char *from, const char *other, boo
             return;
         size_t name_len = (size_t)(colon - p);
         const char *theirs = find_part(other, p, name_len);
-        bool differs = !theirs || hash_len(theirs) != hash_len(colon + 1) ||
-                       memcmp(theirs, colon + 1, hash_len(theirs)) != 0;
-        if (only_missing)
-            differs = !theirs;
+        bool differs = only_missing ? !theirs
+                                    : theirs && (hash_len(theirs) != hash_len(colon + 1) ||
+                                                 memcmp(theirs, colon + 1, hash_len(theirs)) != 0);
         /* A nest of parts on one side and a single part of the same name on
          * the other (an image made by hand in place of one the recipe would
          * make): the single name says it. */
@@ -288,6 +288,25 @@ static void leaf(const char *name, size_t len, const char **out, size_t *out_len
     *out_len = len - i;
 }
 
+/* Is the leaf of this part "recipe" (the version of what makes a file,
+ * explainer.key)? */
+static bool is_recipe(const char *name, size_t len)
+{
+    const char *leaf_name;
+    size_t leaf_len;
+    leaf(name, len, &leaf_name, &leaf_len);
+    return leaf_len == 6 && memcmp(leaf_name, "recipe", 6) == 0;
+}
+
+/*
+ * What changed, said as a person would: parts both sides have whose values
+ * differ come first, and when there are any, they are the answer. Parts only
+ * one side has follow from them (a narrated scene that takes a silent scene's
+ * number gains a voice, a speed and a backend; its narration is what changed)
+ * and are named only when nothing changed in place. A new version of a recipe
+ * is named when it is all there is. Raw fields are named when no derived part
+ * says it.
+ */
 char *ex_inputs_changed(const char *old_parts, const char *new_parts)
 {
     if (!old_parts || !*old_parts || !new_parts)
@@ -295,7 +314,22 @@ char *ex_inputs_changed(const char *old_parts, const char *new_parts)
     name_list l = {0};
     for (int fields = 0; fields < 2 && l.n == 0; fields++) {
         changed_names(&l, new_parts, old_parts, fields, false);
+        if (l.n > 0)
+            break;
+        changed_names(&l, new_parts, old_parts, fields, true);
         changed_names(&l, old_parts, new_parts, fields, true);
+    }
+    size_t kept = 0;
+    for (size_t i = 0; i < l.n; i++)
+        kept += !is_recipe(l.names[i], l.lens[i]);
+    if (kept > 0 && kept < l.n) {
+        size_t k = 0;
+        for (size_t i = 0; i < l.n; i++)
+            if (!is_recipe(l.names[i], l.lens[i])) {
+                l.names[k] = l.names[i];
+                l.lens[k++] = l.lens[i];
+            }
+        l.n = k;
     }
     ex_buf b = {0};
     for (size_t i = 0; i < l.n && !l.failed; i++) {

@@ -79,6 +79,23 @@ int main(void)
     CHECK_STR(what, "c", "a part that went away is named");
     free(what);
 
+    /* A narrated scene takes a silent scene's number (a renumbering): its
+     * narration changed; the voice, speed and backend it gains follow. */
+    what = ex_inputs_changed(
+        "narration.mp3/duration:00000001,narration.mp3/narration:00000002,"
+        "narration.mp3/recipe:00000003,final.png:00000009",
+        "narration.mp3/backend:00000004,narration.mp3/narration:00000005,"
+        "narration.mp3/recipe:00000006,narration.mp3/speed:00000007,"
+        "narration.mp3/voice:00000008,final.png:00000009");
+    CHECK_STR(what, "narration", "what changed in place is named, not what follows from it");
+    free(what);
+    what = ex_inputs_changed("recipe:00000001,a:00000002", "recipe:00000003,a:00000002");
+    CHECK_STR(what, "recipe", "a new recipe version alone is named");
+    free(what);
+    what = ex_inputs_changed("recipe:00000001,a:00000002,b:1", "recipe:00000003,a:00000004");
+    CHECK_STR(what, "a", "beside another change it is not, nor a part that went away");
+    free(what);
+
     what = ex_inputs_changed("final.png/title:00000001,final.png/size:00000002,clip:00000003",
                              "final.png:0000000a,clip:00000003");
     CHECK_STR(what, "final.png", "a nest replaced by one part of its name is named once");

@@ -96,7 +96,9 @@ end
 function M.key(scene, opts)
   local text = M.narration_text(scene)
   if not text then
-    return key.of("silence/1", { duration = tonumber(scene.duration) or 6 })
+    -- `narration` too (no words): a scene that gains or loses its words then
+    -- reads as "changed: narration", whatever else follows from it.
+    return key.of("silence/1", { duration = tonumber(scene.duration) or 6, narration = "" })
   end
   local s = M.settings(opts)
   return key.of(M.VERSION, { narration = text, backend = s.backend, voice = s.voice,
