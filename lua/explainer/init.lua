@@ -299,7 +299,7 @@ function M.orchestrate_workflow(opts, fn, more)
   if not opts.dry_run and not stats.fatal then
     local dirs = {}
     for i, s in ipairs(stats.scenes) do dirs[i] = s.output_dir end
-    require("explainer.sweep").after_run(stats.output_dir, dirs)
+    require("explainer.sweep").after_run(stats.output_dir, dirs, stats.workflow)
   end
   -- An interrupted run stops: finish (the film's join) would replace a whole
   -- film with one of the clips made so far; --finish-only does it when asked.
