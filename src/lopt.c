@@ -3,6 +3,7 @@
  */
 #include "lopt.h"
 
+#include <limits.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -49,6 +50,14 @@ lua_Integer ex_opt_integer(lua_State *L, int idx, const char *key, lua_Integer d
     }
     lua_pop(L, 1);
     return value;
+}
+
+int ex_opt_int(lua_State *L, int idx, const char *key, int def)
+{
+    lua_Integer value = ex_opt_integer(L, idx, key, def);
+    if (value < INT_MIN || value > INT_MAX)
+        luaL_error(L, "bad option '%s' (out of range: %I)", key, value);
+    return (int)value;
 }
 
 bool ex_opt_boolean(lua_State *L, int idx, const char *key, bool def)

@@ -20,6 +20,9 @@ const char *ex_opt_string(lua_State *L, int idx, const char *key, const char *de
 lua_Number ex_opt_number(lua_State *L, int idx, const char *key, lua_Number def);
 /* An integer (a float with an integral value counts). */
 lua_Integer ex_opt_integer(lua_State *L, int idx, const char *key, lua_Integer def);
+/* An integer that fits a C int: a larger one is "bad option 'KEY' (out of range)",
+ * never cut to its low bits (4294967297 jobs would be 1). */
+int ex_opt_int(lua_State *L, int idx, const char *key, int def);
 bool ex_opt_boolean(lua_State *L, int idx, const char *key, bool def);
 
 #endif

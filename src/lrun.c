@@ -412,13 +412,13 @@ static void read_options(lua_State *L, const ex_document *doc, ex_run_options *o
     o->output_filename = ex_opt_string(L, ARG_OPTS, "output_filename", "final.png", NULL);
     o->workflow = ex_opt_string(L, ARG_OPTS, "workflow", "default", NULL);
     o->progress = read_progress(L);
-    o->jobs = (int)ex_opt_integer(L, ARG_OPTS, "jobs", 1);
+    o->jobs = ex_opt_int(L, ARG_OPTS, "jobs", 1);
     o->timeout = ex_opt_number(L, ARG_OPTS, "timeout", 0);
-    o->retries = (int)ex_opt_integer(L, ARG_OPTS, "retries", 0);
+    o->retries = ex_opt_int(L, ARG_OPTS, "retries", 0);
     o->retry_delay = ex_opt_number(L, ARG_OPTS, "retry_delay", 1);
     o->rate = ex_opt_number(L, ARG_OPTS, "rate", 0);
-    o->shard_index = (int)ex_opt_integer(L, ARG_OPTS, "shard_index", 0);
-    o->shard_count = (int)ex_opt_integer(L, ARG_OPTS, "shard_count", 0);
+    o->shard_index = ex_opt_int(L, ARG_OPTS, "shard_index", 0);
+    o->shard_count = ex_opt_int(L, ARG_OPTS, "shard_count", 0);
     read_scene_numbers(L, o);
     read_inputs(L, doc, o);
 }

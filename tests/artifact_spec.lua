@@ -161,7 +161,7 @@ describe("outputs that know what made them", function()
     assert.equal(0, code, err)
     -- a run killed while it made scene 1's clip, and the film, two hours ago
     local function old(path) lfs.touch(h.write(path, "half"), os.time() - 7200, os.time() - 7200) return path end
-    os.remove(out .. "/film/.explainer/swept")
+    os.remove(out .. "/film/.explainer/wf/swept")
     local clip = old(out .. "/film/scene_01/.clip.mp4.12345.tmp.mp4")
     local mix = old(out .. "/film/.film.mp4.777.tmp.mp4.mix.wav")
     local young = h.write(out .. "/film/scene_00/.narration.mp3.4242.tmp.mp3", "being written")

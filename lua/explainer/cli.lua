@@ -48,9 +48,12 @@ options:
   --abort-on-error       stop at the first failed scene
   --quiet                no progress output
   --progress MODE        auto, plain, json (one JSON event a line) or quiet
-  -j, --jobs N           run N scenes at once, each in its own process
+  -j, --jobs N           run N scenes at once (1 to 1024), each in its own
+                         process
   --timeout SECONDS      kill a scene (and all it started) running longer
-  --retries N            try a failed scene N more times, with backoff
+                         (at most a week: 604800)
+  --retries N            try a failed scene N more times (at most 1000), with
+                         backoff
   --retry-delay SECONDS  the first backoff (default 1; doubles each time)
   --rate N/UNIT          at most N scene starts per s, min or hour (60/min)
   --shard K/N            only the K-th of N equal parts of the scenes
@@ -61,7 +64,8 @@ options:
   --no-cache             neither use nor fill the cache
   --durable              sync each scene's journal record and outputs to disk
   --finish-only          run no scene: only the workflow's finish, on what
-                         the journal says is done (e.g. after --shard runs)
+                         the journal says is done (e.g. after --shard runs;
+                         not with --no-finish or --dry-run)
   --no-finish            run the scenes but not the workflow's finish
   --verbose              show every warning about FILE, not the first 5
   --strict               any warning about FILE or SCRIPT: exit 2, run nothing
@@ -70,6 +74,9 @@ A scene is skipped when it is fresh: done before with the same inputs (its
 text, and the workflow's settings such as the voice) and its output is
 there. The workflow's journal in OUT/NAME/.explainer/WORKFLOW tells a fresh
 scene from a changed or an interrupted one; `status` says which and why.
+
+Each option is given once. Two FILEs of one name (a/talk.txt b/talk.txt, or
+talk.txt talk.md) would share OUT/talk/: refused, as is a FILE given twice.
 
 exit status: 0 all scenes done or skipped, 1 a scene failed,
              2 bad usage or an unusable input file,
@@ -86,79 +93,16 @@ local function count(n, word, plural)
   return ("%d %s"):format(n, n == 1 and word or plural or word .. "s")
 end
 
-local UsageError = {}
+local argparse = require "explainer.args"
+local usage_error = argparse.usage_error
+local number_flag = argparse.number
+local yes = function() return true end
 
--- `option`: the unknown option the message is about (main names the command).
-local function usage_error(msg, option)
-  error(setmetatable({ message = msg, option = option }, UsageError), 0)
-end
-
---- "1,3,5" or "2-4,7" -> {1,3,5} / {2,3,4,7}.
-function M.parse_scene_list(spec)
-  local list = {}
-  for item in (spec .. ","):gmatch("([^,]*),") do
-    item = item:match("^%s*(.-)%s*$")
-    local a, b = item:match("^(%d+)%-(%d+)$")
-    if a then
-      a, b = tonumber(a), tonumber(b)
-      if b < a or b - a > 100000 then usage_error("--scenes: bad range '" .. item .. "'") end
-      for n = a, b do list[#list + 1] = n end
-    elseif item:match("^%d+$") then
-      list[#list + 1] = tonumber(item)
-    else
-      usage_error("--scenes: expected numbers like 1,3,5 or 2-4, got '" .. spec .. "'")
-    end
-  end
-  return list
-end
-
-local function number_flag(min, integer)
-  return function(value, name)
-    local n = tonumber(value)
-    if not n or n < min or (integer and n ~= math.floor(n)) then
-      usage_error(("%s: expected %s of at least %s, got '%s'")
-        :format(name, integer and "a whole number" or "a number", min, value))
-    end
-    return integer and math.tointeger(n) or n
-  end
-end
-
-local function progress_flag(value, name)
-  if value ~= "auto" and value ~= "plain" and value ~= "json" and value ~= "quiet" then
-    usage_error(name .. ": expected auto, plain, json or quiet, got '" .. value .. "'")
-  end
-  return value
-end
-
-local function yes() return true end
-local function no() return false end
+--- "1,3,5" or "2-4,7" -> {1,3,5} / {2,3,4,7} (explainer.args).
+M.parse_scene_list = argparse.scene_list
 
 -- Flags of a workflow run: name -> {option key, takes a value, convert}.
-local RUN_FLAGS = {
-  ["--jobs"] = { "jobs", true, number_flag(1, true) },
-  ["-j"] = { "jobs", true, number_flag(1, true) },
-  ["--timeout"] = { "timeout", true, number_flag(0.001, false) },
-  ["--retries"] = { "retries", true, number_flag(0, true) },
-  ["--retry-delay"] = { "retry_delay", true, number_flag(0, false) },
-  ["--rate"] = { "rate", true },
-  ["--shard"] = { "shard", true },
-  ["--dry-run"] = { "dry_run", false, yes },
-  ["--json"] = { "json", false, yes },
-  ["--cache-dir"] = { "cache_dir", true },
-  ["--no-cache"] = { "cache", false, no },
-  ["--durable"] = { "durable", false, yes },
-  ["--progress"] = { "progress", true, progress_flag },
-  ["--scenes"] = { "scene_numbers", true, M.parse_scene_list },
-  ["--no-skip"] = { "skip_existing", false, no },
-  ["--output-dir"] = { "output_base_dir", true },
-  ["--output-filename"] = { "output_filename", true },
-  ["--abort-on-error"] = { "continue_on_error", false, no },
-  ["--quiet"] = { "progress", false, function() return "quiet" end },
-  ["--finish-only"] = { "finish_only", false, function() return true end },
-  ["--no-finish"] = { "no_finish", false, function() return true end },
-  ["--verbose"] = { "verbose", false, function() return true end },
-  ["--strict"] = { "strict", false, function() return true end },
-}
+local RUN_FLAGS = argparse.RUN_FLAGS
 M.RUN_FLAGS = RUN_FLAGS
 
 -- What `help COMMAND` and `COMMAND --help` print (the run's is USAGE). help()
@@ -199,8 +143,10 @@ Lints explainer scripts before anything is spent on them. Each problem is a
 line on stderr, FILE:LINE:COL: error|warning|note: message [rule], followed on
 a terminal (or with --caret) by the line and a caret under the column. --json
 prints a list of {file, line, column, severity, rule, message} on stdout.
-  --pace WPM       the narrator's words a minute for the pacing rule (150)
-  --disable RULE   switch rules off (comma-separated; see docs/check.md)
+  --pace WPM       the narrator's words a minute for the pacing rule (150;
+                   from 1 to 1000)
+  --disable RULE   switch rules off (comma-separated, or given again; see
+                   docs/check.md)
 Rules: %s
 
 Exit status: 1 when there is an error, 2 when a file cannot be read, else 0.
@@ -208,8 +154,8 @@ Exit status: 1 when there is an error, 2 when a file cannot be read, else 0.
   init = [=[
 usage: explainer init [FILE.txt] [--scenes N] [--format 9:16|16:9|1:1] [--title T]
 
-Writes a blank explainer script: the header, N scenes (default 12; scene 0 a
-silent title card) each with narration, layout, a Nano Banana iterative prompt
+Writes a blank explainer script: the header, N scenes (default 12, at most
+1000; scene 0 a silent title card) each with narration, layout, a Nano Banana iterative prompt
 and an animation prompt, and [placeholders] where the writing goes. Without
 FILE it goes to stdout; an existing FILE is never overwritten (exit 2).
 `explainer check` on it reports only the placeholders.
@@ -251,42 +197,8 @@ Lists the bundled workflows (video, image, audio, prompts), one line each;
 --path prints where each is. Run one by its name: explainer video FILE.txt.
 ]=]
 
---- Split argv into positionals and flag overrides.
-function M.parse_args(args, flags)
-  local positional, overrides = {}, {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "--" then
-      for j = i + 1, #args do positional[#positional + 1] = args[j] end
-      break
-    elseif a:sub(1, 2) == "--" or (a:sub(1, 1) == "-" and #a > 1) then
-      local name, value = a:match("^(%-%-[^=]+)=(.*)$")
-      name = name or a
-      local spec = flags[name]
-      if not spec then usage_error("unknown option '" .. name .. "'", name) end
-      if spec[2] then
-        if value == nil then
-          i = i + 1
-          value = args[i]
-          if value == nil then usage_error(name .. " needs a value") end
-        end
-        overrides[spec[1]] = spec[3] and spec[3](value, name) or value
-      else
-        if value ~= nil then usage_error(name .. " takes no value") end
-        if spec[3] then
-          overrides[spec[1]] = spec[3]()
-        else
-          overrides[spec[1]] = true
-        end
-      end
-    else
-      positional[#positional + 1] = a
-    end
-    i = i + 1
-  end
-  return positional, overrides
-end
+--- Split argv into positionals and flag overrides (explainer.args).
+M.parse_args = argparse.parse
 
 -- lua-cjson is loaded only by the commands that print JSON (start-up time).
 local json = setmetatable({}, { __index = function(t, k)
@@ -599,6 +511,38 @@ local function run_options(script, workflow, overrides, file)
   return opts
 end
 
+--- nil, or why the FILEs cannot share a run: each one's outputs go to
+-- `<base>/<name>/`, named by its stem, so a/talk.txt and b/talk.txt (or
+-- talk.txt and talk.md) would overwrite each other's scenes, journal, report
+-- and film; a FILE given twice would be run twice.
+-- @tparam table files the paths
+-- @tparam string base the output folder
+-- @treturn string|nil the message
+function M.shared_folder(files, base)
+  local seen = {}
+  for _, file in ipairs(files) do
+    local name = core.path_stem(file)
+    local first = seen[name]
+    if first == file then
+      return file .. ": given twice"
+    elseif first then
+      return ("%s: same output folder as %s (%s/%s/); their outputs would overwrite each other")
+        :format(file, first, base, name)
+    end
+    seen[name] = file
+  end
+end
+
+-- The FILEs of a command have each an output folder of its own; false after
+-- saying which do not.
+local function files_apart(script, workflow, overrides, files)
+  if #files < 2 then return true end
+  local base = run_options(script, workflow, overrides, files[1]).output_base_dir
+  local why = M.shared_folder(files, base or "output")
+  if why then stderr("explainer: %s", why) end
+  return why == nil
+end
+
 -- One file's status as text: a line a scene, the reasons in a column as wide
 -- as the widest, two spaces, the titles; then the counts.
 local function print_status(file, scenes)
@@ -624,6 +568,8 @@ local function cmd_status(args)
   local positional, overrides, workflow =
     workflow_args(args, STATUS_FLAGS, "status takes SCRIPT.lua and FILE.txt")
   if not positional then return 2 end
+  local named = table.move(positional, 2, #positional, 1, {})
+  if not files_apart(positional[1], workflow, overrides, named) then return 2 end
   -- Every file's standing before any is printed: an unusable one is exit 2
   -- with nothing on stdout.
   local files = {}
@@ -662,7 +608,10 @@ end
 
 -- explainer estimate SCRIPT FILE...: what a run would send and cost (estimate.lua).
 local ESTIMATE_FLAGS = {
-  ["--prices"] = { "prices", true },
+  ["--prices"] = { "prices", true, function(value, name)
+    if value == "" then usage_error(name .. " needs a file") end
+    return value
+  end },
   ["--cache-dir"] = RUN_FLAGS["--cache-dir"],
 }
 for name, spec in pairs(STATUS_FLAGS) do ESTIMATE_FLAGS[name] = spec end
@@ -671,9 +620,11 @@ local function cmd_estimate(args)
   local positional, overrides, workflow =
     workflow_args(args, ESTIMATE_FLAGS, "estimate takes SCRIPT.lua and FILE.txt")
   if not positional then return 2 end
+  local named = table.move(positional, 2, #positional, 1, {})
+  if not files_apart(positional[1], workflow, overrides, named) then return 2 end
   local estimate = require "explainer.estimate"
   require("explainer.settings").cache_dir = overrides.cache_dir
-  local prices, err = estimate.prices(overrides.prices)
+  local prices, err = estimate.prices(overrides.prices, "--prices")
   if not prices then
     stderr("explainer: %s", err)
     return 2
@@ -713,9 +664,12 @@ end
 -- scenes, no duplicate numbers, --strict, its journal) by a quiet dry run that
 -- runs none of the workflow's code, before the first file runs: a bad last file
 -- costs nothing. One FILE is checked so by its run (unless `always`: `explainer
--- slurm` checks before it submits). false after naming the bad one.
+-- slurm` checks before it submits). false after naming the bad one; else true
+-- and, when the FILEs were checked, the most scenes one of them would run.
 function M.files_usable(script, workflow, overrides, files, always)
+  if not files_apart(script, workflow, overrides, files) then return false end
   if #files < 2 and not always then return true end
+  local most = 0 -- scenes a FILE would run
   for _, file in ipairs(files) do
     local opts = run_options(script, workflow, overrides, file)
     opts.dry_run, opts.json, opts.progress = true, nil, "quiet"
@@ -725,8 +679,9 @@ function M.files_usable(script, workflow, overrides, files, always)
       stderr("explainer: %s", tostring(ok and err or stats))
       return false
     end
+    most = math.max(most, stats.total)
   end
-  return true
+  return true, most
 end
 
 -- --finish-only: the workflow's finish on what is done, no scene run.
@@ -763,11 +718,19 @@ local function cmd_scripts(args)
   return 0
 end
 
+-- Flags of a run that cannot go together: --finish-only runs only the
+-- workflow's finish, --no-finish all but it, and a dry run runs nothing.
+local RUN_EXCLUSIVE = {
+  { "finish_only", "no_finish", "--finish-only", "--no-finish" },
+  { "finish_only", "dry_run", "--finish-only", "--dry-run" },
+}
+
 local function cmd_run(args)
   local positional, overrides, workflow =
     workflow_args(args, RUN_FLAGS, "expected SCRIPT.lua and at least one FILE.txt")
   if not positional then return 2 end
   if overrides.json and not overrides.dry_run then usage_error("--json goes with --dry-run") end
+  argparse.exclusive(overrides, RUN_EXCLUSIVE)
   local status = 0
   local only_finish, no_finish = overrides.finish_only, overrides.no_finish
   overrides.finish_only, overrides.no_finish = nil, nil
@@ -807,7 +770,7 @@ end
 
 local CACHE_FLAGS = {
   ["--cache-dir"] = { "cache_dir", true },
-  ["--max-size"] = { "max_size", true },
+  ["--max-size"] = { "max_size", true, argparse.size },
   ["--json"] = { "json", false, yes },
 }
 
@@ -837,9 +800,8 @@ local function cmd_cache(args)
     end
     return 0
   elseif action == "prune" and #positional == 1 then
-    local max = o.max_size and cache.parse_size(o.max_size)
-    if not max then usage_error("cache prune needs --max-size SIZE (like 2G, 500M)") end
-    local r = cache.prune(dir, max)
+    if not o.max_size then usage_error("cache prune needs --max-size SIZE (like 2G, 500M)") end
+    local r = cache.prune(dir, o.max_size)
     if o.json then
       io.stdout:write(json.encode(r), "\n")
     else
@@ -878,10 +840,13 @@ local function disable_flag(value, name)
   return set
 end
 
+-- A narrator's words a minute: the fastest speech is about 600.
+local MAX_PACE = 1000
+
 local CHECK_FLAGS = {
   ["--json"] = { "json", false },
-  ["--pace"] = { "pace", true, number_flag(1, false) },
-  ["--disable"] = { "disable", true, disable_flag },
+  ["--pace"] = { "pace", true, number_flag { 1, MAX_PACE } },
+  ["--disable"] = { "disable", true, disable_flag, many = true },
   ["--caret"] = { "caret", false, function() return true end },
   ["--no-caret"] = { "caret", false, function() return false end },
 }
@@ -938,8 +903,11 @@ local function format_flag(value, name)
   return value
 end
 
+-- Scenes of a blank script (a few MB at most).
+local MAX_INIT_SCENES = 1000
+
 local INIT_FLAGS = {
-  ["--scenes"] = { "scenes", true, number_flag(1, true) },
+  ["--scenes"] = { "scenes", true, number_flag { 1, MAX_INIT_SCENES, true } },
   ["--format"] = { "format", true, format_flag },
   ["--title"] = { "title", true },
 }
@@ -1050,7 +1018,7 @@ function M.main(args, host_info)
     return DISPATCH[command](rest)
   end)
   if ok then return status end
-  if getmetatable(status) == UsageError then
+  if getmetatable(status) == argparse.UsageError then
     local message = status.message
     if status.option and command and command ~= "run" then
       message = ("%s takes no option '%s'"):format(command, status.option)

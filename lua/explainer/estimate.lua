@@ -33,9 +33,10 @@ local KINDS = { "image", "edit", "speech", "video" }
 local UNITS = { image = true, megapixel = true, ["million characters"] = true,
                 ["thousand characters"] = true, second = true, video = true }
 
-local function read_prices_file(path)
+-- `origin` names where the path came from (--prices, EXPLAINER_PRICES).
+local function read_prices_file(path, origin)
   local f, err = io.open(path, "rb")
-  if not f then return nil, "EXPLAINER_PRICES: " .. tostring(err) end
+  if not f then return nil, (origin and origin .. ": " or "") .. tostring(err) end
   local text = f:read("a") or ""
   f:close()
   local data
@@ -61,21 +62,23 @@ end
 --- The price table: `explainer.prices`, with the entries of the file
 -- `path` (else `EXPLAINER_PRICES`) over it.
 -- @tparam[opt] string path a Lua file returning a table, or a JSON file
+-- @tparam[opt] string origin what gave `path`, for the message when it cannot
+--   be opened (`"--prices"`; `EXPLAINER_PRICES` when the path is its)
 -- @treturn table|nil `date`, `currency`, `source`, `file` (the override
 -- read, if any), and `image`, `edit`, `speech`, `video` (`backend/model` ->
 -- `{unit=, price=, by_size=}`)
 -- @treturn string|nil message: the file cannot be read, or an entry is not a
 -- price (`path: video["fal/x"]: unit must be one of ...`)
-function M.prices(path)
+function M.prices(path, origin)
   local base = require "explainer.prices"
   local t = { date = base.date, currency = base.currency, source = base.source }
   for _, kind in ipairs(KINDS) do
     t[kind] = {}
     for name, entry in pairs(base[kind] or {}) do t[kind][name] = entry end
   end
-  path = path or os.getenv("EXPLAINER_PRICES")
+  if path == nil then path, origin = os.getenv("EXPLAINER_PRICES"), "EXPLAINER_PRICES" end
   if path == nil or path == "" then return t end
-  local data, err = read_prices_file(path)
+  local data, err = read_prices_file(path, origin)
   if not data then return nil, err end
   t.file = path
   for _, field in ipairs { "date", "currency", "source" } do

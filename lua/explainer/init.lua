@@ -120,36 +120,72 @@ local function check_options(opts, level)
   end
 end
 
+-- The longest any wait of a run may be: a week. (The core waits with poll(),
+-- whose milliseconds are an int: 24 days.)
+local WEEK = 7 * 24 * 3600
+
+--- The bounds of the numeric options, as `{least, most, whole}` (`whole`: an
+-- integer): what the core's fields hold and its waits can count. `jobs` is at
+-- most 1024 worker processes (each holds three pipes), `retries` at most 1000,
+-- `timeout` and `retry_delay` at most a week (604800 s); a `rate` is at least
+-- one start a week, a `shard` K/N has N at most 2147483647.
+M.OPTION_BOUNDS = {
+  jobs = { 1, 1024, true },
+  retries = { 0, 1000, true },
+  timeout = { 0, WEEK },
+  retry_delay = { 0, WEEK },
+  rate = { 1 / WEEK, math.huge },
+  shard = { 1, 2147483647, true },
+}
+local BOUNDS = M.OPTION_BOUNDS
+
 local RATE_UNITS = { s = 1, sec = 1, second = 1, m = 60, min = 60, minute = 60,
                      h = 3600, hour = 3600 }
 
---- Scene starts a second from "60/min", "2/s", "100/hour" or a number.
+--- Scene starts a second from "60/min", "2/s", "100/hour" or a number: at
+-- least one a week, and finite.
 -- @treturn number|nil
 -- @treturn string|nil message
 function M.parse_rate(spec)
+  local rate
   if type(spec) == "number" then
-    if spec > 0 then return spec end
-    return nil, "rate: expected a positive number, got " .. spec
+    rate = spec
+  else
+    local n, unit = tostring(spec):match("^%s*([%d.]+)%s*/%s*(%a+)%s*$")
+    n = tonumber(n or spec)
+    local period = unit and RATE_UNITS[unit:lower()] or (unit == nil and 1)
+    if not n or n <= 0 or n == math.huge or not period then
+      return nil, "rate: expected a rate like 60/min, 2/s or 100/hour, got '" .. tostring(spec) .. "'"
+    end
+    rate = n / period
   end
-  local n, unit = tostring(spec):match("^%s*([%d.]+)%s*/%s*(%a+)%s*$")
-  n = tonumber(n or spec)
-  local period = unit and RATE_UNITS[unit:lower()] or (unit == nil and 1)
-  if not n or n <= 0 or not period then
-    return nil, "rate: expected a rate like 60/min, 2/s or 100/hour, got '" .. tostring(spec) .. "'"
+  if not (rate >= BOUNDS.rate[1] and rate < BOUNDS.rate[2]) then
+    return nil, "rate: expected a finite rate of at least one start a week, got '" .. tostring(spec) .. "'"
   end
-  return n / period
+  return rate
 end
 
---- "K/N" with 1 <= K <= N -> K, N.
+--- "K/N" with 1 <= K <= N <= 2147483647 -> K, N.
 -- @treturn integer|nil K
 -- @treturn integer|string N, or a message
 function M.parse_shard(spec)
-  local k, n = tostring(spec):match("^%s*(%d+)%s*/%s*(%d+)%s*$")
-  k, n = math.tointeger(tonumber(k)), math.tointeger(tonumber(n))
-  if not k or n < 1 or k < 1 or k > n then
+  local ks, ns = tostring(spec):match("^%s*(%d+)%s*/%s*(%d+)%s*$")
+  local k, n = math.tointeger(tonumber(ks)), math.tointeger(tonumber(ns))
+  if ns and not (n and n <= BOUNDS.shard[2]) then
+    return nil, ("shard: N is at most %d, got '%s'"):format(BOUNDS.shard[2], tostring(spec))
+  elseif not (k and n and k >= 1 and k <= n) then
     return nil, "shard: expected K/N with 1 <= K <= N (e.g. 1/4), got '" .. tostring(spec) .. "'"
   end
   return k, n
+end
+
+-- nil, or why the number `value` is out of the option's bounds.
+local function out_of_bounds(name, value)
+  local b = BOUNDS[name]
+  if not (value >= b[1] and value <= b[2]) or (b[3] and math.tointeger(value) == nil) then
+    return ("%s: expected %s of at least %s and at most %s, got %s"):format(name,
+      b[3] and "a whole number" or "a number", b[1], b[2], tostring(value))
+  end
 end
 
 --- What each scene of the document depends on, from a workflow's
@@ -196,10 +232,11 @@ local function core_options(opts, document)
     if not k then return nil, n end
     c.shard_index, c.shard_count = k, n
   end
-  for _, name in ipairs { "jobs", "retries" } do
+  for _, name in ipairs { "jobs", "retries", "timeout", "retry_delay" } do
     if c[name] ~= nil then
-      c[name] = math.tointeger(c[name])
-      if c[name] == nil then return nil, name .. ": expected a whole number" end
+      local why = out_of_bounds(name, c[name])
+      if why then return nil, why end
+      if BOUNDS[name][3] then c[name] = math.tointeger(c[name]) end
     end
   end
   c.inputs, c.output_keys = scene_inputs(opts.inputs, document, opts.output_base_dir or "output")
@@ -299,7 +336,7 @@ function M.orchestrate_workflow(opts, fn, more)
   if not opts.dry_run and not stats.fatal then
     local dirs = {}
     for i, s in ipairs(stats.scenes) do dirs[i] = s.output_dir end
-    require("explainer.sweep").after_run(stats.output_dir, dirs)
+    require("explainer.sweep").after_run(stats.output_dir, dirs, stats.workflow)
   end
   -- An interrupted run stops: finish (the film's join) would replace a whole
   -- film with one of the clips made so far; --finish-only does it when asked.

@@ -6,6 +6,7 @@
 -- @module explainer.slurm
 
 local explainer = require "explainer"
+local argparse = require "explainer.args"
 
 local M = {}
 
@@ -13,13 +14,13 @@ M.USAGE = [[
 usage: explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [run options]
                        [sbatch options as --name=value] [-- sbatch options]
 
-Submits a Slurm job array of N tasks (default: one per scene, at most 100),
-task K running SCRIPT.lua on each FILE with --shard K/N --no-finish, then a
-job that runs once the whole array succeeded (--dependency=afterok) with
---finish-only. Run options (--output-dir, --jobs, ...) go to both jobs; other
-options and everything after -- go to sbatch. --print shows both jobs and
-submits nothing. The output folder must be on a file system all nodes share
-(docs/cluster.md).
+Submits a Slurm job array of N tasks (default: one per scene, at most 100;
+never more than the scenes a FILE has to run), task K running SCRIPT.lua on
+each FILE with --shard K/N --no-finish, then a job that runs once the whole
+array succeeded (--dependency=afterok) with --finish-only. Run options
+(--output-dir, --jobs, ...) go to both jobs; other options and everything
+after -- go to sbatch. --print shows both jobs and submits nothing. The output
+folder must be on a file system all nodes share (docs/cluster.md).
 ]]
 
 --- At most this many array tasks unless `--tasks` says otherwise.
@@ -81,6 +82,12 @@ end
 local OWN = { ["--shard"] = true, ["--finish-only"] = true, ["--no-finish"] = true,
   ["--dry-run"] = true, ["--json"] = true }
 
+-- slurm's own options (none is the value of an option before it).
+local OWN_FLAGS = { ["--tasks"] = true, ["--print"] = true, ["--help"] = true, ["-h"] = true }
+
+-- --tasks N: a whole number (capped at the scene count when the jobs are made).
+local tasks_flag = argparse.number { 1, 2147483647, true }
+
 --- Split `explainer slurm` arguments.
 -- @tparam table args the words after `slurm`
 -- @tparam table cli the explainer.cli module (its RUN_FLAGS, usage_error)
@@ -97,15 +104,9 @@ function M.parse_args(args, cli)
       table.move(args, i + 1, #args, #r.sbatch + 1, r.sbatch)
       break
     elseif name == "--tasks" then
-      if value == nil then
-        i = i + 1
-        value = args[i]
-      end
-      r.tasks = math.tointeger(tonumber(value or ""))
-      if not r.tasks or r.tasks < 1 then
-        cli.usage_error("--tasks: expected a whole number of at least 1, got '"
-          .. tostring(value) .. "'")
-      end
+      if r.tasks then cli.usage_error("--tasks is given twice") end
+      value, i = argparse.value_of(args, i, name, value, OWN_FLAGS, cli.RUN_FLAGS)
+      r.tasks = tasks_flag(value, name)
     elseif name == "--print" then
       r.print = true
     elseif name == "--help" or name == "-h" then
@@ -115,9 +116,8 @@ function M.parse_args(args, cli)
     elseif cli.RUN_FLAGS[name] then
       r.options[#r.options + 1] = a
       if cli.RUN_FLAGS[name][2] and value == nil then
-        i = i + 1
-        if args[i] == nil then cli.usage_error(name .. " needs a value") end
-        r.options[#r.options + 1] = args[i]
+        value, i = argparse.value_of(args, i, name, value, OWN_FLAGS, cli.RUN_FLAGS)
+        r.options[#r.options + 1] = value
       end
     elseif a:sub(1, 1) == "-" and #a > 1 then
       r.sbatch[#r.sbatch + 1] = a
@@ -161,24 +161,21 @@ function M.command(args, cli, host)
     io.stderr:write("explainer: ", err, "\n")
     return 2
   end
+  -- Every file as its jobs will find it (scenes, duplicate numbers, --strict,
+  -- the journal), before anything is submitted.
+  local _, overrides = cli.parse_args(r.options, cli.RUN_FLAGS)
+  local files = { table.unpack(r.positional, 2) }
+  -- (and the most scenes a FILE's run would do: more tasks would have none)
+  local usable, most = cli.files_usable(r.positional[1], workflow, overrides, files, true)
+  if not usable then return 2 end
   if type(workflow.finish) ~= "function" then
     io.stderr:write(("explainer: note: %s has no finish hook; the finish job only counts the scenes\n")
       :format(r.positional[1]))
   end
-  -- Every file as its jobs will find it (scenes, duplicate numbers, --strict,
-  -- the journal), before anything is submitted.
-  local _, overrides = cli.parse_args(r.options, cli.RUN_FLAGS)
-  local named = { table.unpack(r.positional, 2) }
-  if not cli.files_usable(r.positional[1], workflow, overrides, named, true) then return 2 end
-  local files, most = {}, 0
-  for i = 2, #r.positional do
-    local doc, perr = explainer.parse(r.positional[i])
-    if not doc then
-      io.stderr:write("explainer: ", perr, "\n")
-      return 2
-    end
-    files[#files + 1] = r.positional[i]
-    most = math.max(most, #doc.scenes)
+  if r.tasks and r.tasks > math.max(1, most) then
+    io.stderr:write(("explainer: note: --tasks %d is more than the %s to run: %d tasks\n")
+      :format(r.tasks, most == 1 and "1 scene" or most .. " scenes", math.max(1, most)))
+    r.tasks = math.max(1, most)
   end
   local spec = {
     executable = host.executable or "explainer",

@@ -27,12 +27,18 @@ function M.clean_folder(dir)
 end
 
 --- After a run: clean a document's folder and its scenes', at most once
--- every `AGE` seconds (the time of `.explainer/swept`), so that a run of
--- 10,000 fresh scenes does not read 10,000 folders each time.
+-- every `AGE` seconds (the time of the workflow's stamp,
+-- `.explainer/<workflow>/swept`, beside its journal: a stamp of its own in
+-- `.explainer/` would take the name of a workflow called `swept`), so that a
+-- run of 10,000 fresh scenes does not read 10,000 folders each time.
 -- @tparam string doc_dir the document's folder
 -- @tparam {string,...} scene_dirs its scenes' folders
-function M.after_run(doc_dir, scene_dirs)
-  local stamp = doc_dir .. "/.explainer/swept"
+-- @tparam[opt="default"] string workflow the run's workflow (its journal's name)
+function M.after_run(doc_dir, scene_dirs, workflow)
+  -- (the stamp of older versions, in the way of a workflow called swept)
+  local old = doc_dir .. "/.explainer/swept"
+  if lfs.symlinkattributes(old, "mode") == "file" then os.remove(old) end
+  local stamp = ("%s/.explainer/%s/swept"):format(doc_dir, workflow or "default")
   local last = lfs.attributes(stamp, "modification")
   if last and last > os.time() - M.AGE then return end
   local f = io.open(stamp, "w")

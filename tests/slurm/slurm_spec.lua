@@ -111,6 +111,43 @@ describe("explainer slurm", function()
     assert.equal("--array=1-7", argv(1)[2])
   end)
 
+  it("makes no more tasks than the scenes to run, saying so", function()
+    local _, err, code = slurm { "--tasks", "1000" }
+    assert.equal(0, code, err)
+    assert.equal("--array=1-7", argv(1)[2])
+    assert.matches("--tasks 1000 is more than the 7 scenes to run: 7 tasks", err, 1, true)
+    assert.truthy(h.read(calls .. "/script.1"):find('--shard "$SLURM_ARRAY_TASK_ID/7"', 1, true))
+    _, err, code = slurm { "--tasks=50", "--scenes", "2-4" }
+    assert.equal(0, code, err)
+    assert.equal("--array=1-3", argv(3)[2])
+    -- the default too counts the scenes --scenes picks
+    _, err, code = slurm { "--scenes", "2,5" }
+    assert.equal(0, code, err)
+    assert.equal("--array=1-2", argv(5)[2])
+  end)
+
+  it("says --tasks needs a value, and submits nothing", function()
+    for _, args in ipairs { { "--tasks" }, { "--tasks", "--print" } } do
+      local out, err, code = slurm(args)
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.matches("^explainer: %-%-tasks needs a value", err)
+      assert.equal(1, select(2, err:gsub("\n", "")), err)
+    end
+    assert.is_nil(h.read(calls .. "/count"))
+  end)
+
+  it("refuses FILEs whose outputs would share a folder, and submits nothing", function()
+    assert(require("lfs").mkdir(dir .. "/b"))
+    local twin = h.write(dir .. "/b/film.txt", h.script(3))
+    local out, err, code = h.run({ "slurm", flow, film, twin }, { env = env, cwd = dir })
+    assert.equal(2, code)
+    assert.equal("", out)
+    assert.equal(("explainer: %s: same output folder as %s (output/film/); their outputs would "
+      .. "overwrite each other\n"):format(twin, film), err)
+    assert.is_nil(h.read(calls .. "/count"))
+  end)
+
   it("finds a bundled workflow by name, and names it so in the job scripts", function()
     local words = { "slurm", "prompts", film, "--tasks", "2" }
     local _, err, code = h.run(words, { env = env, cwd = dir })
