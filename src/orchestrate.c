@@ -985,6 +985,38 @@ static int look(const ex_document *doc, const ex_run_options *opts, ex_stats *st
     return 0;
 }
 
+/* The --scenes numbers the script lacks, in one line: "99", "5, 7",
+ * "13 to 100000" (a range of the command line is said as one). */
+static char *missing_numbers(const ex_document *doc, const ex_run_options *opts)
+{
+    ex_buf b = {0};
+    const long *n = opts->scene_numbers;
+    for (size_t i = 0; i < opts->n_scene_numbers;) {
+        if (ex_document_scene(doc, n[i])) {
+            i++;
+            continue;
+        }
+        size_t j = i;
+        while (j + 1 < opts->n_scene_numbers && n[j + 1] == n[j] + 1 &&
+               !ex_document_scene(doc, n[j + 1]))
+            j++;
+        char *part = j == i ? ex_format("%s%ld", b.len ? ", " : "", n[i])
+                   : j == i + 1 ? ex_format("%s%ld, %ld", b.len ? ", " : "", n[i], n[j])
+                                : ex_format("%s%ld to %ld", b.len ? ", " : "", n[i], n[j]);
+        if (part)
+            ex_buf_put(&b, part, strlen(part));
+        free(part);
+        i = j + 1;
+    }
+    if (b.failed) {
+        ex_buf_free(&b);
+        return NULL;
+    }
+    if (b.data)
+        ex_buf_put(&b, "", 1);
+    return b.data;
+}
+
 /* A --scenes number the script does not have is said, by runs, dry runs and
  * status alike: "--scenes 99" on a 12-scene script is a typo, not a no-op.
  * When none of them is there, nothing runs and nothing is written. */
@@ -1006,10 +1038,11 @@ static int check_scene_numbers(const ex_progress *pr, const ex_document *doc,
                             opts->scene_numbers[0], lo, hi);
         return -1;
     }
-    for (size_t i = 0; i < opts->n_scene_numbers; i++)
-        if (!ex_document_scene(doc, opts->scene_numbers[i]))
-            ex_progress_note(pr, "warning", "warning: %s has no scene %ld", file,
-                             opts->scene_numbers[i]);
+    char *missing = missing_numbers(doc, opts);
+    if (missing && *missing)
+        ex_progress_note(pr, "warning", "warning: %s has no scene%s %s", file,
+                         strpbrk(missing, ", ") ? "s" : "", missing);
+    free(missing);
     return 0;
 }
 

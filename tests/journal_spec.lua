@@ -210,6 +210,17 @@ describe("journal and resume", function()
     assert.is_nil(err:find("has no scene", 1, true), err)
   end)
 
+  it("says the --scenes numbers the script lacks in one line, ranges as ranges", function()
+    local wf = h.write(dir .. "/quiet.lua", "return { process_scene = function() end }")
+    local _, err, code = h.run { wf, film, "--output-dir", out, "--scenes", "1-100000" }
+    assert.equal(0, code, err)
+    local lines = select(2, err:gsub("has no scene", ""))
+    assert.equal(1, lines, err:sub(1, 300))
+    assert.matches("film.txt has no scenes 4 to 100000\n", err)
+    _, err = h.run { wf, film, "--output-dir", out, "--scenes", "1,5,7-9,11-12" }
+    assert.matches("film.txt has no scenes 5, 7 to 9, 11, 12\n", err)
+  end)
+
   it("writes report.json with each scene's state, reason, attempts, time and error", function()
     local wf = h.write(dir .. "/rep.lua", [[
       return { process_scene = function(scene, d)
