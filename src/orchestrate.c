@@ -963,13 +963,20 @@ static int look(const ex_document *doc, const ex_run_options *opts, ex_stats *st
     char *locks = ex_format("%s/locks", state_dir);
     for (size_t i = 0; i < stats->n_records; i++) {
         ex_scene_record *rec = &stats->records[i];
+        /* The lock first, then the journal as it is now: a scene another run
+         * finished after the journal was first read is done, not new. */
+        bool held = locks && ex_lock_scene_held(locks, rec->scene_number);
+        if (!held && ex_journal_refresh(&journal) != 0) {
+            *errmsg = ex_format("%s/journal: %s", state_dir, strerror(errno));
+            break;
+        }
         bool run_it = scene_standing(opts, &journal, rec);
         const ex_journal_entry *e = ex_journal_get(&journal, rec->scene_number);
         if (e) {
             rec->attempts = e->attempt;
             rec->seconds = e->seconds;
         }
-        if (locks && ex_lock_scene_held(locks, rec->scene_number)) {
+        if (held) {
             set_reason(rec, running ? "running" : "running in another run");
             run_it = false;
         }
@@ -982,7 +989,7 @@ static int look(const ex_document *doc, const ex_run_options *opts, ex_stats *st
     free(locks);
     ex_journal_close(&journal);
     free(state_dir);
-    return 0;
+    return *errmsg ? -1 : 0;
 }
 
 /* The --scenes numbers the script lacks, in one line: "99", "5, 7",
