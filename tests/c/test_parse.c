@@ -1,5 +1,5 @@
 /*
- * test_parse.c -- the explainer-script parser (src/parse.c) on its own: every
+ * test_parse.c -- the explainer-script parser (src/parse*.c) on its own: every
  * dialect of docs/format.md, every warning, hostile input, the file API, and every
  * out-of-memory path. Run from the repository root (tests/run does).
  */
