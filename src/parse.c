@@ -8,7 +8,10 @@
  * as a span of the source text and turned into strings when its scene block ends.
  * Every byte is therefore looked at a bounded number of times, which keeps the
  * parser linear whatever the input (a 1 MB line, 10,000 scenes). After the pass:
- * the narration fallback, duplicate numbers, the declared scene count, the total.
+ * the scene-like lines of other forms (parse_family.c), the narration fallback,
+ * duplicate numbers, the declared scene count, the total. A script without any
+ * `## SCENE` header whose scenes are written `**Scene 2: …**`, `## Part 2: …` or
+ * the like is read twice: the first pass finds which lines are its scene headers.
  *
  * Every string of a document lives in one arena that the document owns; the scene
  * and warning arrays are two more blocks. ex_document_free releases all three.
@@ -101,20 +104,9 @@ static void header_line(parser *p, span line)
         *slot = px_text_copy(p, v);
 }
 
-static void on_scene_header(parser *p, span line, const scene_head *h, int level, long lineno)
+/* A scene starts at its header's line. */
+static void start_scene(parser *p, span line, const scene_head *h, long lineno)
 {
-    if (h->error || level != 2) {
-        if (h->error)
-            px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
-                    "'%s' looks like a scene header but %s; it is not a scene",
-                    px_excerpt(p, line), h->error);
-        else
-            px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
-                    "'%s' is a level-%d heading; a scene header is '## SCENE n: Title'",
-                    px_excerpt(p, line), level);
-        p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
-        return;
-    }
     px_warn_duration(p, line, lineno, h);
     ex_scene *sc = px_vec_push(&p->scenes, sizeof *sc);
     if (!sc) {
@@ -131,16 +123,42 @@ static void on_scene_header(parser *p, span line, const scene_head *h, int level
     p->fields.n = 0;
 }
 
+static void on_scene_header(parser *p, span line, const scene_head *h, int level, long lineno)
+{
+    if (h->error || level != 2) {
+        if (h->error)
+            px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+                    "'%s' looks like a scene header but %s; it is not a scene",
+                    px_excerpt(p, line), h->error);
+        else
+            px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+                    "'%s' is a level-%d heading; a scene header is '## SCENE n: Title'",
+                    px_excerpt(p, line), level);
+        p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
+        return;
+    }
+    start_scene(p, line, h, lineno);
+}
+
 static void handle_line(parser *p, span line, long lineno)
 {
+    scene_head h;
+    const header_plan *plan = p->plan; /* a second pass's scene headers */
+    if (plan && p->next_planned < plan->n && plan->lines[p->next_planned] == lineno &&
+        px_planned_header(p, line, lineno, &h)) {
+        end_block(p);
+        start_scene(p, line, &h, lineno);
+        return;
+    }
     span rest;
     int level = px_scene_like(line, &rest);
     if (level) {
         /* A level-2 SCENE heading always ends the block, parsed or not; at
          * another level only one that would parse does (and gets a warning). */
-        scene_head h = px_parse_scene_head(rest);
+        h = px_parse_scene_head(rest);
         if ((level == 2 && px_header_like(rest)) || !h.error) {
             end_block(p);
+            px_candidate_end(p);
             on_scene_header(p, line, &h, level, lineno);
             return;
         }
@@ -150,18 +168,28 @@ static void handle_line(parser *p, span line, long lineno)
         end_block(p);
         if (level == 1 && !p->seen_scene && !p->doc->title)
             title_line(p, line, lineno);
-        if (px_is_narration_script_heading(px_heading_text(line)))
+        if (px_is_narration_script_heading(px_heading_text(line))) {
             p->region = IN_NARRATION_SCRIPT;
-        else
+            px_candidate_end(p);
+        } else {
             p->region = p->seen_scene ? IN_OTHER : IN_HEADER;
+            px_candidate_heading(p, line, lineno);
+        }
         return;
     }
-    if (p->region != IN_NARRATION_SCRIPT &&
-        !(p->field_open && quote_open(&p->field_quote)) && px_bare_scene_header(line))
+    bool bare = p->region != IN_NARRATION_SCRIPT &&
+                !(p->field_open && quote_open(&p->field_quote)) && px_bare_scene_header(line);
+    if (bare)
         px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
                 "'%s' looks like a scene header but is not a '## ' heading; it is not a "
                 "scene",
                 px_excerpt(p, line));
+    /* `Scene 2: …` or `**Scene 2…`, or a line in the block of one (parse_family.c);
+     * not a line inside a quote still open, which is that value's text. */
+    if (line.n && (p->candidate_open || line.p[0] == '*' || (line.p[0] | 32) == 's') &&
+        p->region != IN_NARRATION_SCRIPT &&
+        !(p->field_open && quote_open(&p->field_quote) && !p->field_blank_after))
+        px_candidate_line(p, line, lineno, bare);
     switch (p->region) {
     case IN_HEADER:
         header_line(p, line);
@@ -221,6 +249,7 @@ static void find_duplicates(parser *p)
 static void finish_document(parser *p)
 {
     ex_document *doc = p->doc;
+    px_candidates_finish(p);
     px_narration_fallback(p);
     find_duplicates(p);
     if (doc->declared_scenes >= 0 && (size_t)doc->declared_scenes != p->scenes.n)
@@ -243,7 +272,15 @@ static void finish_document(parser *p)
     px_warnings_to_document(p);
 }
 
-ex_document *ex_parse(const char *text, size_t len, const char *name, const char *path)
+/*
+ * One pass over the text (`s` past any BOM). `plan`: the scene headers of a second
+ * pass (NULL in the first); `replan`: where the first pass plans a second one, when
+ * the script has no `## SCENE` header but another family of them (parse_family.c).
+ * Returns NULL when memory runs out.
+ */
+static ex_document *parse_pass(const char *s, const char *end, const char *name,
+                               const char *path, const header_plan *plan,
+                               header_plan *replan)
 {
     doc_box *box = px_malloc(sizeof *box);
     if (!box)
@@ -257,25 +294,12 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     p->strings = &box->strings;
     p->doc = doc;
     p->region = IN_HEADER;
+    p->plan = plan;
+    p->replan = replan;
 
     doc->name = px_lit_copy(p, name ? name : "script");
     if (path)
         doc->path = px_lit_copy(p, path);
-
-    if (!text)
-        len = 0;
-    char *decoded = NULL;
-    size_t decoded_len = 0;
-    int utf16 = ex_utf16_to_utf8(text, len, &decoded, &decoded_len);
-    if (utf16 < 0)
-        p->oom = true;
-    else if (utf16 > 0) {
-        text = decoded;
-        len = decoded_len;
-    }
-    const char *s = text, *end = text ? text + len : NULL;
-    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
-        s += 3;
     if (s)
         px_check_encoding(p, s, end);
 
@@ -298,11 +322,39 @@ ex_document *ex_parse(const char *text, size_t len, const char *name, const char
     free(p->fields.items);
     free(p->script.items);
     free(p->parts.items);
-    free(decoded);
+    free(p->silenced.items);
+    free(p->candidates.items);
     if (p->oom) {
         ex_document_free(doc);
         return NULL;
     }
+    return doc;
+}
+
+ex_document *ex_parse(const char *text, size_t len, const char *name, const char *path)
+{
+    if (!text)
+        len = 0;
+    char *decoded = NULL;
+    size_t decoded_len = 0;
+    int utf16 = ex_utf16_to_utf8(text, len, &decoded, &decoded_len);
+    if (utf16 < 0)
+        return NULL;
+    if (utf16 > 0) {
+        text = decoded;
+        len = decoded_len;
+    }
+    const char *s = text, *end = text ? text + len : NULL;
+    if (len >= 3 && memcmp(s, "\xEF\xBB\xBF", 3) == 0)
+        s += 3;
+    header_plan plan = {0};
+    ex_document *doc = parse_pass(s, end, name, path, NULL, &plan);
+    if (doc && plan.n) { /* no `## SCENE` header, but a family of narrated others */
+        ex_document_free(doc);
+        doc = parse_pass(s, end, name, path, &plan, NULL);
+    }
+    free(plan.lines);
+    free(decoded);
     return doc;
 }
 

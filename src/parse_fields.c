@@ -145,6 +145,41 @@ span px_value_of(span raw)
     return t;
 }
 
+/* `None`, `N/A`, a dash, `Silent`, `No narration` (any case, an optional final '.'). */
+static bool is_silence_word(span v)
+{
+    static const char *const words[] = {"none", "n/a", "-", "--", "\xE2\x80\x93",
+                                        "\xE2\x80\x94", "silent", "silence", "no narration"};
+    v = trim(v);
+    if (v.n && v.p[v.n - 1] == '.')
+        v = trim(mkspan(v.p, v.n - 1));
+    for (size_t k = 0; k < sizeof words / sizeof *words; k++)
+        if (eq_ci(v, words[k]))
+            return true;
+    return false;
+}
+
+/*
+ * Does a narration value say there is none, so that the scene is silent? Quotes
+ * around nothing (`""`, `“”`), or a word for nothing, bare, quoted, in brackets
+ * (`(none)`) or before a note in brackets (`None (title card)`). A value that is
+ * empty without quotes says nothing: the field is not filled in yet.
+ */
+bool px_is_silence(span raw)
+{
+    span t = trim(raw);
+    span v = px_value_of(t);
+    if (!v.n)
+        return t.n > 0;
+    if (v.n >= 2 && ((v.p[0] == '(' && v.p[v.n - 1] == ')') ||
+                     (v.p[0] == '[' && v.p[v.n - 1] == ']')))
+        return is_silence_word(mkspan(v.p + 1, v.n - 2));
+    if (is_silence_word(v))
+        return true;
+    long note = px_trailing_group(v);
+    return note > 0 && is_silence_word(mkspan(v.p, (size_t)note));
+}
+
 /* A template placeholder: one bracket group covering the whole text,
  * "[To be determined after review]", "[Follow same 3-step iteration process]". */
 bool px_is_placeholder(span s)
@@ -350,6 +385,22 @@ void px_close_field(parser *p)
     *f = p->field;
 }
 
+/* A Narration that says there is none: the scene is silent, and the line that
+ * says so is remembered for the NARRATION SCRIPT's warning (parse_script.c). */
+static void silence(parser *p, ex_scene *sc, long line)
+{
+    if (sc->no_narration)
+        return; /* NO NARRATION in its header already says so */
+    sc->no_narration = true;
+    silenced_scene *s = px_vec_push(&p->silenced, sizeof *s);
+    if (!s) {
+        p->oom = true;
+        return;
+    }
+    s->scene = p->scenes.n - 1;
+    s->line = line;
+}
+
 /* The scene block has ended: turn its pending fields into strings and members. */
 void px_finish_scene(parser *p)
 {
@@ -374,10 +425,13 @@ void px_finish_scene(parser *p)
             return;
         switch (pf[i].kind) {
         case F_NARRATION:
-            if (!narration_line) {
-                narration_line = pf[i].line;
+            if (narration_line)
+                break;
+            narration_line = pf[i].line;
+            if (px_is_silence(raw))
+                silence(p, sc, narration_line);
+            else
                 sc->narration = v.n ? f->value : NULL;
-            }
             break;
         case F_LAYOUT:
             if (!sc->layout && v.n)

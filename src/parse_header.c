@@ -148,6 +148,34 @@ static bool strip_no_narration(span *s)
     return true;
 }
 
+/* The part of a header after its number and separator: the title, with the
+ * duration group and NO NARRATION taken off its end. */
+static void read_title(scene_head *h, span t)
+{
+    for (;;) {
+        t = strip_bold_end(t);
+        if (!h->no_narration && strip_no_narration(&t)) {
+            h->no_narration = true;
+            continue;
+        }
+        if (h->duration_kind == D_NONE) {
+            int r = px_strip_duration(&t, &h->duration, &h->group);
+            if (r != 0) {
+                h->duration_kind = r > 0 ? D_READ : D_UNREADABLE;
+                continue;
+            }
+        }
+        break;
+    }
+    h->title = strip_bold_start(t);
+    long open = px_trailing_group(h->title);
+    if (h->duration_kind == D_NONE && open >= 0 && h->title.p[open] == '(' &&
+        !px_title_part(skip(h->title, (size_t)open))) {
+        h->duration_kind = D_DOUBTFUL;
+        h->group = skip(h->title, (size_t)open);
+    }
+}
+
 /* `rest` is the heading text after the word SCENE: " 3: Title (6 seconds) ...",
  * " 3 - Title", " 3 — Title". */
 scene_head px_parse_scene_head(span rest)
@@ -166,34 +194,81 @@ scene_head px_parse_scene_head(span rest)
     size_t separator = scene_separator(rest, i);
     if (separator) {
         i += separator;
+        h.separated = true;
     } else if (i == rest.n || rest.p[i] == '(' || rest.p[i] == '[') {
         /* "## SCENE 5" or "## SCENE 5 (8s)": a scene without a title */
     } else {
         h.error = "there is no ':' or ' - ' after the scene number";
         return h;
     }
-    span t = trim(skip(rest, i));
-    for (;;) {
-        t = strip_bold_end(t);
-        if (!h.no_narration && strip_no_narration(&t)) {
-            h.no_narration = true;
-            continue;
-        }
-        if (h.duration_kind == D_NONE) {
-            int r = px_strip_duration(&t, &h.duration, &h.group);
-            if (r != 0) {
-                h.duration_kind = r > 0 ? D_READ : D_UNREADABLE;
-                continue;
-            }
-        }
-        break;
-    }
-    h.title = strip_bold_start(t);
-    long open = px_trailing_group(h.title);
-    if (h.duration_kind == D_NONE && open >= 0 && h.title.p[open] == '(' &&
-        !px_title_part(skip(h.title, (size_t)open))) {
-        h.duration_kind = D_DOUBTFUL;
-        h.group = skip(h.title, (size_t)open);
-    }
+    read_title(&h, trim(skip(rest, i)));
     return h;
+}
+
+/* `2. Title`, `2) Title`, `2: Title`, `2 - Title`: the text of a numbered heading. */
+static scene_head numbered_head(span text)
+{
+    scene_head h = {0};
+    h.duration = EX_DEFAULT_SCENE_SECONDS;
+    size_t i = 0;
+    bool overflow;
+    if (!px_parse_long(text, &i, &h.number, &overflow)) {
+        h.error = "it has no number";
+        return h;
+    }
+    if (i < text.n && (text.p[i] == '.' || text.p[i] == ')') &&
+        (i + 1 == text.n || is_blank(at(text, i + 1)))) {
+        i++;
+    } else {
+        i = skip_blanks(text, i);
+        size_t separator = scene_separator(text, i);
+        if (!separator) {
+            h.error = "there is no '.', ':' or ' - ' after the number";
+            return h;
+        }
+        i += separator;
+    }
+    h.separated = true;
+    read_title(&h, trim(skip(text, i)));
+    return h;
+}
+
+/*
+ * A line written like a scene header of another family than `## SCENE n: Title`
+ * (docs/format.md, "Scene headers"): at column 0, `**Scene 2: Title (6s)**` (bold,
+ * whole or in part) or `Scene 2: Title` / `Scene 2 — Title` (with its separator);
+ * or a level-2 heading `## Part 2: Title` or `## 2. Title`. Sets *h to the header
+ * read as `## SCENE` headers are, and returns its family; HEADER_NONE when the line
+ * is none of these or does not read.
+ */
+enum header_family px_other_header(span line, scene_head *h)
+{
+    int level = px_heading_level(line);
+    if (level == 2) {
+        span text = px_heading_text(line);
+        if (has_ci_at(text, 0, "part") && text.n > 4 && is_blank(at(text, 4))) {
+            size_t i = skip_blanks(text, 4);
+            if (i == text.n || !is_digit(at(text, i)))
+                return HEADER_NONE;
+            *h = px_parse_scene_head(skip(text, 4));
+            return h->error ? HEADER_NONE : HEADER_PART;
+        }
+        if (!text.n || !is_digit(at(text, 0)))
+            return HEADER_NONE;
+        *h = numbered_head(text);
+        return h->error ? HEADER_NONE : HEADER_NUMBERED;
+    }
+    if (level)
+        return HEADER_NONE;
+    size_t i = line.n > 2 && line.p[0] == '*' && line.p[1] == '*' ? 2 : 0;
+    if (!has_ci_at(line, i, "scene") || i + 5 >= line.n || !is_blank(at(line, i + 5)))
+        return HEADER_NONE;
+    span rest = skip(line, i + 5);
+    size_t k = skip_blanks(rest, 0);
+    if (k == rest.n || !is_digit(at(rest, k)))
+        return HEADER_NONE;
+    *h = px_parse_scene_head(rest);
+    if (h->error || (i == 0 && !h->separated))
+        return HEADER_NONE; /* "Scene 2 (6s): ..." is a NARRATION SCRIPT entry's form */
+    return HEADER_SCENE;
 }

@@ -9,6 +9,8 @@
  *   parse_text.c      bytes to text: UTF-16, sanitized UTF-8 copies, the encoding
  *                     check, line ends, columns
  *   parse_header.c    which lines are headings and scene headers, and reading them
+ *   parse_family.c    scene headers of other forms (`**Scene 2: …**`, `## Part 2: …`):
+ *                     warnings, or the scenes of a script without `## SCENE` ones
  *   parse_duration.c  numbers and durations: "(6 seconds)", "1:30", ranges, typos
  *   parse_fields.c    `Label: value` fields, quotes, and a scene block's members
  *   parse_script.c    the NARRATION SCRIPT section and its fallback narration
@@ -215,12 +217,62 @@ typedef struct script_entry {
     long line;
 } script_entry;
 
+/* A scene made silent by its Narration (`Narration: None`), and that line. */
+typedef struct silenced_scene {
+    size_t scene; /* index in parser.scenes */
+    long line;
+} silenced_scene;
+
 typedef struct pending_warning {
     long line, column;
     size_t seq;
     const char *rule;
     char *message;
 } pending_warning;
+
+typedef struct scene_head {
+    long number;
+    span title;
+    double duration;
+    bool no_narration;
+    enum {
+        D_NONE,       /* no duration group */
+        D_READ,       /* `group` read as `duration` */
+        D_UNREADABLE, /* `group` looks like a duration but cannot be read; not in the title */
+        D_DOUBTFUL    /* `group` ends the title but is no title part: "(abc)", "(tbd)" */
+    } duration_kind;
+    span group;
+    bool separated;    /* a ':' or dashes came after the number */
+    const char *error; /* NULL when the header parses */
+} scene_head;
+
+/* The forms a scene header takes (docs/format.md): `## SCENE n: Title` always; in a
+ * script without any, one of the others. */
+enum header_family {
+    HEADER_NONE,     /* `## SCENE n: Title`, or not a header */
+    HEADER_SCENE,    /* `**Scene n: Title**`, `Scene n: Title` at column 0 */
+    HEADER_PART,     /* `## Part n: Title` */
+    HEADER_NUMBERED  /* `## n. Title` */
+};
+
+/* A line of another family that may be a scene header (parse_family.c). */
+typedef struct header_candidate {
+    long line;
+    long number;
+    enum header_family family;
+    bool narrated; /* a narration label follows in its block, or its header says NO NARRATION */
+    bool warned;   /* it has its scene-header warning already */
+    bool chosen;   /* it is a scene's header */
+    span text;     /* the line, for warnings */
+} header_candidate;
+
+/* The scene headers of a second pass: a script without `## SCENE` headers whose
+ * first pass found a family of narrated ones. */
+typedef struct header_plan {
+    enum header_family family;
+    long *lines; /* the header lines, in order (malloc'd) */
+    size_t n;
+} header_plan;
 
 typedef struct parser {
     arena *strings;
@@ -230,6 +282,12 @@ typedef struct parser {
     vec fields;   /* pending_field of the open scene block */
     vec script;   /* script_entry */
     vec parts;    /* span, scratch for iterations */
+    vec silenced; /* silenced_scene, in scene order */
+    vec candidates;          /* header_candidate, in line order (parse_family.c) */
+    bool candidate_open;     /* the last candidate's block is still being read */
+    const header_plan *plan; /* the second pass's scene headers; NULL in the first */
+    size_t next_planned;     /* the next of plan->lines */
+    header_plan *replan;     /* the first pass's plan of a second, when it needs one */
     enum region region;
     bool field_open;
     pending_field field;
@@ -244,20 +302,6 @@ typedef struct parser {
     bool oom;
 } parser;
 
-typedef struct scene_head {
-    long number;
-    span title;
-    double duration;
-    bool no_narration;
-    enum {
-        D_NONE,       /* no duration group */
-        D_READ,       /* `group` read as `duration` */
-        D_UNREADABLE, /* `group` looks like a duration but cannot be read; not in the title */
-        D_DOUBTFUL    /* `group` ends the title but is no title part: "(abc)", "(tbd)" */
-    } duration_kind;
-    span group;
-    const char *error; /* NULL when the header parses */
-} scene_head;
 
 static inline bool quote_open(const quote_state *q) { return q->open; }
 
@@ -292,11 +336,20 @@ int px_scene_like(span line, span *rest);
 bool px_header_like(span rest);
 bool px_bare_scene_header(span line);
 scene_head px_parse_scene_head(span rest);
+enum header_family px_other_header(span line, scene_head *h);
+
+/* parse_family.c */
+void px_candidate_end(parser *p);
+void px_candidate_heading(parser *p, span line, long lineno);
+void px_candidate_line(parser *p, span line, long lineno, bool warned);
+bool px_planned_header(parser *p, span line, long lineno, scene_head *h);
+void px_candidates_finish(parser *p);
 
 /* parse_fields.c */
 bool px_match_label(span line, span *label, const char **value_start);
 enum field_kind px_field_kind(span label);
 span px_value_of(span raw);
+bool px_is_silence(span raw);
 bool px_is_placeholder(span s);
 void px_quote_feed(quote_state *q, span text, span line, long lineno);
 void px_close_field(parser *p);

@@ -134,10 +134,35 @@ static bool is_silence_note(span v)
     return has_ci_at(v, 0, "no narration") || has_ci_at(v, 0, "silen");
 }
 
+/* The line of a scene's `Narration: None`, when that is what made it silent; 0 when
+ * its header's NO NARRATION did. `*cursor` walks p->silenced along the scenes. */
+static long silenced_at(parser *p, size_t scene, size_t *cursor)
+{
+    const silenced_scene *v = p->silenced.items;
+    while (*cursor < p->silenced.n && v[*cursor].scene < scene)
+        (*cursor)++;
+    return *cursor < p->silenced.n && v[*cursor].scene == scene ? v[*cursor].line : 0;
+}
+
+/* A silent scene's entry with words in it: they are not said, and a warning says so. */
+static void warn_silent_entry(parser *p, const ex_scene *sc, const script_entry *e, long said)
+{
+    if (said)
+        px_warn(p, e->line, 1, EX_RULE_NO_NARRATION,
+                "scene %ld's Narration (line %ld) says it is silent, but the NARRATION "
+                "SCRIPT has narration for it; it is ignored",
+                sc->number, said);
+    else
+        px_warn(p, e->line, 1, EX_RULE_NO_NARRATION,
+                "scene %ld is marked NO NARRATION (line %ld) but the NARRATION "
+                "SCRIPT has narration for it; it is ignored",
+                sc->number, sc->line);
+}
+
 void px_narration_fallback(parser *p)
 {
     script_entry *e = p->script.items;
-    size_t n = p->script.n;
+    size_t n = p->script.n, cursor = 0;
     if (n == 0)
         return;
     qsort(e, n, sizeof *e, by_number_then_line);
@@ -155,16 +180,16 @@ void px_narration_fallback(parser *p)
                 hi = mid;
         }
         for (; lo < n && e[lo].number == sc->number; lo++) {
-            span v = px_value_of(span_between(e[lo].start, e[lo].end));
+            span raw = span_between(e[lo].start, e[lo].end);
+            span v = px_value_of(raw);
             if (sc->no_narration) {
                 if (!is_silence_note(v)) {
-                    px_warn(
-                        p, e[lo].line, 1, EX_RULE_NO_NARRATION,
-                        "scene %ld is marked NO NARRATION (line %ld) but the NARRATION "
-                        "SCRIPT has narration for it; it is ignored",
-                        sc->number, sc->line);
+                    warn_silent_entry(p, sc, &e[lo], silenced_at(p, s, &cursor));
                     break;
                 }
+            } else if (px_is_silence(raw)) {
+                sc->no_narration = true; /* "Scene 7: None" */
+                break;
             } else if (v.n) {
                 sc->narration = px_text_copy(p, v);
                 break;
