@@ -191,11 +191,17 @@ enum { PROP_HASH_SCENE = 1, PROP_COL0_SCENE = 2, PROP_PART = 4, PROP_NUMBERED = 
 
 static bool prop_digit(const char *p, size_t n, size_t i) { return i < n && p[i] >= '0' && p[i] <= '9'; }
 
+/* Does p[i..] start with `word` (lower case), ASCII letters in any case? */
 static bool prop_word_at(const char *p, size_t n, size_t i, const char *word)
 {
     size_t k = 0;
-    while (word[k] && i + k < n && (p[i + k] | 32) == word[k])
-        k++;
+    for (; word[k] && i + k < n; k++) {
+        char c = p[i + k];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != word[k])
+            break;
+    }
     return !word[k];
 }
 
