@@ -8,8 +8,11 @@
  *
  *  1. Every string is valid UTF-8 without CR (NUL cannot occur: they are C strings).
  *     The JSON writer and the Lua binding rely on it.
- *  2. Every scene's `line` is a line of the input that starts with exactly "##" and
- *     holds the word "scene" (any case); scene lines strictly increase. Warning lines
+ *  2. Every scene's `line` is a line of the input in one form for all the scenes of
+ *     a document: each starts with exactly "##" and holds the word "scene" (any
+ *     case), or, in a script without those, each is of one other family of scene
+ *     headers: "scene" and a digit at column 0 (after an optional "**"), "## part"
+ *     and a digit, or "##" and a digit. Scene lines strictly increase. Warning lines
  *     lie within the input and are sorted.
  *  3. total_duration is the sum of the scene durations when the header has none.
  *  4. Round trip: the document rendered back to canonical explainer text (one
@@ -24,6 +27,12 @@
  *     starts with exactly "##" and then (blanks, an optional "**") the word SCENE, a blank and a
  *     digit is a scene's line or carries a warning. Every warning has a rule and a
  *     column of at least 1.
+ *  8. Nor is a scene of another family followed by its narration (issue 17): in a
+ *     text without quotes (no '"', no U+201C) and without the word "script" (so no
+ *     value is open and there is no NARRATION SCRIPT section), every line that
+ *     starts "Scene N: ", "**Scene N: ", "## Part N: " or "## N. " (N of 1 to 9
+ *     digits) and whose next line starts "Narration: " is a scene's line or carries
+ *     a warning.
  *
  * Reading outside the input is not checked here: the fuzzer hands the parser an
  * exactly sized heap block, so AddressSanitizer reports any such read.
@@ -177,12 +186,63 @@ static bool prop_holds_scene(const char *p, size_t n)
     return false;
 }
 
+/* The forms a scene's line may take (property 2), as bits. */
+enum { PROP_HASH_SCENE = 1, PROP_COL0_SCENE = 2, PROP_PART = 4, PROP_NUMBERED = 8 };
+
+static bool prop_digit(const char *p, size_t n, size_t i) { return i < n && p[i] >= '0' && p[i] <= '9'; }
+
+/* Does p[i..] start with `word` (lower case), ASCII letters in any case? */
+static bool prop_word_at(const char *p, size_t n, size_t i, const char *word)
+{
+    size_t k = 0;
+    for (; word[k] && i + k < n; k++) {
+        char c = p[i + k];
+        if (c >= 'A' && c <= 'Z')
+            c = (char)(c + 32);
+        if (c != word[k])
+            break;
+    }
+    return !word[k];
+}
+
+static unsigned prop_header_forms(const char *p, size_t n)
+{
+    unsigned forms = 0;
+    bool two_hashes = n >= 3 && p[0] == '#' && p[1] == '#' && p[2] != '#';
+    if (two_hashes && prop_holds_scene(p, n))
+        forms |= PROP_HASH_SCENE;
+    size_t i = n > 2 && p[0] == '*' && p[1] == '*' ? 2 : 0;
+    if (prop_word_at(p, n, i, "scene") && i + 5 < n && (p[i + 5] == ' ' || p[i + 5] == '\t')) {
+        i += 5;
+        while (i < n && (p[i] == ' ' || p[i] == '\t'))
+            i++;
+        if (prop_digit(p, n, i))
+            forms |= PROP_COL0_SCENE;
+    }
+    if (two_hashes) {
+        i = 2;
+        while (i < n && (p[i] == ' ' || p[i] == '\t' || p[i] == '*'))
+            i++;
+        if (prop_digit(p, n, i))
+            forms |= PROP_NUMBERED;
+        if (prop_word_at(p, n, i, "part")) {
+            i += 4;
+            while (i < n && (p[i] == ' ' || p[i] == '\t'))
+                i++;
+            if (prop_digit(p, n, i))
+                forms |= PROP_PART;
+        }
+    }
+    return forms;
+}
+
 static const char *prop_check_lines(const char *text, size_t len, const ex_document *doc)
 {
     size_t *starts;
     size_t n = prop_lines(text, len, &starts);
     const char *bad = NULL;
     long prev = 0;
+    unsigned forms = PROP_HASH_SCENE | PROP_COL0_SCENE | PROP_PART | PROP_NUMBERED;
     for (size_t i = 0; i < doc->n_scenes && !bad; i++) {
         long line = doc->scenes[i].line;
         if (line <= prev || line < 1 || (size_t)line > n) {
@@ -193,10 +253,9 @@ static const char *prop_check_lines(const char *text, size_t len, const ex_docum
         size_t from = starts[line - 1], to = from;
         while (to < len && text[to] != '\n' && text[to] != '\r')
             to++;
-        if (to - from < 3 || text[from] != '#' || text[from + 1] != '#' || text[from + 2] == '#')
-            bad = "a scene line does not start with exactly '##'";
-        else if (!prop_holds_scene(text + from, to - from))
-            bad = "a scene line does not hold the word 'scene'";
+        forms &= prop_header_forms(text + from, to - from);
+        if (!forms)
+            bad = "a scene line is no scene header, or not of the form of the others";
     }
     long last = 0;
     for (size_t i = 0; i < doc->n_warnings && !bad; i++) {
@@ -430,6 +489,66 @@ static const char *prop_check_headers(const char *text, size_t len, const ex_doc
     return bad;
 }
 
+/* -------------------------------------------------- other header families */
+
+/* "Scene N: ", "**Scene N: ", "## Part N: ", "## N. " at the start of a line (N of
+ * 1 to 9 digits), as property 8 reads them. */
+static bool prop_other_header(const char *p, size_t n)
+{
+    static const char *const heads[] = {"scene ", "**scene ", "## part ", "## "};
+    for (size_t h = 0; h < 4; h++) {
+        size_t k = strlen(heads[h]);
+        if (!prop_word_at(p, n, 0, heads[h]))
+            continue;
+        size_t digits = 0;
+        while (prop_digit(p, n, k + digits))
+            digits++;
+        if (digits < 1 || digits > 9)
+            continue;
+        const char *after = h == 3 ? ". " : ": ";
+        if (k + digits + 2 <= n && memcmp(p + k + digits, after, 2) == 0)
+            return true;
+    }
+    return false;
+}
+
+static bool prop_has_word(const char *text, size_t len, const char *word)
+{
+    for (size_t i = 0; i < len; i++)
+        if (prop_word_at(text, len, i, word))
+            return true;
+    return false;
+}
+
+static const char *prop_check_other_headers(const char *text, size_t len, const ex_document *doc)
+{
+    if (memchr(text, '"', len) || prop_has_word(text, len, "script"))
+        return NULL;
+    for (size_t i = 0; i + 2 < len; i++)
+        if (memcmp(text + i, "\xE2\x80\x9C", 3) == 0)
+            return NULL;
+    size_t *starts;
+    size_t n = prop_lines(text, len, &starts);
+    const char *bad = NULL;
+    for (size_t line = 1; line < n && !bad; line++) {
+        size_t from = starts[line - 1], to = from, next = starts[line];
+        while (to < len && text[to] != '\n' && text[to] != '\r')
+            to++;
+        if (!prop_other_header(text + from, to - from) ||
+            !prop_word_at(text, len, next, "narration: "))
+            continue;
+        bool seen = false;
+        for (size_t k = 0; k < doc->n_scenes && !seen; k++)
+            seen = doc->scenes[k].line == (long)line;
+        for (size_t k = 0; k < doc->n_warnings && !seen; k++)
+            seen = doc->warnings[k].line == (long)line;
+        if (!seen)
+            bad = "a scene-like line followed by a Narration is neither a scene nor a warning";
+    }
+    free(starts);
+    return bad;
+}
+
 /* ------------------------------------------------------------------- all */
 
 static const char *ex_check_properties(const char *text, size_t len, const ex_document *doc)
@@ -457,6 +576,8 @@ static const char *ex_check_properties(const char *text, size_t len, const ex_do
         bad = prop_check_lines(text, len, doc);
     if (!bad)
         bad = prop_check_headers(text, len, doc);
+    if (!bad)
+        bad = prop_check_other_headers(text, len, doc);
     if (!bad && !doc->total_duration_declared) {
         double sum = 0;
         for (size_t i = 0; i < doc->n_scenes; i++)

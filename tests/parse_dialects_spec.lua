@@ -3,6 +3,7 @@
 -- header that cannot be read is a warning with its line.
 local h = require "helpers"
 local explainer = require "explainer"
+local cjson = require "cjson"
 
 local FIXTURES = h.root .. "/tests/fixtures/"
 
@@ -94,5 +95,62 @@ describe("script dialects", function()
     for i, s in ipairs(doc.scenes) do
       assert.equal(i == 1 or i == 12, s.narration == nil, "scene " .. s.scene_number)
     end
+  end)
+  -- Issue 17: never a silently lost scene, never "None" spoken.
+
+  it("runs a script of '**Scene n: Title (6s)**' headers scene by scene, where it found none", function()
+    local path = FIXTURES .. "headers_bold_scene.txt"
+    local wf = h.write(dir .. "/wf.lua", [[
+      return { output_filename = "said.txt", process_scene = function(scene, out)
+        local f = assert(io.open(out .. "/said.txt", "w"))
+        f:write(scene.narration or "(silent)"); f:close()
+      end }]])
+    local _, err, code = h.run { wf, path, "--output-dir", dir .. "/out" }
+    assert.equal(0, code, err)
+    assert.matches("Completed: 4", err)
+    assert.is_nil(err:find("warning", 1, true), err)
+    assert.equal("Every coffee bean starts as the seed of a red cherry.",
+      h.read(dir .. "/out/headers_bold_scene/scene_01/said.txt"))
+    assert.equal("(silent)", h.read(dir .. "/out/headers_bold_scene/scene_03/said.txt"),
+      "'Narration: None' is a silent scene, not the word None")
+  end)
+
+  it("reads 'Scene n: …', '## Part n: …' and '## n. Title' families as scenes", function()
+    for name, n in pairs { headers_plain_scene = 3, headers_part = 3, headers_numbered = 3 } do
+      local doc = assert(explainer.parse(FIXTURES .. name .. ".txt"))
+      assert.equal(n, #doc.scenes, name)
+      for i, s in ipairs(doc.scenes) do assert.equal(i, s.scene_number, name) end
+    end
+  end)
+
+  it("gives null narration and no_narration true for None, N/A, -, — and empty quotes", function()
+    local out, err, code = h.run { "parse", FIXTURES .. "silent_narration.txt", "--json" }
+    assert.equal(0, code, err)
+    local doc = cjson.decode(out)
+    for i = 1, 7 do
+      assert.equal(cjson.null, doc.scenes[i].narration, "scene " .. i)
+      assert.is_true(doc.scenes[i].no_narration, "scene " .. i)
+    end
+    assert.equal("None of this is silent.", doc.scenes[8].narration)
+    local said = h.run { "narration", FIXTURES .. "silent_narration.txt" }
+    assert.equal("Scene 8: None of this is silent.\n", said, "nothing else to speak or caption")
+  end)
+
+  it("warns with their lines about scene-like lines in a script of '## SCENE' headers", function()
+    local path = FIXTURES .. "scene_like_lines.txt"
+    local doc = assert(explainer.parse(path))
+    assert.equal(2, #doc.scenes, "no scene is added from them")
+    local out, err, code = h.run { "check", path, "--json" }
+    assert.equal(1, code, err)
+    local lines = {}
+    for _, d in ipairs(cjson.decode(out)) do
+      if d.rule == "scene-header" then
+        assert.equal("error", d.severity)
+        lines[#lines + 1] = d.line
+      end
+    end
+    assert.same({ 9, 13, 16, 19, 22 }, lines,
+      "'**Scene 2: …**', 'Scene 3: …', 'Scene 4 — …', '## Part 5: …', '## 6. …'; not the notes "
+      .. "or the NARRATION SCRIPT entries")
   end)
 end)

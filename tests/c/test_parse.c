@@ -1,5 +1,5 @@
 /*
- * test_parse.c -- the explainer-script parser (src/parse.c) on its own: every
+ * test_parse.c -- the explainer-script parser (src/parse*.c) on its own: every
  * dialect of docs/format.md, every warning, hostile input, the file API, and every
  * out-of-memory path. Run from the repository root (tests/run does).
  */
@@ -1019,6 +1019,236 @@ static void test_narration_script(void)
     ex_document_free(doc);
 }
 
+/* ------------------------------------------- silent narration (issue 17) */
+
+/* A scene whose Narration says there is none is silent: no words to speak or caption. */
+static void test_silent_narration(void)
+{
+    static const char *const silent[] = {"None", "none", "N/A", "n/a", "-", "--", "—", "–",
+                                         "\"\"", "“”", "\"None\"", "None.", "(none)",
+                                         "Silent", "(silent)", "No narration", "  None  ",
+                                         "None (title card)"};
+    size_t n_silent = sizeof silent / sizeof *silent, right = 0;
+    for (size_t i = 0; i < n_silent; i++) {
+        char text[200];
+        snprintf(text, sizeof text,
+                 "## SCENE 1: A\nNarration: %s\n## SCENE 2: B\nNarration: \"Spoken.\"\n", silent[i]);
+        ex_document *doc = parse_text(text);
+        bool ok = doc && doc->n_scenes == 2 && !doc->scenes[0].narration &&
+                  doc->scenes[0].no_narration && !doc->scenes[1].no_narration &&
+                  doc->scenes[1].narration && doc->n_warnings == 0;
+        if (!ok)
+            printf("#   'Narration: %s' is not a silent scene\n", silent[i]);
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n_silent, "'Narration: None', 'N/A', '-', '—', '\"\"' and the like make a "
+                             "silent scene, narration NULL and no_narration set (%zu of %zu)",
+          right, n_silent);
+
+    static const char *const spoken[] = {"None of this is silent.", "\"N/A is what the form said.\"",
+                                         "- and then it rained", "Nonetheless, it moves.",
+                                         "[Clean, concise narration]"};
+    size_t n_spoken = sizeof spoken / sizeof *spoken;
+    right = 0;
+    for (size_t i = 0; i < n_spoken; i++) {
+        char text[200];
+        snprintf(text, sizeof text, "## SCENE 1: A\nNarration: %s\n", spoken[i]);
+        ex_document *doc = parse_text(text);
+        bool ok = doc && doc->n_scenes == 1 && doc->scenes[0].narration &&
+                  !doc->scenes[0].no_narration;
+        if (!ok)
+            printf("#   'Narration: %s' lost its words\n", spoken[i]);
+        right += ok;
+        ex_document_free(doc);
+    }
+    CHECK(right == n_spoken, "narration that only starts like 'None' or '-' is spoken (%zu of %zu)",
+          right, n_spoken);
+
+    ex_document *doc = parse_text("## SCENE 1: A\nNarration:\n## NARRATION SCRIPT\nScene 1: \"x\"\n");
+    CHECK(doc && doc->n_scenes == 1 && !doc->scenes[0].no_narration &&
+              doc->scenes[0].narration && strcmp(doc->scenes[0].narration, "x") == 0,
+          "an empty 'Narration:' with nothing after it is not filled in yet: the section's "
+          "entry still counts");
+    ex_document_free(doc);
+
+    doc = load(FIXTURE("silent_narration.txt"));
+    CHECK(doc && doc->n_scenes == 8, "silent_narration.txt has 8 scenes");
+    if (!doc || doc->n_scenes != 8) {
+        ex_document_free(doc);
+        return;
+    }
+    size_t quiet = 0;
+    for (size_t i = 0; i < 7; i++)
+        quiet += doc->scenes[i].no_narration && !doc->scenes[i].narration;
+    CHECK(quiet == 7, "scenes 1-6 (inline None, N/A, -, —, \"\", “”) and 7 (the section's "
+                      "'Scene 7: None') are silent (%zu of 7)", quiet);
+    CHECK_STR(doc->scenes[7].narration, "None of this is silent.", "scene 8 speaks");
+    CHECK(doc->n_warnings == 2 && has_warning_at(doc, 27, 1, "no-narration", "line 4") &&
+              has_warning_at(doc, 28, 1, "no-narration", "line 16"),
+          "the section's words for scenes 1 and 5, silent by their Narration, are warnings "
+          "naming that line (got %zu)", doc->n_warnings);
+    if (doc->n_warnings != 2)
+        print_warnings(doc);
+    ex_document_free(doc);
+}
+
+/* ------------------------------------------ scene-like lines (issue 17) */
+
+/* In a script of `## SCENE n` headers, other scene-like lines followed by a
+ * Narration are warnings with their line; nothing becomes a scene. */
+static void test_scene_like_lines(void)
+{
+    ex_document *doc = load(FIXTURE("scene_like_lines.txt"));
+    CHECK(doc && doc->n_scenes == 2 && doc->scenes[0].number == 1 && doc->scenes[1].number == 7,
+          "scene_like_lines.txt: only its two '## SCENE' headers are scenes (got %zu)",
+          doc ? doc->n_scenes : 0);
+    if (!doc || doc->n_scenes != 2) {
+        ex_document_free(doc);
+        return;
+    }
+    static const struct {
+        long line;
+        const char *part;
+    } lost[] = {{9, "'**Scene 2: The Moon Pulls (6s)**' looks like scene 2"},
+                {13, "'Scene 3: The Far Side Bulges (6s)' looks like scene 3"},
+                {16, "'Scene 4 — Spring and Neap' looks like scene 4"},
+                {19, "'## Part 5: The Shape of the Coast' looks like scene 5"},
+                {22, "'## 6. Reading a Tide Table' looks like scene 6"}};
+    size_t right = 0;
+    for (size_t i = 0; i < 5; i++) {
+        bool ok = has_warning_at(doc, lost[i].line, 1, "scene-header", lost[i].part);
+        if (!ok)
+            printf("#   no scene-header warning at line %ld\n", lost[i].line);
+        right += ok;
+    }
+    CHECK(right == 5, "'**Scene 2: …**', 'Scene 3: …', 'Scene 4 — …', '## Part 5: …' and "
+                      "'## 6. …', each followed by a Narration, are scene-header warnings (%zu of 5)",
+          right);
+    CHECK(doc->n_warnings == 6 && has_warning_at(doc, 1, 1, "scene-count", "declares 7"),
+          "...and no other line warns: notes and NARRATION SCRIPT entries without a Narration "
+          "after them are prose (got %zu warnings)", doc->n_warnings);
+    if (doc->n_warnings != 6)
+        print_warnings(doc);
+    CHECK_STR(doc->scenes[0].narration, "Twice a day the sea climbs the beach and slips back.",
+              "scene 1 keeps its own narration, not the lost scenes'");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\nNarration: \"a\"\n\n## NARRATION SCRIPT\n"
+                     "Scene 1: \"a\"\nScene 2: \"b\"\nNarration: \"not an entry\"\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 0,
+          "'Scene 2:' entries of the NARRATION SCRIPT are never scenes nor warnings");
+    ex_document_free(doc);
+}
+
+/* A script without `## SCENE` headers: a family of numbered headers each followed by a
+ * Narration line are its scenes. */
+static void test_header_families(void)
+{
+    ex_document *doc = load(FIXTURE("headers_bold_scene.txt"));
+    CHECK(doc && doc->n_scenes == 4, "'**Scene n: Title (6s)**' headers are the scenes (got %zu)",
+          doc ? doc->n_scenes : 0);
+    if (doc && doc->n_scenes == 4) {
+        const ex_scene *s = doc->scenes;
+        static const double durations[] = {6, 8, 6, 6};
+        static const char *const titles[] = {"Cherry to Bean", "The Roast", "Grind and Brew",
+                                             "The Cup"};
+        size_t right = 0;
+        for (size_t i = 0; i < 4; i++)
+            right += s[i].number == (long)i + 1 && s[i].duration == durations[i] &&
+                     strcmp(s[i].title, titles[i]) == 0;
+        CHECK(right == 4, "numbers, titles and durations read as for '## SCENE' (%zu of 4)", right);
+        CHECK(s[0].line == 6 && s[3].line == 24, "each scene's line is its header's");
+        CHECK_STR(s[0].narration, "Every coffee bean starts as the seed of a red cherry.",
+                  "the inline narration");
+        CHECK(s[2].no_narration && !s[2].narration, "'Narration: None' is a silent scene");
+        CHECK_STR(ex_scene_field(&s[1], "Image Prompt"), "Beans tumbling in a drum roaster, smoke curling",
+                  "fields belong to their scene");
+        CHECK_STR(doc->format, "9:16 VERTICAL", "the header before the first scene");
+        CHECK(doc->n_warnings == 0, "no warnings: the NARRATION SCRIPT's 'Scene 1:' entries "
+                                    "stay entries (got %zu)", doc->n_warnings);
+        if (doc->n_warnings)
+            print_warnings(doc);
+    }
+    ex_document_free(doc);
+
+    doc = load(FIXTURE("headers_plain_scene.txt"));
+    CHECK(doc && doc->n_scenes == 3 && doc->n_warnings == 0,
+          "'Scene 1: …', 'Scene 2 — …', 'Scene 3 - …' headers are the scenes (got %zu, %zu warnings)",
+          doc ? doc->n_scenes : 0, doc ? doc->n_warnings : 0);
+    if (doc && doc->n_scenes == 3) {
+        CHECK_STR(doc->scenes[1].title, "The Waggle", "the title after an em dash");
+        CHECK(doc->scenes[2].duration == 7, "'(7 seconds)'");
+        CHECK(doc->scenes[0].layout && strstr(doc->scenes[0].layout, "honeycomb"),
+              "the layout of scene 1");
+    }
+    ex_document_free(doc);
+
+    doc = load(FIXTURE("headers_part.txt"));
+    CHECK(doc && doc->n_scenes == 3 && doc->n_warnings == 0 && doc->scenes[2].duration == 8 &&
+              doc->scenes[2].no_narration && doc->scenes[0].animation_prompt,
+          "'## Part n: Title' headers are the scenes; 'Narration: N/A' is silent");
+    ex_document_free(doc);
+
+    doc = load(FIXTURE("headers_numbered.txt"));
+    CHECK(doc && doc->n_scenes == 3 && doc->scenes[2].no_narration &&
+              doc->scenes[1].duration == 6,
+          "'## n. Title' headers are the scenes; 'Narration: —' is silent");
+    CHECK(doc && doc->n_warnings == 1 &&
+              has_warning_at(doc, 12, 1, "scene-header", "no Narration follows"),
+          "'## 4) Notes', written like the scenes but without a Narration, is a warning");
+    ex_document_free(doc);
+
+    static const struct {
+        const char *text, *what;
+        size_t scenes;
+        long warned; /* the line of the one warning; 0: none */
+        const char *part;
+    } cases[] = {
+        {"**Scene 1: A**\nNarration: \"a\"\n**Scene 2: B**\nNarration: \"b\"\n## Part 3: C\n"
+         "Narration: \"c\"\n",
+         "another family with a Narration is a warning", 2, 5, "written unlike"},
+        {"Scene 1: Intro\nScene 2: Middle\n\n**Scene 1: Intro**\nNarration: \"a\"\n"
+         "**Scene 2: Middle**\nNarration: \"b\"\n",
+         "a list of the scenes before them is no warning", 2, 0, NULL},
+        {"**Scene 1: A**\nImage Prompt: x\n**Scene 2: B**\n",
+         "no Narration anywhere: no scenes, and each header says why", 0, 1, "no Narration follows"},
+        {"## NARRATION SCRIPT\nScene 1: \"Hello.\"\nScene 2: \"World.\"\n",
+         "a NARRATION SCRIPT alone has no scenes and no scene-header warnings", 0, 0, NULL},
+        {"SCENE 1: Upper Case\nNarration: \"a\"\n",
+         "'SCENE 1: …' without '## ' followed by a Narration is a scene", 1, 0, NULL},
+        {"Scene 1: A\nVoiceover: \"a\"\n", "any narration label counts", 1, 0, NULL},
+        {"**Scene 1: Title Card - NO NARRATION**\n**Scene 2: B**\nNarration: \"b\"\n",
+         "a header marked NO NARRATION needs no Narration line", 2, 0, NULL},
+        {"## 2.5 Percent\nNarration: \"a\"\n## 2024 Results\nNarration: \"b\"\n",
+         "'## 2.5 …' and '## 2024 …' are no numbered headers", 0, 0, NULL},
+        {"Scene 2 (6s): \"entry-like\"\nNarration: \"a\"\n",
+         "'Scene 2 (6s): …' without a separator is no header", 0, 0, NULL},
+        {"## Part 1: A\nNarration: \"a\"\n## 1. B\nNarration: \"b\"\n## 2. C\nNarration: \"c\"\n",
+         "the family with the most narrated headers wins", 2, 1, "written unlike"},
+    };
+    size_t right = 0, n = sizeof cases / sizeof *cases;
+    for (size_t i = 0; i < n; i++) {
+        ex_document *d = parse_text(cases[i].text);
+        bool ok = d && d->n_scenes == cases[i].scenes;
+        size_t header_warnings = 0;
+        for (size_t k = 0; d && k < d->n_warnings; k++)
+            header_warnings += strcmp(d->warnings[k].rule, "scene-header") == 0;
+        if (ok && cases[i].warned)
+            ok = has_warning_at(d, cases[i].warned, 1, "scene-header", cases[i].part);
+        else if (ok)
+            ok = header_warnings == 0;
+        if (!ok) {
+            printf("#   not so: %s (%zu scenes)\n", cases[i].what, d ? d->n_scenes : 0);
+            if (d)
+                print_warnings(d);
+        }
+        right += ok;
+        ex_document_free(d);
+    }
+    CHECK(right == n, "scene-header families, case by case (%zu of %zu)", right, n);
+}
+
 /* ------------------------------------------------------------------ warnings */
 
 static void test_warnings(void)
@@ -1389,18 +1619,23 @@ static void test_out_of_memory(void)
         free(more);
         return;
     }
-    /* Five inputs between them reach every kind of allocation: UTF-16 decoding and
-     * the warnings of the new dialects (an unclosed quote, a duration) too. */
+    /* Seven inputs between them reach every kind of allocation: UTF-16 decoding, the
+     * warnings of the new dialects (an unclosed quote, a duration), scene-like lines
+     * of other families, and the second pass over a script of them. */
     size_t wide_len;
     char *wide = to_utf16("## SCENE 1: W (six seconds)\nNarration: \"open\n\nMood: x\n", true,
                           &wide_len);
     char *problems = read_all(FIXTURE("dialect_problems.txt"), &len);
+    char *families = read_all(FIXTURE("headers_bold_scene.txt"), &len);
+    char *lost = read_all(FIXTURE("scene_like_lines.txt"), &len);
     const char *inputs[] = {text, more, "## SCENE 1: x\nImage Generation Prompts:\nInitial: a\nFinal Prompt: b\n"
-                                        "## NARRATION SCRIPT\nScene 1: \"n\"\n", wide, problems};
+                                        "## NARRATION SCRIPT\nScene 1: \"n\"\n", wide, problems,
+                            families, lost};
     size_t lens[] = {strlen(text), strlen(more), strlen(inputs[2]), wide_len,
-                     problems ? strlen(problems) : 0};
+                     problems ? strlen(problems) : 0, families ? strlen(families) : 0,
+                     lost ? strlen(lost) : 0};
     size_t failures = 0, bad = 0, successes = 0;
-    for (size_t in = 0; in < 5; in++) {
+    for (size_t in = 0; in < 7; in++) {
         for (long n = 0; n < 100000; n++) {
             ex_parse_fail_alloc_after(n);
             ex_document *doc = ex_parse(inputs[in], lens[in], "oom", "p");
@@ -1415,10 +1650,12 @@ static void test_out_of_memory(void)
             break;
         }
     }
-    CHECK(failures >= 25 && successes == 5 && bad == 0,
+    CHECK(failures >= 25 && successes == 7 && bad == 0,
           "every failing allocation gives NULL, nothing half-built (%zu failures)", failures);
     free(wide);
     free(problems);
+    free(families);
+    free(lost);
 
     ex_document *doc = NULL;
     char *err = NULL;
@@ -1455,6 +1692,9 @@ int main(void)
     test_narration_entries();
     test_dialect_problems();
     test_narration_script();
+    test_silent_narration();
+    test_scene_like_lines();
+    test_header_families();
     test_warnings();
     test_fields();
     test_hostile();
