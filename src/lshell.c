@@ -85,7 +85,8 @@ static int shell_popen(lua_State *L)
 
 /* Swap table[name] for fn (in), or back to the original kept in the
  * registry under `saved` (out). The table is on top of the stack. */
-static void swap(lua_State *L, const char *name, lua_CFunction fn, const char *saved, bool in)
+static void swap(lua_State *L, const char *name, lua_CFunction fn, const char *saved,
+                 bool in)
 {
     if (in) {
         lua_getfield(L, -1, name);
