@@ -40,8 +40,13 @@ M.SAMPLE_RATE = 48000
 -- fit its scene (flite's ~150 words a minute on the example become ~185).
 M.MAX_TEMPO = 1.25
 
+--- What the MP3 adds to a track's length (the encoder's delay and padding,
+-- 35 to 75 ms at 48 kHz): a track fitted to its scene is made this much shorter,
+-- so that its clip is not a frame or two longer than the scene.
+M.MP3_SLACK = 0.08
+
 --- The pacing rule, for the keys: a change here remakes the local tracks.
-M.PACING = "fit-scene/1.25"
+M.PACING = "fit-scene/1.25/0.08"
 
 --- About how many words a minute each engine speaks by itself (flite `rms`:
 -- 146 on the example's narrations; espeak-ng: explainer's default rate).
@@ -241,7 +246,7 @@ end
 
 --- How much faster than its natural length a track is played: the rate asked
 -- for (flite and festival: `rate` words a minute against the track's own), then
--- faster when it would outlast its scene, up to `MAX_TEMPO` (a rate asked for
+-- faster when it would outlast its scene (less `MP3_SLACK`), up to `MAX_TEMPO` (a rate asked for
 -- is kept even when faster). Never slower to fill a scene.
 -- @tparam number seconds the track's natural length
 -- @tparam number words how many words it speaks
@@ -252,7 +257,7 @@ function M.tempo(seconds, words, scene, rate)
   local base = 1
   if rate and words > 0 and seconds > 0 then base = rate / (words / seconds * 60) end
   base = math.min(math.max(base, 0.5), 4)
-  local fit = (scene and scene > 0) and seconds / scene or 1
+  local fit = (scene and scene > M.MP3_SLACK) and seconds / (scene - M.MP3_SLACK) or 1
   return math.max(base, math.min(fit, M.MAX_TEMPO))
 end
 
