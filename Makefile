@@ -70,7 +70,9 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_LIB) |
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_LIB) -lxxhash -ldl -lm
 
 # The card draws its text with ImageMagick's pango: coder (libmagickcore-6.q16-6-extra),
-# emoji in colour from fonts-noto-color-emoji.
+# emoji in colour from fonts-noto-color-emoji. The default voice is flite's, through
+# ffmpeg's flite source (Debian's ffmpeg depends on libflite1: no package of its own);
+# espeak-ng for its voices. festival (slt-hts, 23 MB) is left to those who want it.
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update && \

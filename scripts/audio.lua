@@ -1,6 +1,6 @@
 -- scripts/audio.lua -- a narration track per scene: output/<name>/scene_NN/narration.mp3.
 --   explainer scripts/audio.lua examples/sample.txt
--- Offline espeak-ng by default; EXPLAINER_AUDIO_BACKEND=openai or elevenlabs
+-- Offline flite (EXPLAINER_VOICE: other voices) by default; EXPLAINER_AUDIO_BACKEND=openai or elevenlabs
 -- (with OPENAI_API_KEY or ELEVENLABS_API_KEY) for hosted voices. A scene
 -- without narration gets a silent track as long as the scene. A rerun remakes
 -- a track only when its text or the voice changed; the same words in the same

@@ -98,9 +98,14 @@ describe("explainer estimate", function()
       + #"Short words.", e.speech.characters)
     assert.equal(0, e.cost)
     assert.is_true(e.complete)
-    -- 18 words at 165 a minute (6.5 s) outlast scene 1's 6 s; scenes 2 and 3 keep theirs;
-    -- and each clip is held half a second at each end for the crossfades (4 of them)
-    assert.near(18 / 165 * 60 + 4 + 3 + 4 * 0.5, e.film_seconds, 0.01)
+    -- 18 words at flite's 145 a minute (7.4 s) are played 1.24 times faster to fit scene
+    -- 1's 6 s; scenes 2 and 3 keep theirs; and each clip is held half a second at each end
+    -- for the crossfades (4 of them)
+    assert.near(6 + 4 + 3 + 4 * 0.5, e.film_seconds, 0.01)
+    -- espeak-ng at 100 words a minute: 10.8 s, 1.25 times faster is still 8.64 s
+    e = json_of({ "estimate", "video", input, "--output-dir", dir .. "/out", "--json" },
+                { EXPLAINER_VOICE = "espeak:en-us", EXPLAINER_SPEECH_RATE = "100" })
+    assert.near(18 / 100 * 60 / 1.25 + 4 + 3 + 4 * 0.5, e.film_seconds, 0.01)
   end)
 
   it("counts one generation and one edit per iteration or final prompt, characters and seconds, and prices them", function()

@@ -9,7 +9,7 @@ local DOC = h.root .. "/docs/lua-api.md"
 local MODULES = {
   "explainer", "explainer.key", "explainer.artifact", "explainer.cache", "explainer.media",
   "explainer.log", "explainer.tool", "explainer.sweep", "explainer.settings", "explainer.http", "explainer.recipes.image",
-  "explainer.recipes.audio", "explainer.recipes.video", "explainer.recipes.common",
+  "explainer.recipes.audio", "explainer.recipes.voice", "explainer.recipes.video", "explainer.recipes.common",
   "explainer.recipes.animate", "explainer.estimate", "explainer.prices", "explainer.recipes.captions",
 }
 

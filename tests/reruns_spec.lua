@@ -111,36 +111,49 @@ describe("reruns", function()
     for n = 0, 2 do assert.equal(sums[n], md5(scene(n, "clip.mp4"))) end
   end)
 
-  it("redoes only narrated scenes' audio for another voice, and takes the old one back from the cache", function()
-    -- espeak-ng behind a shim that counts its calls
+  it("redoes only narrated scenes' audio for another voice or engine, and takes the old one back from the cache",
+     function()
+    -- ffmpeg and espeak-ng behind shims that count what they speak (ffmpeg's
+    -- flite source; espeak-ng writing speech, not checking a voice's name)
     local bin = dir .. "/bin"
     lfs.mkdir(bin)
-    local real = io.popen("command -v espeak-ng"):read("l")
-    h.write(bin .. "/espeak-ng", ("#!/bin/sh\necho call >> %s\nexec %s \"$@\"\n"):format(
-      h.shell_quote(dir .. "/calls"), h.shell_quote(real)))
-    os.execute("chmod +x " .. h.shell_quote(bin .. "/espeak-ng"))
+    for _, tool in ipairs { { "ffmpeg", "*flite=*" }, { "espeak-ng", "*--stdout*" } } do
+      local real = io.popen("command -v " .. tool[1]):read("l")
+      h.write(bin .. "/" .. tool[1], ("#!/bin/sh\ncase \"$*\" in %s) echo %s >> %s;; esac\nexec %s \"$@\"\n"):format(
+        tool[2], tool[1], h.shell_quote(dir .. "/calls"), h.shell_quote(real)))
+      os.execute("chmod +x " .. h.shell_quote(bin .. "/" .. tool[1]))
+    end
     local path = bin .. ":" .. os.getenv("PATH")
     local function calls()
-      local n = select(2, (h.read(dir .. "/calls") or ""):gsub("call", ""))
+      local text = h.read(dir .. "/calls") or ""
       os.remove(dir .. "/calls")
-      return n
+      return { flite = select(2, text:gsub("ffmpeg", "")), espeak = select(2, text:gsub("espeak%-ng", "")) }
     end
     local status, _, err = run("video.lua", { PATH = path })
     assert.equal(0, status, err)
-    assert.equal(2, calls(), "two narrated scenes")
+    assert.same({ flite = 2, espeak = 0 }, calls(), "two narrated scenes, in flite's rms")
     local silent, silent_time = md5(scene(0, "narration.mp3")), mtime(scene(0, "narration.mp3"))
     local first = md5(scene(1, "narration.mp3"))
+    local others = {}
+    for _, v in ipairs { { "slt", { flite = 2, espeak = 0 } }, { "espeak:en-gb", { flite = 0, espeak = 2 } } } do
+      status, _, err = run("video.lua", { PATH = path, EXPLAINER_VOICE = v[1] })
+      assert.equal(0, status, err)
+      assert.same(v[2], calls(), v[1])
+      assert.matches("Skipped: 1", err, 1, true)
+      assert.equal(silent, md5(scene(0, "narration.mp3")), "the silent track is kept")
+      assert.equal(silent_time, mtime(scene(0, "narration.mp3")))
+      assert.not_equal(first, md5(scene(1, "narration.mp3")))
+      others[v[1]] = md5(scene(1, "narration.mp3"))
+    end
+    assert.not_equal(others.slt, others["espeak:en-gb"])
+    -- en-gb is espeak-ng's en-gb, as before flite: the same track, from the cache
     status, _, err = run("video.lua", { PATH = path, EXPLAINER_VOICE = "en-gb" })
     assert.equal(0, status, err)
-    assert.equal(2, calls())
-    assert.matches("Skipped: 1", err, 1, true)
-    assert.equal(silent, md5(scene(0, "narration.mp3")), "the silent track is kept")
-    assert.equal(silent_time, mtime(scene(0, "narration.mp3")))
-    assert.not_equal(first, md5(scene(1, "narration.mp3")))
-    -- back to the first voice: no new espeak-ng call, the same bytes as before
+    assert.matches("Skipped: 3", err, 1, true)
+    -- back to the first voice: nothing spoken, the same bytes as before
     status, _, err = run("video.lua", { PATH = path })
     assert.equal(0, status, err)
-    assert.equal(0, calls(), "the tracks come from the cache")
+    assert.same({ flite = 0, espeak = 0 }, calls(), "the tracks come from the cache")
     assert.equal(first, md5(scene(1, "narration.mp3")))
   end)
 

@@ -9,7 +9,8 @@
 -- for again. The cost comes from a dated price table (`explainer.prices`,
 -- overridable with `EXPLAINER_PRICES=FILE`); the film's length from the
 -- scenes' durations and their narration (measured when the track exists,
--- else from its words at the speaking rate).
+-- else from its words at the speaking rate, an offline voice paced to its
+-- scene: `audio.estimate_seconds`).
 --
 -- What a workflow makes: its `makes` field (a list of `"image"`, `"audio"`,
 -- `"video"`), else by its name (`video`: all three, `image`, `audio`,
@@ -164,12 +165,6 @@ local function have(path, k)
   return f ~= nil
 end
 
-local function words(text)
-  local n = 0
-  for _ in tostring(text or ""):gmatch("%S+") do n = n + 1 end
-  return n
-end
-
 local function add(t, field, n)
   t[field] = (t[field] or 0) + n
 end
@@ -236,7 +231,7 @@ function M.file(path, opts)
       if artifact.standing(track, audio.key(scene, ropts)) == "fresh" then
         spoken = common.media_duration(track) or 0
       else
-        spoken = words(text) / ((as.rate or 150) / 60)
+        spoken = audio.estimate_seconds(scene, ropts)
       end
     end
     out.film_seconds = out.film_seconds + math.max(tonumber(scene.duration) or 6, spoken)

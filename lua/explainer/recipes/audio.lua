@@ -2,8 +2,10 @@
 --
 -- Backends (option `backend`, or `EXPLAINER_AUDIO_BACKEND`):
 --
--- * `local` (default, offline): espeak-ng speaks the text (read from its
---   stdin, never from a command line) to WAV; ffmpeg makes the MP3.
+-- * `local` (default, offline): flite's `rms` voice through ffmpeg's flite
+--   source, or another offline voice (`EXPLAINER_VOICE`: flite's, festival's,
+--   espeak-ng's; explainer.recipes.voice), sped up when its scene is shorter
+--   than its words; the MP3 is 48 kHz mono.
 -- * `openai`: POST `{OPENAI_BASE_URL}/audio/speech` with
 --   `{model, input, voice, response_format = "mp3"}`.
 -- * `elevenlabs`: POST `{ELEVENLABS_BASE_URL}/v1/text-to-speech/{voice_id}/with-timestamps`
@@ -17,8 +19,10 @@
 -- as long as the scene, whatever the backend: no API call is made for it.
 --
 -- The track's key (`M.key`) holds the text, the backend, its model, voice
--- and speed: a rerun remakes the track only when one of them changed, and
--- takes it from the shared cache when any script made the same one before.
+-- (offline: engine and voice, `flite:rms`) and speed (offline also the
+-- scene's length, which paces it): a rerun remakes the track only when one of
+-- them changed, and takes it from the shared cache when any script made the
+-- same one before.
 -- @module explainer.recipes.audio
 
 local cjson = require "cjson.safe"
@@ -28,10 +32,13 @@ local artifact = require "explainer.artifact"
 local media = require "explainer.media"
 local common = require "explainer.recipes.common"
 local base64 = require "explainer.recipes.base64"
+local voice = require "explainer.recipes.voice"
 
 local M = {}
 
 M.VERSION = "audio/1"
+--- The version of the offline tracks' keys (48 kHz, paced to the scene).
+M.LOCAL_VERSION = "audio/2"
 
 --- The text to speak for a scene, or nil for a silent scene.
 function M.narration_text(scene)
@@ -45,7 +52,7 @@ local function to_mp3(input_args, path, extra)
   local args = {}
   for _, a in ipairs(input_args) do args[#args + 1] = a end
   for _, a in ipairs(extra or {}) do args[#args + 1] = a end
-  for _, a in ipairs { "-ac", "1", "-ar", "44100", "-c:a", "libmp3lame", "-q:a", "4" } do
+  for _, a in ipairs { "-ac", "1", "-ar", tostring(voice.SAMPLE_RATE), "-c:a", "libmp3lame", "-q:a", "4" } do
     args[#args + 1] = a
   end
   return common.ffmpeg(args, path, "mp3", 300)
@@ -56,27 +63,54 @@ end
 -- @tparam number seconds
 function M.silence(path, seconds)
   seconds = math.max(tonumber(seconds) or 6, 0.1)
-  return to_mp3({ "-f", "lavfi", "-i", "anullsrc=r=44100:cl=mono" }, path,
+  return to_mp3({ "-f", "lavfi", "-i", "anullsrc=r=" .. voice.SAMPLE_RATE .. ":cl=mono" }, path,
                 { "-t", string.format("%.3f", seconds) })
 end
 
 local DEFAULTS = {
-  ["local"] = { voice = "en-us" },
+  ["local"] = { voice = voice.DEFAULT },
   openai = { model = "gpt-4o-mini-tts", voice = "alloy", base_url = "https://api.openai.com/v1" },
   elevenlabs = { model = "eleven_multilingual_v2", voice = "21m00Tcm4TlvDq8ikWAM",
                  base_url = "https://api.elevenlabs.io" },
 }
 local BASE_ENV = { openai = "OPENAI_BASE_URL", elevenlabs = "ELEVENLABS_BASE_URL" }
 
+--- The words a minute `EXPLAINER_SPEECH_RATE` may ask for (espeak-ng's range).
+M.RATES = { 80, 450 }
+
+-- The offline backend's voice and rate: `engine`, `voice_id` ("flite:rms"),
+-- `rate_asked` (the rate set, or nil) and `rate` (that, or the engine's own pace).
+local function local_settings(s, opts)
+  local v, err = voice.resolve(s.voice)
+  if not v then error(err, 0) end
+  s.engine, s.voice, s.voice_id = v.engine, v.voice, v.id
+  local env = os.getenv("EXPLAINER_SPEECH_RATE")
+  if (opts.rate ~= nil and opts.rate ~= "") or (env ~= nil and env ~= "") then
+    local rate = tonumber(common.option(opts, "rate", "EXPLAINER_SPEECH_RATE", 0))
+    if not rate or rate < M.RATES[1] or rate > M.RATES[2] then
+      error(("EXPLAINER_SPEECH_RATE: '%s' is not a rate from %d to %d words a minute")
+        :format(tostring(opts.rate or env), M.RATES[1], M.RATES[2]), 0)
+    end
+    s.rate_asked = math.floor(rate)
+  end
+  s.rate = s.rate_asked or voice.NATURAL_WPM[v.engine]
+end
+
 --- What the options choose: `backend`, and the `voice`, `model`, `rate`
--- (espeak-ng words a minute) and `base_url` that backend uses.
+-- (words a minute) and `base_url` that backend uses. Offline also `engine`
+-- (`flite`, `festival` or `espeak`), `voice_id` (`flite:rms`) and
+-- `rate_asked` (`EXPLAINER_SPEECH_RATE`, or nil for the voice's own pace,
+-- which `rate` then estimates).
+-- Raises an error naming the setting for an offline voice that is not
+-- there (listing those that are) or a rate out of range: a run says so before
+-- its first scene.
 function M.settings(opts)
   opts = opts or {}
   local backend = common.option(opts, "backend", "EXPLAINER_AUDIO_BACKEND", "local")
   local d = DEFAULTS[backend] or {}
   local s = { backend = backend, voice = common.option(opts, "voice", "EXPLAINER_VOICE", d.voice) }
   if backend == "local" then
-    s.rate = math.floor(common.option(opts, "rate", "EXPLAINER_SPEECH_RATE", 165))
+    local_settings(s, opts)
   else
     s.model = common.option(opts, "model", "EXPLAINER_AUDIO_MODEL", d.model)
     s.base_url = common.option(opts, "base_url", BASE_ENV[backend], d.base_url)
@@ -89,7 +123,9 @@ function M.settings(opts)
 end
 
 --- The key of a scene's track: its text and the voice that speaks it (a
--- silent track: only its length).
+-- silent track: only its length). Offline, the engine and voice
+-- (`flite:rms`), the rate asked for, and the scene's length and the pacing
+-- rule, which decide how fast it is played.
 -- @tparam table scene
 -- @tparam[opt] table opts as for `generate`
 -- @treturn table the key (explainer.key)
@@ -101,21 +137,42 @@ function M.key(scene, opts)
     return key.of("silence/1", { duration = tonumber(scene.duration) or 6, narration = "" })
   end
   local s = M.settings(opts)
+  if s.backend == "local" then
+    return key.of(M.LOCAL_VERSION, { narration = text, backend = s.backend, voice = s.voice_id,
+                                     speed = s.rate_asked, duration = tonumber(scene.duration) or 6,
+                                     pacing = voice.PACING })
+  end
   return key.of(M.VERSION, { narration = text, backend = s.backend, voice = s.voice,
                              model = s.model, speed = s.rate, base_url = s.base_url })
 end
 
-local function speak_local(text, path, opts)
+local function word_count(text)
+  return select(2, text:gsub("%S+", ""))
+end
+
+--- About how long a scene's narration will last, before it is spoken: its
+-- words at the voice's rate (`settings().rate`; the services: 150 a minute),
+-- an offline one played faster to fit its scene as `generate` would.
+-- @tparam table scene
+-- @tparam[opt] table opts as for `generate`
+-- @treturn number seconds (0 for a silent scene)
+function M.estimate_seconds(scene, opts)
+  local text = M.narration_text(scene)
+  if not text then return 0 end
+  local s, words = M.settings(opts), word_count(text)
+  local seconds = words / ((s.rate or 150) / 60)
+  if s.backend == "local" then
+    seconds = seconds / voice.tempo(seconds, words, tonumber(scene.duration) or 6)
+  end
+  return seconds
+end
+
+local function speak_local(text, path, opts, scene)
   local s = M.settings(opts)
-  local wav = path .. ".wav"
-  local ok, err = common.run({ "espeak-ng", "--stdin", "-v", s.voice, "-s", tostring(s.rate), "-w", wav },
-                             { stdin = text, timeout = 300 })
-  -- espeak-ng exits 0 with its WAV cut short on a full disk: ffmpeg would
-  -- make a shorter, well-formed track of what is there.
-  if ok then ok, err = media.check_whole(wav, "wav") end
-  if ok then ok, err = to_mp3({ "-i", common.ffpath(wav) }, path) end
-  os.remove(wav)
-  return ok, err
+  local made, err = voice.speak({ engine = s.engine, voice = s.voice, id = s.voice_id }, text, path,
+    { words = word_count(text), scene = tonumber(scene and scene.duration) or 6, rate = s.rate_asked })
+  if not made then return nil, err end
+  return true
 end
 
 local function speak_openai(text, path, opts)
@@ -195,14 +252,16 @@ local SPEC = {
   build = function(speak, scene, tmp, opts)
     local text = M.narration_text(scene)
     if not text then return M.silence(tmp, scene.duration) end
-    local ok, err = speak(text, tmp, opts)
+    local ok, err = speak(text, tmp, opts, scene)
     if not ok then return nil, err end
-    return M.check_length(tmp, text, M.settings(opts).rate)
+    -- An offline voice may be played up to MAX_TEMPO times its rate.
+    local s = M.settings(opts)
+    return M.check_length(tmp, text, s.backend == "local" and s.rate * voice.MAX_TEMPO or nil)
   end,
 }
 
---- Faster than this many words a second no voice speaks (espeak-ng's rate
--- may raise it): a shorter track is cut short.
+--- Faster than this many words a second no voice speaks (an offline
+-- voice's rate may raise it): a shorter track is cut short.
 M.MAX_WORDS_PER_SECOND = 6
 
 --- Is a track long enough for its text? A well-formed file that a service
@@ -210,11 +269,12 @@ M.MAX_WORDS_PER_SECOND = 6
 -- 1.5 s. Texts under 4 words are not judged.
 -- @tparam string path the track
 -- @tparam string text what it speaks
--- @tparam[opt] number rate espeak-ng's words a minute, when it spoke
+-- @tparam[opt] number rate the fastest words a minute the voice may have
+--   spoken at (offline: its rate times `voice.MAX_TEMPO`)
 -- @treturn true|nil
 -- @treturn string|nil message
 function M.check_length(path, text, rate)
-  local words = select(2, text:gsub("%S+", ""))
+  local words = word_count(text)
   if words < 4 then return true end
   local seconds, err = common.media_duration(path)
   if not seconds then return nil, err end
@@ -231,13 +291,19 @@ end
 -- @tparam string output_dir the scene's folder
 -- @tparam[opt] table opts `backend` (`local`, `openai`, `elevenlabs`; default
 -- `EXPLAINER_AUDIO_BACKEND` or `local`), `filename` (default
--- `narration.mp3`), `voice`, `model`, `rate` (espeak-ng words per minute),
+-- `narration.mp3`), `voice`, `model`, `rate` (offline: words a minute),
 -- `api_key`, `base_url`, `retries`, `backoff`, `timeout`
 -- @treturn string|nil the track's path
 -- @treturn string how it came: "fresh", "kept", "cached" or "made"; or a message
 function M.generate(scene, output_dir, opts)
   common.check_scene_args("generate", scene, output_dir, 2)
   opts = opts or {}
+  -- A voice that is not there, or a rate out of range, is the caller's
+  -- answer here, not an error raised from the key.
+  if M.narration_text(scene) then
+    local usable, why = pcall(M.settings, opts)
+    if not usable then return nil, tostring(why) end
+  end
   pending_alignment = nil
   local path, how = common.generate(SPEC, scene, output_dir, opts)
   local answered = pending_alignment
