@@ -354,6 +354,24 @@ static void on_interrupt(void *ud)
     lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* The run's on_scene option (a function): told of each scene event in this
+ * process, as (event, scene_number, reason, error, seconds). What it raises
+ * never stops the run. */
+static void tell_scene(void *ud, const ex_scene_record *rec, const char *event)
+{
+    lua_State *L = ud;
+    int top = lua_gettop(L);
+    if (lua_checkstack(L, 8) && lua_getfield(L, ARG_OPTS, "on_scene") == LUA_TFUNCTION) {
+        lua_pushstring(L, event);
+        lua_pushinteger(L, rec->scene_number);
+        lua_pushstring(L, rec->reason);
+        lua_pushstring(L, rec->error);
+        lua_pushnumber(L, rec->seconds);
+        lua_pcall(L, 5, 0, 0);
+    }
+    lua_settop(L, top);
+}
+
 /* ---- options ------------------------------------------------------------------ */
 
 /* scene_numbers as an array owned by a userdata left in SLOT_NUMBERS (nil
@@ -582,6 +600,11 @@ static int l_run(lua_State *L)
     lua_replace(L, SLOT_RESULTS);
     opts.on_interrupt = on_interrupt; /* used when the processor runs here */
     opts.interrupt_ctx = L;
+    if (lua_getfield(L, ARG_OPTS, "on_scene") == LUA_TFUNCTION) {
+        opts.on_scene = tell_scene;
+        opts.scene_ctx = L;
+    }
+    lua_pop(L, 1);
     run_ctx ctx = {L, doc};
     ex_stats stats;
     char *err = NULL;

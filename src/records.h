@@ -20,6 +20,8 @@ typedef enum ex_progress_mode {
     EX_PROGRESS_QUIET
 } ex_progress_mode;
 
+struct ex_scene_record;
+
 typedef struct ex_run_options {
     const long *scene_numbers;   /* NULL: every scene */
     size_t n_scene_numbers;
@@ -58,6 +60,12 @@ typedef struct ex_run_options {
      * processor running in this process can be stopped. */
     void (*on_interrupt)(void *ctx);
     void *interrupt_ctx;
+    /* Told of each scene as the progress is (report.c): `event` is the word of
+     * its JSON event ("start", "retry", "done", "failed", "skipped",
+     * "locked"). Called in the run's own process, never from a worker, in
+     * every progress mode; e.g. to keep a page about the run up to date. */
+    void (*on_scene)(void *ctx, const struct ex_scene_record *rec, const char *event);
+    void *scene_ctx;
 } ex_run_options;
 
 typedef enum ex_scene_state {
