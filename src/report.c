@@ -158,14 +158,14 @@ static void bar_release(ex_progress *pr)
     pr->bar_rows = 0;
 }
 
-/* "[#####-----]  5/12 scenes  0m 21s elapsed, about 0m 30s left, scene 6 running" */
+/* "[#####-----] 5/12 scenes, 0m 21s, about 0m 30s left, scene 6 running" */
 static void bar_text(const ex_progress *pr, char *line, size_t size, int cols)
 {
     size_t total = pr->total ? pr->total : 1, done = pr->settled > total ? total : pr->settled;
-    int width = cols - 64;
-    width = width < 10 ? 10 : width > 40 ? 40 : width;
+    int width = cols - 72;
+    width = width < 10 ? 10 : width > 30 ? 30 : width;
     int filled = (int)((double)width * (double)done / (double)total);
-    char bar[48], elapsed[32], left[64] = "";
+    char bar[32], elapsed[32], left[64] = "";
     memset(bar, '#', (size_t)filled);
     memset(bar + filled, '-', (size_t)(width - filled));
     bar[width] = '\0';
@@ -182,8 +182,7 @@ static void bar_text(const ex_progress *pr, char *line, size_t size, int cols)
         snprintf(now, sizeof now, ", scene %ld running", pr->current);
     else if (pr->running > 1)
         snprintf(now, sizeof now, ", %zu scenes running", pr->running);
-    snprintf(line, size, "[%s] %zu/%zu scenes  %s elapsed%s%s", bar, done, pr->total, elapsed,
-             left, now);
+    snprintf(line, size, "[%s] %zu/%zu scenes, %s%s%s", bar, done, pr->total, elapsed, left, now);
     if ((int)strlen(line) > cols - 1) /* ASCII only: a byte is a column */
         line[cols - 1] = '\0';
 }
