@@ -150,8 +150,8 @@ describe("the storyboard page", function()
     assert.truthy(dom:find('id="scene-4"', 1, true), "the cards were not drawn:\n" .. dom:sub(1, 2000))
     -- Every image, audio and video the page points at is there.
     local refs = 0
-    for attr, value in dom:gmatch('%s(%a+)="([^"]*)"') do
-      if attr == "src" or attr == "poster" then
+    for attr, value in dom:gmatch('%s([%a%-]+)="([^"]*)"') do
+      if attr == "src" or attr == "poster" or attr == "data-src" then
         local path = unescape(value):gsub("[?#].*$", ""):gsub("%%(%x%x)", function(x)
           return string.char(tonumber(x, 16)) end)
         if not path:match("^blob:") then
@@ -167,6 +167,7 @@ describe("the storyboard page", function()
     assert.truthy(dom:find('<audio[^>]-src="scene_01/narration.mp3'), "scene 1's narration")
     assert.truthy(dom:find('<audio[^>]-src="scene_04/narration.mp3'), "scene 4's narration")
     assert.truthy(dom:find('<video[^>]-src="talk.mp4'), "the film")
+    assert.truthy(dom:find('<button[^>]-data%-src="scene_01/clip.mp4'), "scene 1's clip, to play")
     assert.truthy(dom:find('<track[^>]-kind="captions"'), "its captions")
     assert.matches("^talk%.vtt%?v=%d+$", board_data(page).film.captions)
     -- Each card's standing: the words of `explainer status`.
