@@ -112,12 +112,37 @@ void ex_progress_init(ex_progress *pr, const ex_run_options *opts, const char *f
     pr->max_attempts = opts->retries + 1;
     pr->on_scene = opts->on_scene;
     pr->scene_ctx = opts->scene_ctx;
+    pr->followed = opts->on_scene_numbers;
+    pr->n_followed = opts->n_on_scene_numbers;
 }
 
-static void tell(const ex_progress *pr, const ex_scene_record *rec, const char *event)
+static bool followed(const ex_progress *pr, long number)
 {
-    if (pr->on_scene)
-        pr->on_scene(pr->scene_ctx, rec, event);
+    size_t lo = 0, hi = pr->n_followed;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pr->followed[mid] == number)
+            return true;
+        if (pr->followed[mid] < number)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* on_scene: every event of a scene it follows; of the others, one a second. */
+static void tell(ex_progress *pr, const ex_scene_record *rec, const char *event)
+{
+    if (!pr->on_scene)
+        return;
+    if (pr->followed && !followed(pr, rec->scene_number)) {
+        double now = ex_now();
+        if (now < pr->tell_next)
+            return;
+        pr->tell_next = now + 1.0;
+    }
+    pr->on_scene(pr->scene_ctx, rec, event, pr->settled);
 }
 
 static void format_duration(char *buf, size_t size, double seconds)
@@ -245,8 +270,8 @@ void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt,
 
 void ex_progress_skip(ex_progress *pr, const ex_scene_record *rec)
 {
-    tell(pr, rec, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped");
     pr->settled++;
+    tell(pr, rec, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped");
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped", rec);
@@ -300,9 +325,9 @@ void ex_progress_start(ex_progress *pr, const ex_scene_record *rec, int attempt)
 void ex_progress_settled(ex_progress *pr, const ex_scene_record *rec)
 {
     bool ok = rec->state == EX_SCENE_COMPLETED;
-    tell(pr, rec, ok ? "done" : "failed");
     pr->settled++;
     pr->processed++;
+    tell(pr, rec, ok ? "done" : "failed");
     pr->running -= pr->running > 0;
     ex_buf b = {0};
     if (json(pr)) {

@@ -27,8 +27,11 @@ typedef struct ex_progress {
     size_t total;
     int max_attempts;
     /* Told of each scene event (ex_run_options.on_scene), in every mode. */
-    void (*on_scene)(void *ctx, const ex_scene_record *rec, const char *event);
+    void (*on_scene)(void *ctx, const ex_scene_record *rec, const char *event, size_t settled);
     void *scene_ctx;
+    const long *followed;    /* ex_run_options.on_scene_numbers */
+    size_t n_followed;
+    double tell_next;        /* when an event of a scene not followed is told next */
     /* The bar on a terminal's last row (live only): the rows it reserved (0:
      * none), when it may be drawn again, and what it counts. */
     int bar_rows;

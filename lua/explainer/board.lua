@@ -26,7 +26,7 @@ local lfs = require "lfs"
 local M = {}
 
 --- The most scenes a board shows.
-M.MAX_SCENES = 300
+M.MAX_SCENES = 200
 --- Seconds between two writes of the data while a run goes on.
 M.INTERVAL = 1
 --- Words a minute a narration is assumed to take before it is spoken.
@@ -74,29 +74,46 @@ local function write_whole(path, text)
 end
 
 -- JSON for a page: every "<" escaped, so that no text can close the script
--- element it is in ("</script>") or open a comment.
+-- element it is in ("</script>") or open a comment. (cjson writes "/" as "\/"
+-- and an empty list as {}: both fine for the page.)
 local function page_json(data)
-  return (require("explainer.json").encode(data):gsub("<", "\\u003c"))
+  local json = require("cjson").encode(data)
+  if not json:find("<", 1, true) then return json end
+  local parts, at = {}, 1 -- (found plainly: a pattern's gsub costs more than the encoding)
+  local i = json:find("<", 1, true)
+  while i do
+    parts[#parts + 1] = json:sub(at, i - 1)
+    at = i + 1
+    i = json:find("<", at, true)
+  end
+  parts[#parts + 1] = json:sub(at)
+  return table.concat(parts, "\\u003c")
+end
+
+local function fill(json)
+  local text = template()
+  local at, stop = text:find("/*BOARD_DATA*/", 1, true)
+  return text:sub(1, at - 1) .. json .. text:sub(stop + 1)
 end
 
 --- The page with its data, as text.
 -- @tparam table data from `collect`
 function M.render(data)
-  local text = template()
-  local at, stop = text:find("/*BOARD_DATA*/", 1, true)
-  return text:sub(1, at - 1) .. page_json(data) .. text:sub(stop + 1)
+  return fill(page_json(data))
 end
 
 --- Write the page and its data file (each whole, or not at all).
 -- @tparam string dir the document's output folder
 -- @tparam table data from `collect`
--- @tparam[opt] boolean data_only only board-data.js (the page's own copy is older)
+-- @tparam[opt] string data_only "data": only board-data.js (the page's own
+--   copy is older); and `page_only` "page": only the page
 -- @treturn string|nil the page's path, or nil and a message
-function M.write(dir, data, data_only)
+function M.write(dir, data, data_only, page_only)
   local ok, err = core.mkdir_p(dir)
   if not ok then return nil, err end
-  ok, err = write_whole(dir .. "/board-data.js", "explainerBoard(" .. page_json(data) .. ");\n")
-  if ok and not data_only then ok, err = write_whole(dir .. "/board.html", M.render(data)) end
+  local json = page_json(data)
+  if not page_only then ok, err = write_whole(dir .. "/board-data.js", "explainerBoard(" .. json .. ");\n") end
+  if ok and not data_only then ok, err = write_whole(dir .. "/board.html", fill(json)) end
   if not ok then return nil, err end
   return dir .. "/board.html"
 end
@@ -196,7 +213,9 @@ local function standing_of(number, ctx)
     local e = ev.event
     if e == "start" then return "running", "running (" .. (ev.reason or "new") .. ")" end
     if e == "retry" then return "running", "retrying after: " .. (ev.error or "failed") end
-    if e == "done" then return "done", ("done (made now, %s)"):format(secs(tonumber(("%.1f"):format(ev.seconds or 0)))) end
+    if e == "done" then
+      return "done", ("done (made now, %s)"):format(secs(tonumber(("%.1f"):format(ev.seconds or 0))))
+    end
     if e == "failed" then return "failed", "failed: " .. (ev.error or "failed") end
     if e == "locked" then return "running", ev.reason or "locked by another run" end
     return (ev.reason or "fresh"):match("^%a+") or "fresh", ev.reason or "fresh"
@@ -211,9 +230,12 @@ end
 -- One card's data.
 local function scene_entry(scene, ctx)
   local folder = core.scene_output_dir("", "", scene.scene_number):match("[^/]+$")
-  local image = find(ctx.dir, folder, names_of("image", ctx.output_filename))
-  local clip = find(ctx.dir, folder, names_of("clip", ctx.output_filename))
-  local audio, audio_path, audio_attr = find(ctx.dir, folder, names_of("audio", ctx.output_filename))
+  local image, clip, audio, audio_path, audio_attr
+  if lfs.attributes(ctx.dir .. "/" .. folder, "mode") == "directory" then
+    image = find(ctx.dir, folder, names_of("image", ctx.output_filename))
+    clip = find(ctx.dir, folder, names_of("clip", ctx.output_filename))
+    audio, audio_path, audio_attr = find(ctx.dir, folder, names_of("audio", ctx.output_filename))
+  end
   local narration = not scene.no_narration and scene.narration or nil
   local spoken, estimated
   if narration then
@@ -338,8 +360,10 @@ local function totals(ctx, entries, all)
   rows[#rows + 1] = { "Speech", ("%s%s in %s%s"):format(estimated > 0 and "≈ " or "", clock(spoken),
     plural(measured + estimated, "narration"), estimated > 0 and (" (%d not spoken yet: from their words)")
       :format(estimated) or "") }
-  local w = ctx.warnings and #ctx.warnings or 0
-  rows[#rows + 1] = { "Warnings", w == 0 and "none" or ("%d, below"):format(w) }
+  if ctx.warnings then
+    local w = #ctx.warnings
+    rows[#rows + 1] = { "Warnings", w == 0 and "none" or ("%d, below"):format(w) }
+  end
   if ctx.last then rows[#rows + 1] = { ctx.running and "Running" or "Last run", ctx.last } end
   if ctx.cost then rows[#rows + 1] = { "Estimated cost", ctx.cost } end
   rows[#rows + 1] = { "Workflow", ctx.workflow or "default" }
@@ -392,6 +416,19 @@ function M.collect(ctx)
 end
 
 M.scene_entry = scene_entry
+
+--- A card's first words, for a run's first page: what the script says of
+-- the scene's heading and where it stands; the rest comes with the next page.
+-- (A run of quick scenes is over before anyone could read a page: its first
+-- costs little.)
+-- @tparam table scene
+-- @tparam table ctx as for `collect`
+function M.light_entry(scene, ctx)
+  local standing, text = standing_of(scene.scene_number, ctx)
+  return { number = scene.scene_number, title = scene.title or "", duration = scene.duration,
+    standing = standing, standing_text = text, pending = true }
+end
+M.standing_of = standing_of
 M.clock = clock
 
 --- The scene tables a board shows: those of `numbers` (in file order), else
@@ -421,6 +458,12 @@ end
 --   options (`output_base_dir`, `output_filename`, `inputs`)
 -- @treturn string
 function M.cost(document, opts)
+  -- A workflow that loaded none of the recipes (the clients of the paid
+  -- services) sends them nothing; the estimate (and the recipes it loads)
+  -- would only say so, at a cost to every short run.
+  if not package.loaded["explainer.recipes.common"] and not (opts.workflow_table or {}).makes then
+    return "nothing: the workflow uses none of explainer's recipes"
+  end
   local ok, line = pcall(function()
     local estimate = require "explainer.estimate"
     local makes, assumed = estimate.makes(opts.workflow_table or {}, opts.workflow or "default")
@@ -428,8 +471,9 @@ function M.cost(document, opts)
       return "not estimated: the workflow does not say what it makes (makes = {...})"
     end
     local ropts = { document = document }
-    local paid = ((makes.image or makes.video) and require("explainer.recipes.image").settings(ropts).backend ~= "local")
-      or ((makes.audio or makes.video) and require("explainer.recipes.audio").settings(ropts).backend ~= "local")
+    local function backend(kind) return require("explainer.recipes." .. kind).settings(ropts).backend end
+    local paid = ((makes.image or makes.video) and backend("image") ~= "local")
+      or ((makes.audio or makes.video) and backend("audio") ~= "local")
       or (makes.video and require("explainer.recipes.animate").settings(ropts) ~= nil)
     if not paid then return "$0.00: this environment's backends are all local (free)" end
     local prices, perr = estimate.prices()

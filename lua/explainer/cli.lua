@@ -743,12 +743,12 @@ local BOARD_FLAGS = {
 
 local function cmd_board(args)
   -- --serve takes an optional PORT: the word after it when it is a number.
-  local words, port = {}, nil
+  local argv, port = {}, nil
   local i = 1
   while i <= #args do
     local a = args[i]
     if a == "--" then
-      table.move(args, i, #args, #words + 1, words)
+      table.move(args, i, #args, #argv + 1, argv)
       break
     end
     local value = a:match("^%-%-serve=(.*)$")
@@ -757,12 +757,14 @@ local function cmd_board(args)
       i = i + (value and 0 or 1)
       a = "--serve"
     end
-    words[#words + 1] = a
+    argv[#argv + 1] = a
     i = i + 1
   end
-  local positional, o = M.parse_args(words, BOARD_FLAGS)
+  local positional, o = M.parse_args(argv, BOARD_FLAGS)
   if #positional < 1 or #positional > 2 then usage_error("board takes FILE.txt, or SCRIPT.lua and FILE.txt") end
-  if #positional == 2 and o.workflow_script then usage_error("board: the workflow is SCRIPT.lua or --workflow, not both") end
+  if #positional == 2 and o.workflow_script then
+    usage_error("board: the workflow is SCRIPT.lua or --workflow, not both")
+  end
   if port and not (tonumber(port) and math.tointeger(tonumber(port)) and tonumber(port) >= 1
       and tonumber(port) <= 65535) then
     usage_error("--serve: expected a port from 1 to 65535, got '" .. port .. "'")

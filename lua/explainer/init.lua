@@ -295,7 +295,7 @@ function M.orchestrate_workflow(opts, fn, more)
   if not copts then return nil, cerr end
   -- The storyboard page (explainer.board), kept up to date as scenes settle.
   local board = require("explainer.board_live").start(doc, document, opts, copts)
-  copts.on_scene = board and board.on_scene
+  if board then copts.on_scene, copts.on_scene_numbers = board.on_scene, board.numbers end
   local stats
   stats, err = core.run(doc, document, opts.process_scene, copts)
   if not stats then return nil, err end
