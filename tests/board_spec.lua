@@ -393,6 +393,17 @@ describe("the board during a run", function()
     assert.same(final, board_data(out .. "/talk/board.html"))
   end)
 
+  it("says where the scenes stand after a run with --no-skip as status does: fresh, not forced", function()
+    local talk = h.write(dir .. "/talk.txt", h.script(3, { all_narrated = true }))
+    h.run({ wf, talk, "--output-dir", out })
+    local _, err, code = h.run({ wf, talk, "--output-dir", out, "--no-skip" })
+    assert.equal(0, code, err)
+    for _, s in ipairs(board_data(out .. "/talk/board.html").scenes) do
+      assert.equal("fresh", s.standing)
+      assert.equal("fresh", s.standing_text)
+    end
+  end)
+
   it("is written at most about once a second however fast the scenes settle", function()
     local explainer = require "explainer"
     local board = require "explainer.board"

@@ -155,6 +155,7 @@ function Live:close(stats, finish_error)
     local sopts = {}
     for k, v in pairs(self.copts) do sopts[k] = v end
     sopts.on_scene, sopts.on_scene_numbers, sopts.progress = nil, nil, "quiet"
+    sopts.skip_existing, sopts.dry_run = nil, nil -- (status has no --no-skip: "forced" is a run's word)
     sopts.scene_numbers = self.numbers
     local ok, standings = pcall(core.status, self.handle, sopts)
     ctx.standings = {}

@@ -726,7 +726,7 @@ that needs no network: open it from its folder.
 
 The workflow whose state it shows: SCRIPT.lua (or --workflow SCRIPT), else
 the workflow of the last run in that folder (its report.json says which).
-  --scenes LIST    the scenes to show (at most 300; default: the first 300)
+  --scenes LIST    the scenes to show (at most 200; default: the first 200)
   --serve [PORT]   then serve the folder on http://127.0.0.1:PORT/ (8000) with
                    python3 -m http.server, until Ctrl-C
 ]=]
