@@ -222,6 +222,7 @@ describe("the storyboard page", function()
     end
     table.sort(rules)
     assert.same({ "2:pacing", "4:placeholder" }, rules)
+    assert.equal(require("explainer.check").DEFAULT_PACE, require("explainer.board").PACE)
     assert.equal("too fast", data.scenes[2].pacing)
     assert.equal("too slow", data.scenes[1].pacing) -- one second of voice in four
   end)

@@ -29,8 +29,9 @@ local M = {}
 M.MAX_SCENES = 200
 --- Seconds between two writes of the data while a run goes on.
 M.INTERVAL = 1
---- Words a minute a narration is assumed to take before it is spoken.
-M.PACE = 150
+--- Words a minute a narration is assumed to take before it is spoken (the
+-- pace of explainer check's pacing rule).
+M.PACE = 150 -- = explainer.check.DEFAULT_PACE (board_spec checks it; check is loaded when needed)
 
 -- ------------------------------------------------------------------ files
 
@@ -179,14 +180,6 @@ end
 
 -- ------------------------------------------------------------------ scenes
 
-local function words(text)
-  local n = 0
-  for w in (text or ""):gmatch("%S+") do
-    if w:find("[%w\128-\255]") then n = n + 1 end
-  end
-  return n
-end
-
 local function secs(s)
   if s == math.floor(s) then return ("%d s"):format(s) end
   return ("%.1f s"):format(s)
@@ -240,7 +233,9 @@ local function scene_entry(scene, ctx)
   local spoken, estimated
   if narration then
     spoken = audio and ctx.measure and length_of(audio_path, audio_attr)
-    if not spoken then spoken, estimated = words(narration) / M.PACE * 60, true end
+    if not spoken then -- (as explainer check counts them, for its pacing rule)
+      spoken, estimated = require("explainer.check").words(narration) / M.PACE * 60, true
+    end
   end
   local pace, pace_text = pacing(scene.duration, spoken, estimated)
   local standing, text = standing_of(scene.scene_number, ctx)
@@ -416,6 +411,13 @@ function M.collect(ctx)
 end
 
 M.scene_entry = scene_entry
+
+--- "Board: PATH" on stderr for a person (plain progress; a JSON reader knows
+-- where the page goes, and --quiet says nothing).
+function M.announce(path)
+  local mode = require("explainer.settings").progress
+  if mode == "auto" or mode == "plain" then require("explainer.log").say("Board: " .. path) end
+end
 
 --- A card's first words, for a run's first page: what the script says of
 -- the scene's heading and where it stands; the rest comes with the next page.

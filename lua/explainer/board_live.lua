@@ -183,7 +183,7 @@ function Live:close(stats, finish_error)
   if finish_error then state[#state + 1] = tostring(finish_error) end
   ctx.state = table.concat(state, "; ")
   local path = self:write(core.time(), true)
-  if path then log.say("Board: " .. path) end
+  if path then board.announce(path) end
   return path
 end
 

@@ -431,7 +431,11 @@ function M.finish_only(opts)
   local page, page_err = require("explainer.board").snapshot(document, { output_base_dir = base,
     output_filename = opts.output_filename, workflow = stats.workflow, inputs = opts.inputs,
     scene_numbers = opts.scene_numbers, standings = scenes })
-  if page then log.say("Board: " .. page) else log.warn(("%s: board: %s"):format(base, tostring(page_err))) end
+  if page then
+    require("explainer.board").announce(page)
+  else
+    log.warn(("%s: board: %s"):format(base, tostring(page_err)))
+  end
   return stats
 end
 
