@@ -112,6 +112,7 @@ install: all
 	install -m 755 $(BUILD)/explainer $(BINDIR)/explainer
 	install -m 755 $(BUILD)/explainer_core.so $(CMODDIR)/explainer_core.so
 	install -m 644 lua/explainer/*.lua $(LUADIR)/explainer/
+	install -m 644 lua/explainer/board.html $(LUADIR)/explainer/
 	if ls lua/explainer/recipes/*.lua >/dev/null 2>&1; then \
 	  install -m 644 lua/explainer/recipes/*.lua $(LUADIR)/explainer/recipes/; fi
 	install -m 644 scripts/*.lua $(SCRIPTDIR)/

@@ -38,7 +38,7 @@ _explainer() {
   prev=${COMP_WORDS[COMP_CWORD-1]}
   COMPREPLY=()
 
-  local commands="run parse narration status estimate check init cache scripts slurm help"
+  local commands="run parse narration status board estimate check init cache scripts slurm help"
   local run_opts="--scenes --no-skip --output-dir --output-filename --abort-on-error
     --quiet --progress --jobs -j --timeout --retries --retry-delay --rate --shard
     --dry-run --json --cache-dir --no-cache --durable --finish-only --no-finish
@@ -52,6 +52,10 @@ _explainer() {
 
   # The value of an option.
   case $prev in
+    --workflow)
+      [ "$cmd" = board ] && { mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")
+        _explainer_files "$cur" lua; }
+      return 0 ;;
     --output-dir|--cache-dir)
       compopt -o filenames 2>/dev/null
       mapfile -t COMPREPLY < <(compgen -d -- "$cur")
@@ -79,6 +83,7 @@ _explainer() {
     check) opts="--json --pace --disable --caret --no-caret" ;;
     init) opts="--scenes --format --title" ;;
     cache) opts="--max-size --cache-dir --json" ;;
+    board) opts="--workflow --output-dir --output-filename --scenes --serve --verbose --strict" ;;
     estimate) opts="--prices --output-dir --output-filename --scenes --shard --cache-dir --json" ;;
     scripts) opts="--path" ;;
     slurm) opts="--tasks --print $slurm_opts" ;;
@@ -98,7 +103,7 @@ _explainer() {
     case $w in
       --output-dir|--progress|--format|--scenes|--output-filename|-j|--jobs|--timeout|\
       --retries|--retry-delay|--rate|--shard|--tasks|--title|--disable|--max-size|\
-      --cache-dir)
+      --cache-dir|--workflow)
         ((i++)) ;;
       -*) ;;
       *) ((n++)) ;;
@@ -115,6 +120,13 @@ _explainer() {
     help) # what help takes: a command or a bundled workflow
       [ "$n" = 1 ] && mapfile -t COMPREPLY < <(compgen -W "$commands $(_explainer_bundled)" -- "$cur") ;;
     scripts) ;;
+    board) # [SCRIPT.lua] FILE.txt: a workflow or the script first, the script second
+      if [ "$n" = 1 ]; then
+        mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")
+        _explainer_files "$cur" lua txt
+      elif [ "$n" = 2 ]; then
+        _explainer_files "$cur" txt
+      fi ;;
     run|status|slurm|estimate)
       if [ "$n" = 1 ]; then # the workflow
         mapfile -t COMPREPLY < <(compgen -W "$(_explainer_bundled)" -- "$cur")

@@ -309,6 +309,54 @@ static void on_interrupt(void *ud)
     lua_sethook(L, interrupt_hook, LUA_MASKCALL | LUA_MASKRET | LUA_MASKCOUNT, 1);
 }
 
+/* The run's on_scene option (a function): told of each scene event in this
+ * process, as (event, scene_number, reason, error, seconds, settled); of the
+ * scenes on_scene_numbers lists, if any, and one other event a second. What it
+ * raises never stops the run. */
+static void tell_scene(void *ud, const ex_scene_record *rec, const char *event, size_t settled)
+{
+    lua_State *L = ud;
+    int top = lua_gettop(L);
+    if (lua_checkstack(L, 8) && lua_getfield(L, ARG_OPTS, "on_scene") == LUA_TFUNCTION) {
+        lua_pushstring(L, event);
+        lua_pushinteger(L, rec->scene_number);
+        lua_pushstring(L, rec->reason);
+        lua_pushstring(L, rec->error);
+        lua_pushnumber(L, rec->seconds);
+        lua_pushinteger(L, (lua_Integer)settled);
+        lua_pcall(L, 6, 0, 0);
+    }
+    lua_settop(L, top);
+}
+
+static int compare_long(const void *a, const void *b)
+{
+    long x = *(const long *)a, y = *(const long *)b;
+    return (x > y) - (x < y);
+}
+
+/* on_scene_numbers: the scenes on_scene follows, sorted, in a userdata kept in
+ * the options table itself. */
+static void read_followed(lua_State *L, ex_run_options *o)
+{
+    if (lua_getfield(L, ARG_OPTS, "on_scene_numbers") != LUA_TTABLE) {
+        lua_pop(L, 1);
+        return;
+    }
+    size_t n = (size_t)luaL_len(L, -1);
+    long *numbers = lua_newuserdatauv(L, (n ? n : 1) * sizeof *numbers, 0);
+    for (size_t i = 0; i < n; i++) {
+        lua_rawgeti(L, -2, (lua_Integer)i + 1);
+        numbers[i] = (long)lua_tointeger(L, -1);
+        lua_pop(L, 1);
+    }
+    qsort(numbers, n, sizeof *numbers, compare_long);
+    lua_setfield(L, ARG_OPTS, "\1on_scene_numbers"); /* kept alive with the options */
+    lua_pop(L, 1);
+    o->on_scene_numbers = numbers;
+    o->n_on_scene_numbers = n;
+}
+
 /* ---- options ------------------------------------------------------------------ */
 
 /* scene_numbers as an array owned by a userdata left in SLOT_NUMBERS (nil
@@ -537,6 +585,12 @@ static int l_run(lua_State *L)
     lua_replace(L, SLOT_RESULTS);
     opts.on_interrupt = on_interrupt; /* used when the processor runs here */
     opts.interrupt_ctx = L;
+    if (lua_getfield(L, ARG_OPTS, "on_scene") == LUA_TFUNCTION) {
+        opts.on_scene = tell_scene;
+        opts.scene_ctx = L;
+        read_followed(L, &opts);
+    }
+    lua_pop(L, 1);
     run_ctx ctx = {L, doc};
     ex_stats stats;
     char *err = NULL;

@@ -20,6 +20,8 @@ typedef enum ex_progress_mode {
     EX_PROGRESS_QUIET
 } ex_progress_mode;
 
+struct ex_scene_record;
+
 typedef struct ex_run_options {
     const long *scene_numbers;   /* NULL: every scene */
     size_t n_scene_numbers;
@@ -58,6 +60,19 @@ typedef struct ex_run_options {
      * processor running in this process can be stopped. */
     void (*on_interrupt)(void *ctx);
     void *interrupt_ctx;
+    /* Told of each scene as the progress is (report.c): `event` is the word of
+     * its JSON event ("start", "retry", "done", "failed", "skipped",
+     * "locked"), `settled` how many scenes are done, failed, skipped or
+     * locked so far. Called in the run's own process, never from a worker, in
+     * every progress mode; e.g. to keep a page about the run up to date. */
+    void (*on_scene)(void *ctx, const struct ex_scene_record *rec, const char *event,
+                     size_t settled);
+    void *scene_ctx;
+    /* The scenes on_scene follows (ascending; NULL: all). Of the others it is
+     * told of one event a second at most: following a page's few scenes costs
+     * a run of many quick ones nothing. */
+    const long *on_scene_numbers;
+    size_t n_on_scene_numbers;
 } ex_run_options;
 
 typedef enum ex_scene_state {

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -109,6 +110,138 @@ void ex_progress_init(ex_progress *pr, const ex_run_options *opts, const char *f
     pr->file = file;
     pr->total = total;
     pr->max_attempts = opts->retries + 1;
+    pr->on_scene = opts->on_scene;
+    pr->scene_ctx = opts->scene_ctx;
+    pr->followed = opts->on_scene_numbers;
+    pr->n_followed = opts->n_on_scene_numbers;
+}
+
+static bool followed(const ex_progress *pr, long number)
+{
+    size_t lo = 0, hi = pr->n_followed;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (pr->followed[mid] == number)
+            return true;
+        if (pr->followed[mid] < number)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return false;
+}
+
+/* on_scene: every event of a scene it follows; of the others, one a second. */
+static void tell(ex_progress *pr, const ex_scene_record *rec, const char *event)
+{
+    if (!pr->on_scene)
+        return;
+    if (pr->followed && !followed(pr, rec->scene_number)) {
+        double now = ex_now();
+        if (now < pr->tell_next)
+            return;
+        pr->tell_next = now + 1.0;
+    }
+    pr->on_scene(pr->scene_ctx, rec, event, pr->settled);
+}
+
+static void format_duration(char *buf, size_t size, double seconds)
+{
+    if (seconds < 0)
+        seconds = 0;
+    long s = (long)(seconds + 0.5);
+    snprintf(buf, size, "%ldm %02lds", s / 60, s % 60);
+}
+
+/* ---- the bar on a terminal's last row ------------------------------------------
+ *
+ * As apt draws its progress: the rows above the last one are made a scroll
+ * region (DECSTBM), so that every line printed, ours or a processor's, scrolls
+ * there and never reaches the bar; the bar is drawn on the last row between a
+ * save and a restore of the cursor, in one write. The summary releases the
+ * region. Nothing of it outside a terminal in auto mode.
+ */
+
+/* The terminal's rows and columns; 0 when it does not say. */
+static int terminal_size(int fd, int *cols)
+{
+    struct winsize ws;
+    if (ioctl(fd, TIOCGWINSZ, &ws) != 0)
+        return 0;
+    *cols = ws.ws_col;
+    return ws.ws_row;
+}
+
+static void bar_release(ex_progress *pr)
+{
+    if (!pr->bar_rows)
+        return;
+    ex_buf b = {0};
+    /* The whole screen scrolls again; the bar's row is cleared. */
+    ex_buf_printf(&b, "\0337\033[r\033[%d;1H\033[2K\0338", pr->bar_rows);
+    emit(pr, &b);
+    pr->bar_rows = 0;
+}
+
+/* "[#####-----] 5/12 scenes, 0m 21s, about 0m 30s left, scene 6 running" */
+static void bar_text(const ex_progress *pr, char *line, size_t size, int cols)
+{
+    size_t total = pr->total ? pr->total : 1, done = pr->settled > total ? total : pr->settled;
+    int width = cols - 72;
+    width = width < 10 ? 10 : width > 30 ? 30 : width;
+    int filled = (int)((double)width * (double)done / (double)total);
+    char bar[32], elapsed[32], left[64] = "";
+    memset(bar, '#', (size_t)filled);
+    memset(bar + filled, '-', (size_t)(width - filled));
+    bar[width] = '\0';
+    double took = ex_now() - pr->started;
+    format_duration(elapsed, sizeof elapsed, took);
+    if (pr->processed > 0 && done < total) {
+        char t[32];
+        /* Skipped scenes cost nothing: the estimate comes from those run. */
+        format_duration(t, sizeof t, took / (double)pr->processed * (double)(total - done));
+        snprintf(left, sizeof left, ", about %s left", t);
+    }
+    char now[48] = "";
+    if (pr->running == 1)
+        snprintf(now, sizeof now, ", scene %ld running", pr->current);
+    else if (pr->running > 1)
+        snprintf(now, sizeof now, ", %zu scenes running", pr->running);
+    snprintf(line, size, "[%s] %zu/%zu scenes, %s%s%s", bar, done, pr->total, elapsed, left, now);
+    if ((int)strlen(line) > cols - 1) /* ASCII only: a byte is a column */
+        line[cols - 1] = '\0';
+}
+
+/* Draw the bar (at most ten times a second unless `now`); false when the
+ * terminal has no room for one. */
+static bool bar_draw(ex_progress *pr, bool now)
+{
+    if (!pr->live || !plain(pr) || pr->bar_refused)
+        return false;
+    double t = ex_now();
+    if (!now && t < pr->bar_next)
+        return true;
+    int cols = 0, rows = terminal_size(pr->fd, &cols);
+    if (rows < 5 || cols < 40) {
+        bar_release(pr);
+        pr->bar_refused = true;
+        return false;
+    }
+    ex_buf b = {0};
+    if (pr->bar_rows != rows) {
+        if (pr->bar_rows) /* resized: the region again, for the new height */
+            ex_buf_printf(&b, "\0337\033[r\033[%d;1H\033[2K\0338", pr->bar_rows);
+        /* A new line first, so that the cursor is off the row the bar takes;
+         * setting the region homes the cursor: saved and restored around it. */
+        ex_buf_printf(&b, "\n\0337\033[1;%dr\0338\033[1A", rows - 1);
+        pr->bar_rows = rows;
+    }
+    char line[512];
+    bar_text(pr, line, sizeof line, cols);
+    ex_buf_printf(&b, "\0337\033[%d;1H\033[2K%s\0338", rows, line);
+    emit(pr, &b);
+    pr->bar_next = t + 0.1;
+    return true;
 }
 
 void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt, ...)
@@ -135,8 +268,10 @@ void ex_progress_note(const ex_progress *pr, const char *level, const char *fmt,
     free(text);
 }
 
-void ex_progress_skip(const ex_progress *pr, const ex_scene_record *rec)
+void ex_progress_skip(ex_progress *pr, const ex_scene_record *rec)
 {
+    pr->settled++;
+    tell(pr, rec, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped");
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, rec->state == EX_SCENE_LOCKED ? "locked" : "skipped", rec);
@@ -156,10 +291,14 @@ void ex_progress_skip(const ex_progress *pr, const ex_scene_record *rec)
     put_text(&b, why);
     ex_buf_printf(&b, ")\n");
     emit(pr, &b);
+    bar_draw(pr, false);
 }
 
-void ex_progress_start(const ex_progress *pr, const ex_scene_record *rec, int attempt)
+void ex_progress_start(ex_progress *pr, const ex_scene_record *rec, int attempt)
 {
+    tell(pr, rec, "start");
+    pr->running++;
+    pr->current = rec->scene_number;
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, "start", rec);
@@ -180,11 +319,16 @@ void ex_progress_start(const ex_progress *pr, const ex_scene_record *rec, int at
         ex_buf_printf(&b, " (attempt %d of %d)", attempt, pr->max_attempts);
     ex_buf_printf(&b, "\n");
     emit(pr, &b);
+    bar_draw(pr, true); /* what runs now, before it prints */
 }
 
-void ex_progress_settled(const ex_progress *pr, const ex_scene_record *rec)
+void ex_progress_settled(ex_progress *pr, const ex_scene_record *rec)
 {
     bool ok = rec->state == EX_SCENE_COMPLETED;
+    pr->settled++;
+    pr->processed++;
+    tell(pr, rec, ok ? "done" : "failed");
+    pr->running -= pr->running > 0;
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, ok ? "done" : "failed", rec);
@@ -214,8 +358,10 @@ void ex_progress_settled(const ex_progress *pr, const ex_scene_record *rec)
     emit(pr, &b);
 }
 
-void ex_progress_retry(const ex_progress *pr, const ex_scene_record *rec, double delay)
+void ex_progress_retry(ex_progress *pr, const ex_scene_record *rec, double delay)
 {
+    tell(pr, rec, "retry");
+    pr->running -= pr->running > 0;
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, "retry", rec);
@@ -234,17 +380,9 @@ void ex_progress_retry(const ex_progress *pr, const ex_scene_record *rec, double
     emit(pr, &b);
 }
 
-static void format_duration(char *buf, size_t size, double seconds)
+void ex_progress_eta(ex_progress *pr, size_t done, size_t processed)
 {
-    if (seconds < 0)
-        seconds = 0;
-    long s = (long)(seconds + 0.5);
-    snprintf(buf, size, "%ldm %02lds", s / 60, s % 60);
-}
-
-void ex_progress_eta(const ex_progress *pr, size_t done, size_t processed)
-{
-    if (!pr->live || !plain(pr) || done >= pr->total)
+    if (!pr->live || !plain(pr) || done >= pr->total || bar_draw(pr, true))
         return;
     double elapsed = ex_now() - pr->started;
     char el[32], left[32];
@@ -267,8 +405,9 @@ static size_t not_run(const ex_stats *stats)
     return stats->total - stats->completed - stats->skipped - stats->failed - stats->locked;
 }
 
-void ex_progress_summary(const ex_progress *pr, const ex_stats *stats, const char *report)
+void ex_progress_summary(ex_progress *pr, const ex_stats *stats, const char *report)
 {
+    bar_release(pr);
     ex_buf b = {0};
     if (json(pr)) {
         event_begin(pr, &b, "summary", NULL);

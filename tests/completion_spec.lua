@@ -211,6 +211,22 @@ describe("bash and zsh completion", function()
     end
   end)
 
+  it("offers board's options, a workflow or a script first, and workflows after --workflow", function()
+    for shell, list in pairs(both({ "explainer", "board", "--" }, dir)) do
+      for _, want in ipairs { "--workflow", "--serve", "--output-dir", "--scenes" } do
+        assert.is_true(has(list, want), shell .. ": " .. want .. " in " .. table.concat(list, " "))
+      end
+      assert.is_false(has(list, "--jobs"), shell)
+    end
+    for shell, list in pairs(both({ "explainer", "board", "" }, dir)) do
+      for _, want in ipairs { "mine.lua", "film.txt", "video" } do
+        assert.is_true(has(list, want), shell .. ": " .. want .. " in " .. table.concat(list, " "))
+      end
+    end
+    assert.same({ "film.txt" }, complete({ "explainer", "board", "mine.lua", "" }, dir))
+    assert.same({ "video" }, complete({ "explainer", "board", "--workflow", "vi" }, dir))
+  end)
+
   it("offers check's rules after --disable, the binary's, also after a comma", function()
     for shell, list in pairs(both { "explainer", "check", "film.txt", "--disable", "" }) do
       for _, rule in ipairs { "pacing", "placeholder", "duplicate-scene", "no-scenes" } do

@@ -29,6 +29,7 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
                         [--scenes LIST] [--shard K/N] [--json]
        explainer estimate SCRIPT.lua FILE.txt [--output-dir DIR] [--scenes LIST]
                           [--prices FILE] [--json]
+       explainer board [SCRIPT.lua] FILE.txt [--output-dir DIR] [--serve [PORT] ]
        explainer cache [prune --max-size SIZE] [--cache-dir DIR] [--json]
        explainer scripts [--path]
        explainer slurm SCRIPT.lua FILE.txt ... [--tasks N] [--print] [options]
@@ -660,6 +661,122 @@ local function cmd_estimate(args)
   return 0
 end
 
+-- explainer board [SCRIPT] FILE: the storyboard page (explainer.board).
+HELP.board = [=[
+usage: explainer board [SCRIPT.lua] FILE.txt [--workflow SCRIPT] [--output-dir DIR]
+                       [--output-filename NAME] [--scenes LIST] [--serve [PORT]]
+
+Writes OUT/NAME/board.html, the storyboard of FILE (every run writes it too,
+and keeps it up to date while it goes) and prints its path: a card a scene
+with its frame and clip, its narration and an audio player of it, its length
+against the narration's (too fast, too slow), where it stands for the
+workflow (as explainer status says, failed with its error) and the warnings
+of explainer check on its lines; above them the film with its captions, the
+totals, the last run's time, the estimated cost and the warnings. One page
+that needs no network: open it from its folder.
+
+The workflow whose state it shows: SCRIPT.lua (or --workflow SCRIPT), else
+the workflow of the last run in that folder (its report.json says which).
+  --scenes LIST    the scenes to show (at most 200; default: the first 200)
+  --serve [PORT]   then serve the folder on http://127.0.0.1:PORT/ (8000) with
+                   python3 -m http.server, until Ctrl-C
+]=]
+
+local BOARD_FLAGS = {
+  ["--workflow"] = { "workflow_script", true },
+  ["--output-dir"] = RUN_FLAGS["--output-dir"],
+  ["--output-filename"] = RUN_FLAGS["--output-filename"],
+  ["--scenes"] = RUN_FLAGS["--scenes"],
+  ["--serve"] = { "serve", false, yes },
+  ["--verbose"] = RUN_FLAGS["--verbose"],
+  ["--strict"] = RUN_FLAGS["--strict"],
+}
+
+local function cmd_board(args)
+  -- --serve takes an optional PORT: the word after it when it is a number.
+  local argv, port = {}, nil
+  local i = 1
+  while i <= #args do
+    local a = args[i]
+    if a == "--" then
+      table.move(args, i, #args, #argv + 1, argv)
+      break
+    end
+    local value = a:match("^%-%-serve=(.*)$")
+    if value or (a == "--serve" and (args[i + 1] or ""):match("^%d+$")) then
+      port = value or args[i + 1]
+      i = i + (value and 0 or 1)
+      a = "--serve"
+    end
+    argv[#argv + 1] = a
+    i = i + 1
+  end
+  local positional, o = M.parse_args(argv, BOARD_FLAGS)
+  if #positional < 1 or #positional > 2 then usage_error("board takes FILE.txt, or SCRIPT.lua and FILE.txt") end
+  if #positional == 2 and o.workflow_script then
+    usage_error("board: the workflow is SCRIPT.lua or --workflow, not both")
+  end
+  if port and not (tonumber(port) and math.tointeger(tonumber(port)) and tonumber(port) >= 1
+      and tonumber(port) <= 65535) then
+    usage_error("--serve: expected a port from 1 to 65535, got '" .. port .. "'")
+  end
+  local file = positional[#positional]
+  local doc = load_document(file)
+  if not doc or not preflight(doc, o) then return 2 end
+  local base = o.output_base_dir or "output"
+  local script = #positional == 2 and positional[1] or o.workflow_script
+  if not script then -- the workflow of the last run in the folder
+    local report = ("%s/%s/report.json"):format(base, doc.name)
+    local f = io.open(report, "rb")
+    local r = f and require("cjson.safe").decode(f:read("a"))
+    if f then f:close() end
+    if type(r) ~= "table" or type(r.workflow) ~= "string" then
+      stderr("explainer: %s: no run of %s there yet to take the workflow from; name it: "
+        .. "explainer board SCRIPT.lua %s", report, file, file)
+      return 2
+    end
+    local found = io.open(M.find_workflow(r.workflow), "rb")
+    if found then found:close() end
+    if not found then
+      stderr("explainer: %s: the last run there was of the workflow '%s', which is not a bundled "
+        .. "one; name its script: explainer board SCRIPT.lua %s", report, r.workflow, file)
+      return 2
+    end
+    script = r.workflow
+  end
+  local workflow, err = M.load_workflow(M.find_workflow(script))
+  if not workflow then
+    stderr("explainer: %s", err)
+    return 2
+  end
+  local opts = run_options(script, workflow, o, file)
+  opts.workflow_table = workflow
+  local page, page_err = require("explainer.board").snapshot(doc, opts)
+  if not page then
+    stderr("explainer: %s", page_err)
+    return 2
+  end
+  io.stdout:write(page, "\n")
+  if not o.serve then return 0 end
+  -- A well-kept server, on this machine only, until Ctrl-C (which ends this
+  -- process; the server, its child, dies with it).
+  local url = ("http://127.0.0.1:%d/board.html"):format(tonumber(port or 8000))
+  io.stdout:write(url, "\n")
+  io.stdout:flush()
+  stderr("Serving %s on %s; Ctrl-C stops", page:match("^(.*)/[^/]*$"), url)
+  local r, exec_err = explainer.exec { "python3", "-m", "http.server", "--bind", "127.0.0.1",
+    "--directory", page:match("^(.*)/[^/]*$"), tostring(tonumber(port or 8000)) }
+  if not r then
+    stderr("explainer: %s", exec_err)
+    return 2
+  end
+  if r.status ~= 0 then
+    stderr("explainer: python3 -m http.server: %s", (r.stderr:match("([^\n]+)\n?$") or "exit " .. r.status))
+    return 1
+  end
+  return 0
+end
+
 -- Several FILEs: each is checked as its run will check it (readable, with
 -- scenes, no duplicate numbers, --strict, its journal) by a quiet dry run that
 -- runs none of the workflow's code, before the first file runs: a bad last file
@@ -980,7 +1097,7 @@ end
 
 COMMANDS = { { "check", cmd_check }, { "init", cmd_init }, { "parse", cmd_parse },
   { "narration", cmd_narration }, { "status", cmd_status }, { "estimate", cmd_estimate },
-  { "run", cmd_run }, { "cache", cmd_cache }, { "scripts", cmd_scripts },
+  { "run", cmd_run }, { "board", cmd_board }, { "cache", cmd_cache }, { "scripts", cmd_scripts },
   { "slurm", function(rest) return require("explainer.slurm").command(rest, M, host) end },
   { "help", function(rest) return help(rest[1]) end } }
 DISPATCH = {}

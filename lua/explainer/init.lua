@@ -330,6 +330,9 @@ function M.orchestrate_workflow(opts, fn, more)
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local copts, cerr = core_options(opts, document)
   if not copts then return nil, cerr end
+  -- The storyboard page (explainer.board), kept up to date as scenes settle.
+  local board = require("explainer.board_live").start(doc, document, opts, copts)
+  if board then copts.on_scene, copts.on_scene_numbers = board.on_scene, board.numbers end
   local stats
   stats, err = core.run(doc, document, opts.process_scene, copts)
   if not stats then return nil, err end
@@ -340,14 +343,18 @@ function M.orchestrate_workflow(opts, fn, more)
   end
   -- An interrupted run stops: finish (the film's join) would replace a whole
   -- film with one of the clips made so far; --finish-only does it when asked.
+  local finished, finish_err = true, nil
   if opts.finish and not opts.dry_run and not stats.fatal then
     if stats.interrupted then
       log.warn(("%s: interrupted (%s): finish was not run; `--finish-only` runs it on what is done")
         :format(opts.explainer_path, stats.interrupted))
     else
-      call_finish(opts, stats, document)
+      if board then board:finishing() end
+      finished, finish_err = pcall(call_finish, opts, stats, document)
     end
   end
+  if board then board:close(stats, not finished and finish_err) end
+  if not finished then error(finish_err, 0) end
   return stats
 end
 
@@ -457,6 +464,15 @@ function M.finish_only(opts)
     end
   end
   if opts.finish then call_finish(opts, stats, document) end
+  -- The storyboard page, as status sees the scenes now.
+  local page, page_err = require("explainer.board").snapshot(document, { output_base_dir = base,
+    output_filename = opts.output_filename, workflow = stats.workflow, inputs = opts.inputs,
+    scene_numbers = opts.scene_numbers, standings = scenes })
+  if page then
+    require("explainer.board").announce(page)
+  else
+    log.warn(("%s: board: %s"):format(base, tostring(page_err)))
+  end
   return stats
 end
 
