@@ -72,7 +72,8 @@ end
 -- Position words as one spelling: lower case, "centre" and "middle" as
 -- "center", dashes and slashes as spaces.
 local function words_of(text)
-  local s = " " .. tostring(text or ""):lower():gsub("centre", "center"):gsub("middle", "center")
+  local s = " " .. tostring(text or ""):lower():gsub("centred", "centered"):gsub("centre", "center")
+    :gsub("middle", "center")
     :gsub("(%d)%s*/%s*(%d)", "%1 %2"):gsub("[%-_/]", " "):gsub("[%(%)%[%],;:]", " , ") .. " "
   return (s:gsub("%s+", " "))
 end
