@@ -116,7 +116,8 @@ describe("image recipe", function()
       local artifact = require "explainer.artifact"
       local png = assert(require("explainer.http").request { url = server.url .. "/files/image.png" }).body
       local source = image.sources(scene, opts())[1]
-      assert(artifact.make(dir .. "/final.png", source.key, function(tmp) return require("explainer.recipes.common").write_file(tmp, png) end))
+      local write = require("explainer.recipes.common").write_file
+      assert(artifact.make(dir .. "/final.png", source.key, function(tmp) return write(tmp, png) end))
       local _, n = last_request()
       assert(image.generate(scene, dir, opts()))
       local _, n2 = last_request()
