@@ -584,18 +584,37 @@ function M.generate(scene, output_dir, opts)
     source, err = generate_source(scene, output_dir, opts, s)
     if not source then return nil, err end
   end
-  local plate, text = output_dir .. "/" .. l.plate.file, output_dir .. "/" .. l.text.file
-  local made, how = artifact.make(plate, l.plate.key, function(tmp)
-    return frame.draw_plate(l.design.plate, tmp, source)
-  end, { kind = "png" })
+  -- The three files are drawn together, once, by the first of them that
+  -- has to be made (one run of ImageMagick); each is then kept, taken from
+  -- the cache or moved into place under its own key.
+  local paths = { plate = output_dir .. "/" .. l.plate.file, text = output_dir .. "/" .. l.text.file,
+                  frame = output_dir .. "/" .. (opts.filename or "final.png") }
+  local drawn, drawn_err
+  local function draw()
+    if drawn == nil then
+      drawn = {}
+      for name, path in pairs(paths) do drawn[name] = artifact.temp_beside(path, ".png") end
+      local done
+      done, drawn_err = frame.draw_layers(l.design, drawn, source)
+      if not done then drawn = false end
+    end
+    return drawn
+  end
+  local function take(name)
+    return function(tmp)
+      local files = draw()
+      if not files then return nil, drawn_err end
+      return os.rename(files[name], tmp)
+    end
+  end
+  local made, how
+  for _, part in ipairs { { "plate", l.plate.key }, { "text", l.text.key }, { "frame", l.key } } do
+    made, how = artifact.make(paths[part[1]], part[2], take(part[1]), { kind = "png" })
+    if not made then break end
+  end
+  for _, tmp in pairs(drawn or {}) do os.remove(tmp) end
   if not made then return nil, how end
-  made, how = artifact.make(text, l.text.key, function(tmp) return frame.draw_text(l.design.text, tmp) end,
-    { kind = "png" })
-  if not made then return nil, how end
-  local path = output_dir .. "/" .. (opts.filename or "final.png")
-  made, how = artifact.make(path, l.key, function(tmp) return frame.compose(plate, text, tmp) end, { kind = "png" })
-  if not made then return nil, how end
-  return path, how
+  return paths.frame, how
 end
 
 return M
