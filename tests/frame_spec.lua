@@ -3,6 +3,8 @@
 -- production notes anywhere.
 local explainer = require "explainer"
 local frame = require "explainer.recipes.frame"
+local image = require "explainer.recipes.image"
+local layout = require "explainer.recipes.layout"
 local util = require "mock.util"
 
 local W, H = 540, 960
@@ -134,5 +136,35 @@ describe("the frame", function()
       ("ink %d,%d %dx%d outside the box %d,%d %dx%d"):format(x, y, w, h, box.x, box.y, box.w, box.h))
     assert(frame.draw_text(d.text, b))
     assert.equal(util.read(a), util.read(b))
+  end)
+
+  it("shows every scene of the bundled example with its text where its layout says, and no notes", function()
+    local doc = assert(explainer.parse(util.root() .. "/examples/sample.txt"))
+    -- Words of the script's production notes that none of its on-screen texts holds.
+    local notes = { "Initial", "Iteration", "PROMPT", "NARRATION", "Aesthetic", "Layout", "Pattern", "Background",
+                    "vector", "Animate", "typos" }
+    for _, scene in ipairs(doc.scenes) do
+      local sub = ("%s/scene_%02d"):format(dir, scene.scene_number)
+      assert(os.execute("mkdir -p " .. util.quote(sub)))
+      local path = assert(image.generate(scene, sub, { document = doc, frame_size = W .. "x" .. H }))
+      local words = ocr(path)
+      local text = layout.for_scene(scene).texts[1]
+      -- its longest word, read where its position says
+      local longest = ""
+      for w in text.text:gmatch("[%a']+") do if #w > #longest then longest = w end end
+      local w = find(words, longest)
+      assert.truthy(w, ("scene %d: '%s' not read"):format(scene.scene_number, longest))
+      local x, y = centre(w)
+      local p = text.position
+      local where = ("scene %d: '%s' at %.0f,%.0f (%s %s)"):format(scene.scene_number, longest, x, y,
+        tostring(p.v), tostring(p.h))
+      if p.v == "top" or p.v == "top third" then assert.is_true(y < H * 0.4, where) end
+      if p.h == "left" then assert.is_true(x < W * 0.6, where) end
+      if p.h == "right" then assert.is_true(x > W * 0.4, where) end
+      assert.is_true(w.y + w.h <= H - frame.reserve(W, H), where .. ": in the caption band")
+      for _, note in ipairs(notes) do
+        assert.is_nil(find(words, note), ("scene %d: '%s' is on screen"):format(scene.scene_number, note))
+      end
+    end
   end)
 end)
