@@ -172,6 +172,20 @@ local function sub_options(opts, name)
   return sub
 end
 
+-- Where a frame's text can be: the box around its text groups, in even
+-- pixels (yuv420's chroma), in the frame's pixels.
+local function text_box(d)
+  local x0, y0, x1, y1 = math.huge, math.huge, 0, 0
+  for _, g in ipairs(d.groups) do
+    x0, y0 = math.min(x0, g.box.x), math.min(y0, g.box.y)
+    x1, y1 = math.max(x1, g.box.x + g.box.w), math.max(y1, g.box.y + g.box.h)
+  end
+  if x1 <= x0 then return nil end
+  x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+  x1, y1 = math.min(d.width, x1 + x1 % 2), math.min(d.height, y1 + y1 % 2)
+  return { x = x0, y = y0, w = x1 - x0, h = y1 - y0, width = d.width, height = d.height }
+end
+
 -- What a clip is made from, in a scene's folder: where the image and the
 -- narration are and the keys they should have; the frame's layers (its
 -- plate and its text layer) when the image is a frame made here. The image
@@ -189,7 +203,8 @@ local function sources(scene, output_dir, opts, s)
   local layers = image.layers(scene, image_opts)
   if layers and artifact.standing(src.picture, src.image_key) ~= "foreign" then
     src.layers = { plate = output_dir .. "/" .. layers.plate.file, text = output_dir .. "/" .. layers.text.file,
-                   texts = #layers.design.text.groups, animation = layers.design.animation }
+                   texts = #layers.design.text.groups, animation = layers.design.animation,
+                   box = text_box(layers.design.text) }
   end
   return src
 end
@@ -286,34 +301,39 @@ local function zoompan_expr(motion, zoom, frames, s)
                        tostring(s.fps))
 end
 
--- When the text comes in: as the voice starts (its first sound, less a
--- little), a third of a second in for a silent scene.
-local function text_start(src, duration)
-  local speech = src.layers and common.speech(src.narration, duration)
-  if speech and speech.first > 0 and speech.last - speech.first < duration - 0.05 then
-    return math.max(0.15, math.min(2, speech.first - 0.05))
-  end
-  return speech and 0.15 or 0.33
+-- When the text comes in: as the voice starts. The narration starts where
+-- the clip does; a service's character timings (narration.json) say when
+-- its first word is heard. 0.15 s in at the earliest, 2 s at the latest.
+local function text_start(src)
+  local kept = audio.read_alignment(src.narration)
+  local times = kept and kept.alignment and kept.alignment.character_start_times_seconds
+  local first = type(times) == "table" and tonumber(times[1]) or 0
+  return math.max(0.15, math.min(2, first))
 end
 
 -- The text layer over the moving plate, unmoved (crisp): faded in at its
--- time, or slid up by 4% of the frame as it fades; scaled to the frame
--- once, then its one frame repeated.
-local function text_overlay(animation, start, s)
+-- time, or slid up by 4% of the frame as it fades. Only the box its text can
+-- be in is laid over (a third of the frame or so: the blending of each frame
+-- costs that much less), cut out of the layer once, then repeated.
+local function text_overlay(animation, start, box, s)
   local fade = string.format("fade=t=in:st=%.3f:d=%.3f:alpha=1,", start, M.TEXT_FADE)
-  local chain = string.format("[1:v]scale=%d:%d,format=yuva420p,loop=loop=-1:size=1:start=0,setpts=N/%s/TB,%s",
-    s.width, s.height, tostring(s.fps), animation == "none" and "" or fade)
-  local y = "0"
+  local sx, sy = s.width / box.width, s.height / box.height
+  local x, y, w, h = math.floor(box.x * sx / 2) * 2, math.floor(box.y * sy / 2) * 2,
+    math.floor(box.w * sx / 2) * 2, math.floor(box.h * sy / 2) * 2
+  local chain = string.format("[1:v]scale=%d:%d,crop=%d:%d:%d:%d,format=yuva420p,loop=loop=-1:size=1:start=0,"
+    .. "setpts=N/%s/TB,%s", s.width, s.height, w, h, x, y, tostring(s.fps), animation == "none" and "" or fade)
+  local ypos = tostring(y)
   if animation == "slide" then
-    y = string.format("'%d*pow(1-clip((t-%.3f)/%.3f,0,1),2)'", math.floor(s.height * 0.04), start, M.TEXT_FADE)
+    ypos = string.format("'%d+%d*pow(1-clip((t-%.3f)/%.3f,0,1),2)'", y, math.floor(s.height * 0.04), start,
+      M.TEXT_FADE)
   end
-  return chain .. "null[t];[p][t]overlay=x=0:y=" .. y .. ":eval=" .. (animation == "slide" and "frame" or "init")
-    .. ":shortest=1:format=yuv420"
+  return chain .. "null[t];[p][t]overlay=x=" .. x .. ":y=" .. ypos .. ":eval="
+    .. (animation == "slide" and "frame" or "init") .. ":shortest=1:format=yuv420"
 end
 
 local function encode_clip(scene, src, duration, s, tmp, opts)
   local frames = math.max(1, math.floor(duration * s.fps + 0.5))
-  local layered = src.layers and src.layers.texts > 0
+  local layered = src.layers and src.layers.box
   local fit = string.format(
     "[0:v]scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2:color=white,setsar=1,",
     s.width, s.height, s.width, s.height)
@@ -330,7 +350,8 @@ local function encode_clip(scene, src, duration, s, tmp, opts)
   local inputs = { "-i", common.ffpath(layered and src.layers.plate or src.picture) }
   local audio_in = 1
   if layered then
-    filter = filter .. "[p];" .. text_overlay(M.text_animation(src.layers, opts), text_start(src, duration), s)
+    filter = filter .. "[p];" .. text_overlay(M.text_animation(src.layers, opts), text_start(src),
+      src.layers.box, s)
       .. ",format=yuv420p"
     append(inputs, { "-i", common.ffpath(src.layers.text) })
     audio_in = 2
