@@ -11,6 +11,7 @@ local M = {}
 --- The layout pattern of blank scene n: the title card centred, the others
 -- taken from the catalogue seven apart, so that neighbours always differ.
 -- @tparam integer n the scene's number
+-- @tparam[opt] boolean silent the silent title card
 -- @treturn string a pattern's name (explainer.recipes.layout.PATTERNS)
 function M.pattern(n, silent)
   if silent then return "Centered Title" end

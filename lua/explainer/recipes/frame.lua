@@ -11,7 +11,7 @@
 --   size measured to fit its box, never in the caption band.
 --
 -- `design` decides everything drawn (pure data: what the layers' keys hold);
--- `draw_plate`, `draw_text` and `compose` draw it. Where things go is
+-- `draw_layers` draws it (`draw_plate` and `draw_text` one layer each). Where things go is
 -- explainer.recipes.layout's.
 -- @module explainer.recipes.frame
 
@@ -414,18 +414,6 @@ function M.draw_layers(d, paths, image)
     magick.png_out(paths.frame))
   local r
   r, err = magick.convert(argv)
-  if not r then return nil, err end
-  return true
-end
-
---- The complete frame: the text layer over the plate.
--- @tparam string plate
--- @tparam string text
--- @tparam string path
--- @treturn true|nil
--- @treturn string|nil message
-function M.compose(plate, text, path)
-  local r, err = magick.convert { plate, text, "-composite", "-alpha", "opaque", magick.png_out(path) }
   if not r then return nil, err end
   return true
 end
