@@ -3,8 +3,9 @@
 -- `parse` reads the bullets into a spec: the background, each on-screen
 -- text with its position and weight, the visual elements with theirs, the
 -- layout pattern and the text's animation. `resolve` places them in a frame
--- of a given size: every text in a box inside the safe zone and above the
--- caption band, every visual element in a region, as the positions say or,
+-- of a given size: every text in a box, and every visual element in a
+-- region, inside the safe zone and above the caption band (burned-in
+-- captions never cover them, nor do a phone's buttons), as the positions say or,
 -- where they say nothing, as the pattern (the catalogue `PATTERNS`) does.
 -- Every rule about where things go is here, once; `explainer.recipes.frame`
 -- draws what it decides.
@@ -632,14 +633,6 @@ local function inset(b, px)
   return { x = b.x + px, y = b.y + px, w = math.max(1, b.w - 2 * px), h = math.max(1, b.h - 2 * px) }
 end
 
--- Keep a box inside an area (moved, then cut to it).
-local function clamp(b, area)
-  local out = { w = math.min(b.w, area.w), h = math.min(b.h, area.h) }
-  out.x = math.max(area.x, math.min(b.x, area.x + area.w - out.w))
-  out.y = math.max(area.y, math.min(b.y, area.y + area.h - out.h))
-  return out
-end
-
 -- How much of box a another box b covers (a share of a's area).
 local function covered(a, b)
   local w = math.min(a.x + a.w, b.x + b.w) - math.max(a.x, b.x)
@@ -729,7 +722,7 @@ function M.resolve(spec, width, height, opts)
   local pattern = spec.pattern or by_name("Centered")
   local ptext, pvisual = pattern_boxes(pattern, shape)
   local out = { shape = shape, safe = safe, text_area = area, pattern = pattern, groups = {}, visuals = {},
-                region = box_in(safe, pvisual) }
+                region = box_in(area, pvisual) }
   local by_key = {}
   for _, t in ipairs(spec.texts) do
     local p = t.position or {}
@@ -741,7 +734,7 @@ function M.resolve(spec, width, height, opts)
       if p.v or p.h then
         box, align, anchor = text_box(p, shape, area)
       else
-        box, align, anchor = clamp(box_in(safe, ptext), area), ptext[5], "top"
+        box, align, anchor = box_in(area, ptext), ptext[5], "top"
         if ptext[2] > 0.45 then anchor = "bottom" elseif ptext[2] > 0.15 then anchor = "middle" end
       end
       local key = table.concat({ box.x, box.y, box.w, box.h }, ",")
@@ -774,13 +767,13 @@ function M.resolve(spec, width, height, opts)
   -- others the free cells nearest the pattern's visual region.
   local texts = {}
   for _, g in ipairs(out.groups) do texts[#texts + 1] = g.box end
-  local cells = grid_cells(safe, texts)
+  local cells = grid_cells(area, texts)
   for _, v in ipairs(placed) do
     local box = place_cell(cells, v.position)
-    add(v, box or below_text(visual_box(v.position, safe), texts[1] or safe, safe, gutter))
+    add(v, box or below_text(visual_box(v.position, area), texts[1] or area, area, gutter))
   end
-  local rx = (out.region.x + out.region.w / 2 - safe.x) / safe.w
-  local ry = (out.region.y + out.region.h / 2 - safe.y) / safe.h
+  local rx = (out.region.x + out.region.w / 2 - area.x) / area.w
+  local ry = (out.region.y + out.region.h / 2 - area.y) / area.h
   for _, v in ipairs(free) do
     local box = nearest_cell(cells, math.floor(ry * 3), math.floor(rx * 3))
     add(v, box or out.region)
