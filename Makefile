@@ -69,17 +69,19 @@ $(BUILD)/explainer_core.so: $(BIND_OBJ) $(CORE_LIB)
 $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_LIB) | $(OBJDIR)
 	$(CC) $(CFLAGS) -Isrc -o $@ $< $(CORE_LIB) -lxxhash -ldl -lm
 
-# The card draws its text with ImageMagick's pango: coder (libmagickcore-6.q16-6-extra),
-# emoji in colour from fonts-noto-color-emoji. The default voice is flite's, through
-# ffmpeg's flite source (Debian's ffmpeg depends on libflite1: no package of its own);
-# espeak-ng for its voices. festival (slt-hts, 23 MB) is left to those who want it.
+# The frame and the card draw their text with ImageMagick's pango: coder
+# (libmagickcore-6.q16-6-extra), the frame's in Inter (fonts-inter), emoji in colour from
+# fonts-noto-color-emoji. The default voice is flite's, through ffmpeg's flite source
+# (Debian's ffmpeg depends on libflite1: no package of its own); espeak-ng for its voices.
+# festival (slt-hts, 23 MB) is left to those who want it.
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update && \
 	DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y --no-install-recommends \
 	  build-essential pkg-config lua5.4 liblua5.4-dev lua-filesystem lua-cjson lua-busted \
 	  libcurl4-openssl-dev libxxhash-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
-	  fonts-dejavu-core ghostscript scdoc fonts-noto-color-emoji libmagickcore-6.q16-6-extra
+	  fonts-dejavu-core ghostscript scdoc fonts-noto-color-emoji libmagickcore-6.q16-6-extra \
+	  fonts-inter
 
 test: all $(CTEST_BIN)
 	@BUILD=$(BUILD) LUA=$(LUA) bash tests/run

@@ -1,7 +1,8 @@
 -- scripts/image.lua -- an image per scene: output/<name>/scene_NN/final.png.
 --   explainer scripts/image.lua examples/sample.txt
--- Offline storyboard cards by default; EXPLAINER_IMAGE_BACKEND=openai or fal
--- (with OPENAI_API_KEY or FAL_KEY) for generated images. See docs/recipes.md.
+-- Offline, the frame each scene's Layout Design describes (EXPLAINER_CARD=storyboard:
+-- the production notes on a card); EXPLAINER_IMAGE_BACKEND=openai or fal (with
+-- OPENAI_API_KEY or FAL_KEY) for generated images under the text. See docs/recipes.md.
 -- A rerun remakes an image only when what it shows (or the backend, model or
 -- size) changed; the same image for another script comes from the cache.
 local image = require "explainer.recipes.image"

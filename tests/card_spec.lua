@@ -246,7 +246,8 @@ describe("the storyboard card", function()
 
   describe("key", function()
     local function id(scene, style)
-      return image.key(scene, { backend = "local", document = { format = "9:16", style = style } }).id
+      return image.key(scene, { backend = "local", card = "storyboard",
+                                document = { format = "9:16", style = style } }).id
     end
     local function copy(t, changes)
       local c = {}
@@ -256,7 +257,7 @@ describe("the storyboard card", function()
     end
 
     it("is a card/3 key", function()
-      assert.equal("card/3", image.key(document.scenes[1], { backend = "local" }).recipe)
+      assert.equal("card/3", image.key(document.scenes[1], { backend = "local", card = "storyboard" }).recipe)
     end)
 
     it("changes with everything the card shows", function()

@@ -144,6 +144,29 @@ describe("explainer check", function()
     assert.equal("error", list[3].severity)
   end)
 
+  it("notes neighbouring scenes with one layout pattern, and one text position three times in a row", function()
+    local function scene(n, text_at, pattern)
+      return ("## SCENE %d: S%d\nLayout Design:\n- Text: \"Words %d\" - %s\n- Layout Pattern: %s\n\n")
+        :format(n, n, n, text_at, pattern)
+    end
+    local got, list = found(scene(1, "top-left corner", "Z-pattern") .. scene(2, "Top left, bold", "Z layout")
+      .. scene(3, "top left", "Centered") .. scene(4, "bottom", "Grid 2x2"))
+    assert.same({ "9:layout-repeat", "13:layout-repeat" }, got)
+    assert.equal("scene 2 has the same layout pattern as scene 1 (Z-Pattern): neighbouring frames look alike",
+      list[1].message)
+    assert.equal("scenes 1, 2 and 3 all put their text at top left: vary where it goes", list[2].message)
+    assert.equal("note", list[1].severity)
+    -- other places, other patterns: nothing
+    assert.same({}, (found(scene(1, "top", "Z-pattern") .. scene(2, "top third", "Diagonal")
+      .. scene(3, "top", "Z-pattern"))))
+  end)
+
+  it("notes a layout pattern the frame does not know", function()
+    local got, list = found("## SCENE 1: A\nLayout Design:\n- Layout Pattern: Wibble wobble\n")
+    assert.same({ "3:layout-pattern" }, got)
+    assert.matches("'Wibble wobble' is not one the frame knows", list[1].message, 1, true)
+  end)
+
   it("flags a scene without narration only when the others have it", function()
     local got = found("## SCENE 1: A\nNarration: one\n## SCENE 2: B\nNarration: two\n## SCENE 3: C\n"
       .. "## SCENE 4: D - NO NARRATION\n")

@@ -41,6 +41,23 @@ describe("explainer init", function()
       "a one-scene script has scene 1, narrated")
   end)
 
+  it("gives its scenes layout patterns from the catalogue, neighbours never the same", function()
+    local layout = require "explainer.recipes.layout"
+    local doc = explainer.parse_string(template.render { scenes = 12 })
+    local seen = {}
+    for i, s in ipairs(doc.scenes) do
+      local spec = layout.parse(s.layout)
+      assert.truthy(spec.pattern, "scene " .. s.scene_number .. " has a known pattern")
+      assert.equal("name", spec.pattern_how)
+      if i > 1 then assert.not_equal(doc.scenes[i - 1].pattern_name, spec.pattern.name) end
+      s.pattern_name = spec.pattern.name
+      seen[spec.pattern.name] = true
+    end
+    local kinds = 0
+    for _ in pairs(seen) do kinds = kinds + 1 end
+    assert.is_true(kinds >= 10, kinds .. " patterns in 12 scenes")
+  end)
+
   it("round-trips with check: nothing but placeholders, and exit 0", function()
     local path = dir .. "/new.txt"
     local _, err, code = h.run { "init", path, "--scenes", "5", "--format", "1:1" }

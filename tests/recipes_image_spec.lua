@@ -67,8 +67,11 @@ describe("image recipe", function()
                                    animation_prompt = "Fade in." }, { format = "16:9" })
       assert.matches("horizontal 16:9", p, 1, true)
       assert.matches("Scene: Opening.", p, 1, true)
-      assert.matches("Background: white; Text: Hello", p, 1, true)
+      assert.matches("Layout: Background: white", p, 1, true)
       assert.matches("Fade in.", p, 1, true)
+      -- the on-screen text is set over the image afterwards, never asked of the model
+      assert.is_nil(p:find("Hello", 1, true))
+      assert.matches("No lettering", p, 1, true)
     end)
   end)
 
@@ -88,7 +91,39 @@ describe("image recipe", function()
       assert.same({ model = "gpt-image-1", prompt = scene.initial_prompt, size = "1024x1536", n = 1 },
                   cjson.decode(req.body))
       local png = assert(require("explainer.http").request { url = server.url .. "/files/image.png" }).body
-      assert.equal(png, util.read(path))
+      -- the service's image is kept as it came; final.png is the frame with it, at the frame's size
+      assert.equal(png, util.read(dir .. "/generated.png"))
+      assert.equal(dir .. "/final.png", path)
+      assert.same({ 1080, 1920 }, { util.png_size(path) })
+      assert.not_equal(png, util.read(path))
+    end)
+
+    it("remakes the frame, not the service's image, when only the on-screen text changes", function()
+      assert(image.generate(scene, dir, opts()))
+      local _, n = last_request()
+      local generated, final = util.read(dir .. "/generated.png"), util.read(dir .. "/final.png")
+      local edited = {}
+      for k, v in pairs(scene) do edited[k] = v end
+      edited.layout = "- Background: white\n- Text: \"Other words\" - top third, bold"
+      assert(image.generate(edited, dir, opts()))
+      local _, n2 = last_request()
+      assert.equal(n, n2)
+      assert.equal(generated, util.read(dir .. "/generated.png"))
+      assert.not_equal(final, util.read(dir .. "/final.png"))
+    end)
+
+    it("takes a service's image made before it had its own file from final.png, paying nothing", function()
+      local artifact = require "explainer.artifact"
+      local png = assert(require("explainer.http").request { url = server.url .. "/files/image.png" }).body
+      local source = image.sources(scene, opts())[1]
+      local write = require("explainer.recipes.common").write_file
+      assert(artifact.make(dir .. "/final.png", source.key, function(tmp) return write(tmp, png) end))
+      local _, n = last_request()
+      assert(image.generate(scene, dir, opts()))
+      local _, n2 = last_request()
+      assert.equal(n, n2)
+      assert.equal(png, util.read(dir .. "/generated.png"))
+      assert.same({ 1080, 1920 }, { util.png_size(dir .. "/final.png") })
     end)
 
     it("downloads the image when the answer is a URL", function()
@@ -202,7 +237,7 @@ describe("image recipe", function()
         assert.equal("image/png", r.parts.image.content_type)
         assert.equal(sha256(dir .. "/" .. files[i]), r.parts.image.sha256)
       end
-      -- every step kept, each different, the last one as final.png
+      -- every step kept, each different, the last one as generated.png (final.png: the frame with it)
       local seen = {}
       for _, f in ipairs(files) do
         local h = sha256(dir .. "/" .. f)
@@ -210,7 +245,7 @@ describe("image recipe", function()
         seen[h] = true
       end
       assert.equal(dir .. "/final.png", path)
-      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(path))
+      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(dir .. "/generated.png"))
       -- asked again: every step is fresh, nothing is sent
       local n = #server:requests()
       assert(image.generate(chain, dir, edits_opts()))
@@ -231,20 +266,20 @@ describe("image recipe", function()
       assert.equal(sha256(dir .. "/iteration_1.png"), reqs[n + 1].parts.image.sha256)
       assert.equal(sha256(dir .. "/iteration_2.png"), reqs[n + 2].parts.image.sha256)
       assert.equal(first, util.read(dir .. "/iteration_1.png"))
-      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(dir .. "/final.png"))
+      assert.equal(util.read(dir .. "/iteration_3.png"), util.read(dir .. "/generated.png"))
     end)
 
-    it("keys each step on the one before, and the image's key is the last step's", function()
+    it("keys each step on the one before, and the image's source is the last step", function()
       local steps = assert(image.steps(chain, edits_opts()))
       assert.same({ "initial.png", "iteration_1.png", "iteration_2.png", "iteration_3.png" },
         { steps[1].file, steps[2].file, steps[3].file, steps[4].file })
       assert.equal("image/1", steps[1].key.recipe)
-      assert.equal(image.key(chain, edits_opts { edits = "off" }).id, steps[1].key.id)
+      assert.equal(image.sources(chain, edits_opts { edits = "off" })[1].key.id, steps[1].key.id)
       for i = 2, 4 do
         assert.equal("image-edit/1", steps[i].key.recipe)
         assert.equal(steps[i - 1].key.parts.prompt, steps[i].key.parts["previous/prompt"])
       end
-      assert.equal(steps[4].key.id, image.key(chain, edits_opts()).id)
+      assert.equal(steps[4].key.id, image.layers(chain, edits_opts()).source.key.id)
     end)
 
     it("stops at a failed edit, keeps the steps before it, and resumes there", function()

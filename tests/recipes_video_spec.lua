@@ -52,6 +52,73 @@ describe("video recipe", function()
     assert.matches("no clips to join", err, 1, true)
   end)
 
+  describe("a clip's on-screen text", function()
+    local explainer = require "explainer"
+    local artifact = require "explainer.artifact"
+    local dir
+    local scene = { scene_number = 3, title = "Loop", duration = 2, narration = "Round and round it goes.",
+                    layout = '- Background: pale blue\n- Text: "Closed loop" - top third, left-aligned, bold\n'
+                      .. "- Visual Elements:\n  - A pipe loop in the center" }
+    local opts = { size = "360x640", fps = 10 }
+
+    setup(function() dir = util.tmpdir() end)
+    teardown(function() util.rmtree(dir) end)
+
+    local function frame_at(t, out)
+      assert(explainer.exec({ "ffmpeg", "-v", "error", "-y", "-ss", tostring(t), "-i", dir .. "/clip.mp4",
+        "-frames:v", "1", out }, { timeout = 60 }).ok)
+      local r = assert(explainer.exec({ "tesseract", out, "-", "tsv" }, { timeout = 60 }))
+      local found = {}
+      for line in r.stdout:gmatch("[^\n]+") do
+        local f = {}
+        for field in (line .. "\t"):gmatch("([^\t]*)\t") do f[#f + 1] = field end
+        if f[1] == "5" and f[12] and f[12]:find("%w") then found[f[12]:lower():gsub("%W", "")] = tonumber(f[8]) end
+      end
+      return found
+    end
+
+    it("is a layer over the moving plate that comes in with the voice", function()
+      assert(video.clip(scene, dir, opts))
+      assert.same({ 360, 640 }, { util.png_size(dir .. "/plate.png") })
+      assert.same({ 360, 640 }, { util.png_size(dir .. "/text.png") })
+      local first = frame_at(0, dir .. "/first.png")
+      assert.is_nil(first.closed, "the text is not there before the voice")
+      local late = frame_at(1.8, dir .. "/late.png")
+      assert.truthy(late.closed and late.loop, "the text is there once it has come in")
+      assert.is_true(late.closed < 640 / 3, "top third: " .. tostring(late.closed))
+    end)
+
+    it("remakes the text layer, the frame and the clip for an edited text, not the plate", function()
+      assert(video.clip(scene, dir, opts))
+      local plate = artifact.identity(dir .. "/plate.png")
+      local text, clip = artifact.identity(dir .. "/text.png"), artifact.identity(dir .. "/clip.mp4")
+      local edited = {}
+      for k, v in pairs(scene) do edited[k] = v end
+      edited.layout = scene.layout:gsub("Closed loop", "Open loop")
+      local before = video.clip_key(scene, dir, opts)
+      assert.not_equal(before.id, video.clip_key(edited, dir, opts).id)
+      assert(video.clip(edited, dir, opts))
+      assert.equal(plate, artifact.identity(dir .. "/plate.png"))
+      assert.not_equal(text, artifact.identity(dir .. "/text.png"))
+      assert.not_equal(clip, artifact.identity(dir .. "/clip.mp4"))
+      assert.truthy(frame_at(1.8, dir .. "/edited.png").open)
+    end)
+
+    it("keys its animation into the clip, and refuses one it does not know", function()
+      local fade = video.clip_key(scene, dir, opts)
+      local slide = video.clip_key(scene, dir, { size = "360x640", fps = 10, text_animation = "slide" })
+      assert.not_equal(fade.id, slide.id)
+      local own = {}
+      for k, v in pairs(scene) do own[k] = v end
+      own.layout = scene.layout .. "\n- Text Animation: slide"
+      assert.equal(video.clip_key(own, dir, opts).parts.text_motion,
+        video.clip_key(own, dir, { size = "360x640", fps = 10, text_animation = "none" }).parts.text_motion)
+      local path, err = video.clip(scene, dir, { size = "360x640", fps = 10, text_animation = "wobble" })
+      assert.is_nil(path)
+      assert.matches("EXPLAINER_TEXT_ANIMATION: 'wobble' is not an animation", err, 1, true)
+    end)
+  end)
+
   describe("scripts/video.lua on a small script", function()
     local dir, status, out, err
     local input = util.root() .. "/tests/fixtures/recipes_video.txt"

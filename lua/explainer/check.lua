@@ -5,6 +5,7 @@
 
 local explainer = require "explainer"
 local diagnostics = require "explainer.diagnostics"
+local layout = require "explainer.recipes.layout"
 
 local M = {}
 
@@ -265,6 +266,50 @@ local function check_numbering(report, doc)
   end
 end
 
+-- The first line of a scene's block whose bullet label is one of `labels`.
+local function bullet_line(lines, range, labels)
+  for n = range[1], range[2] do
+    local label = lines[n]:match("^%s*[%-%*•]%s+([^:]+):") or lines[n]:match("^([%a ]+):")
+    if label and labels[label:lower():gsub("%s+$", "")] then return n end
+  end
+end
+
+local PATTERN_LABELS = { ["layout pattern"] = true, pattern = true }
+local TEXT_LABELS = { text = true, title = true, headline = true, ["on-screen text"] = true }
+
+-- Frames that look alike one after another: two neighbours with the same
+-- layout pattern, or the same text position three times in a row; and a
+-- pattern the catalogue does not know.
+local function check_layout(report, doc, lines, ranges)
+  local prev_pattern, run = nil, {}
+  for i, scene in ipairs(doc.scenes) do
+    local spec = layout.parse(scene.layout)
+    local pattern = spec.pattern and spec.pattern.name
+    local pline = spec.pattern_text and (bullet_line(lines, ranges[i], PATTERN_LABELS) or scene.line)
+    if spec.pattern_text and not pattern then
+      report(pline, 1, "layout-pattern", ("scene %d: layout pattern '%s' is not one the frame knows; "
+        .. "it is placed by its text's position (docs/format.md lists the patterns)")
+          :format(scene.scene_number, spec.pattern_text))
+    end
+    if pattern and prev_pattern and pattern == prev_pattern.name then
+      report(pline, 1, "layout-repeat", ("scene %d has the same layout pattern as scene %d (%s): "
+        .. "neighbouring frames look alike"):format(scene.scene_number, prev_pattern.scene, pattern))
+    end
+    prev_pattern = pattern and { name = pattern, scene = scene.scene_number } or nil
+    local where = spec.texts[1] and layout.position_name(spec.texts[1].position)
+    if where and run[1] and run[1].where == where then
+      run[#run + 1] = { where = where, scene = scene.scene_number }
+    else
+      run = where and { { where = where, scene = scene.scene_number } } or {}
+    end
+    if #run == 3 then
+      report(bullet_line(lines, ranges[i], TEXT_LABELS) or scene.line, 1, "layout-repeat",
+        ("scenes %d, %d and %d all put their text at %s: vary where it goes"):format(run[1].scene, run[2].scene,
+          run[3].scene, where))
+    end
+  end
+end
+
 --- Check the text of a script.
 -- @tparam string bytes the script
 -- @tparam string path its name in diagnostics
@@ -297,6 +342,7 @@ function M.check_text(bytes, path, opts, doc)
     check_total(report, doc, lines)
     check_missing(report, doc)
     check_numbering(report, doc)
+    check_layout(report, doc, lines, ranges)
   end
   for i, d in ipairs(list) do d.order = i end
   table.sort(list, function(a, b)

@@ -26,6 +26,8 @@ M.RULES = {
   ["missing-narration"] = { "warning", "a scene without narration where the others have it" },
   ["missing-prompt"] = { "warning", "a scene without an image or animation prompt where the others have one" },
   ["numbering"] = { "note", "a gap or a step back in the scene numbers" },
+  ["layout-repeat"] = { "note", "neighbouring scenes with one layout pattern, or one text position three times" },
+  ["layout-pattern"] = { "note", "a Layout Pattern the frame does not know" },
   ["workflow-key"] = { "warning", "a key of a workflow's table that explainer does not know" },
 }
 

@@ -245,7 +245,7 @@ function M.file(path, opts)
       if is.backend == "local" then
         if not have(final, image.key(scene, ropts)) then add(out.images, "cards", 1) end
       else
-        local steps = image.steps(scene, ropts) or { { file = final:match("[^/]+$"), key = image.key(scene, ropts) } }
+        local steps = image.sources(scene, ropts)
         for i, step in ipairs(steps) do
           if have(dir .. "/" .. step.file, step.key) then
             add(out.images, "reused", 1)

@@ -4,7 +4,20 @@
 -- check` passes it but for those placeholders.
 -- @module explainer.template
 
+local layout = require "explainer.recipes.layout"
+
 local M = {}
+
+--- The layout pattern of blank scene n: the title card centred, the others
+-- taken from the catalogue seven apart, so that neighbours always differ.
+-- @tparam integer n the scene's number
+-- @tparam[opt] boolean silent the silent title card
+-- @treturn string a pattern's name (explainer.recipes.layout.PATTERNS)
+function M.pattern(n, silent)
+  if silent then return "Centered Title" end
+  local list = layout.PATTERNS
+  return list[((n - 1) * 7) % #list + 1].name
+end
 
 --- The formats `--format` takes, as the Format: line writes them.
 M.FORMATS = {
@@ -33,6 +46,7 @@ local function scene(out, n, format, silent)
   add("  - [Main element]: [What it is and where it sits]")
   add("  - [Supporting element]: [What it is and where it sits]")
   add("- Aesthetic: [Mood in a few words]")
+  add("- Layout Pattern: " .. M.pattern(n, silent))
   add("")
   add("Nano Banana Iterative Prompt:")
   add(('"Initial: [The whole image in one paragraph: %s format, style, subject, '

@@ -65,6 +65,22 @@ end
 
 local CAPTION_MODES = { file = true, burn = true, off = true }
 
+--- How the on-screen text enters (`EXPLAINER_TEXT_ANIMATION`, or a scene's
+-- `Text Animation:` bullet): `fade` in, `slide` up as it fades in, or `none`
+-- (there from the first frame).
+M.TEXT_ANIMATIONS = { fade = true, slide = true, none = true }
+--- Seconds the text takes to come in.
+M.TEXT_FADE = 0.6
+
+--- The animation of a scene's text: its layout's `Text Animation:`, else
+-- the option or `EXPLAINER_TEXT_ANIMATION`, else `fade`.
+-- @tparam table layers what `image.layers` says of the scene (its `animation`)
+-- @tparam[opt] table opts
+-- @treturn string
+function M.text_animation(layers, opts)
+  return layers.animation or M.settings(opts).text_animation
+end
+
 -- A number option: the caller's, else the environment's, else the default;
 -- nil and a message when it is not a number in [lo, hi].
 local function number_option(opts, name, env, default, lo, hi)
@@ -93,6 +109,7 @@ function M.settings(opts)
     crf = common.option(opts, "crf", "EXPLAINER_VIDEO_CRF", 23),
     motion = common.option(opts, "motion", "EXPLAINER_MOTION", "zoompan"),
     zoom = common.option(opts, "motion_zoom", "EXPLAINER_MOTION_ZOOM", 0.06),
+    text_animation = common.option(opts, "text_animation", "EXPLAINER_TEXT_ANIMATION", "fade"),
   }
 end
 
@@ -102,6 +119,10 @@ local function check_settings(s)
   end
   if type(s.zoom) ~= "number" or s.zoom < 0 or s.zoom > 0.5 then
     return nil, "EXPLAINER_MOTION_ZOOM: '" .. tostring(s.zoom) .. "' is not a number from 0 to 0.5"
+  end
+  if not M.TEXT_ANIMATIONS[s.text_animation] then
+    return nil, "EXPLAINER_TEXT_ANIMATION: '" .. tostring(s.text_animation) .. "' is not an animation (fade, "
+      .. "slide or none)"
   end
   local fps = tonumber(s.fps)
   if not fps or fps <= 0 or fps > 240 then
@@ -151,17 +172,41 @@ local function sub_options(opts, name)
   return sub
 end
 
+-- Where a frame's text can be: the box around its text groups, in even
+-- pixels (yuv420's chroma), in the frame's pixels.
+local function text_box(d)
+  local x0, y0, x1, y1 = math.huge, math.huge, 0, 0
+  for _, g in ipairs(d.groups) do
+    x0, y0 = math.min(x0, g.box.x), math.min(y0, g.box.y)
+    x1, y1 = math.max(x1, g.box.x + g.box.w), math.max(y1, g.box.y + g.box.h)
+  end
+  if x1 <= x0 then return nil end
+  x0, y0 = x0 - x0 % 2, y0 - y0 % 2
+  x1, y1 = math.min(d.width, x1 + x1 % 2), math.min(d.height, y1 + y1 % 2)
+  return { x = x0, y = y0, w = x1 - x0, h = y1 - y0, width = d.width, height = d.height }
+end
+
 -- What a clip is made from, in a scene's folder: where the image and the
--- narration are and the keys they should have.
-local function sources(scene, output_dir, opts)
+-- narration are and the keys they should have; the frame's layers (its
+-- plate and its text layer) when the image is a frame made here. The image
+-- is drawn at the film's frame size.
+local function sources(scene, output_dir, opts, s)
   local image_opts, audio_opts = sub_options(opts, "image"), sub_options(opts, "audio")
-  return {
+  image_opts.frame_size = image_opts.frame_size or (s.width .. "x" .. s.height)
+  local src = {
     picture = output_dir .. "/" .. (image_opts.filename or "final.png"),
     narration = output_dir .. "/" .. (audio_opts.filename or "narration.mp3"),
     image_opts = image_opts, audio_opts = audio_opts,
     image_key = image.key(scene, image_opts),
     audio_key = audio.key(scene, audio_opts),
   }
+  local layers = image.layers(scene, image_opts)
+  if layers and artifact.standing(src.picture, src.image_key) ~= "foreign" then
+    src.layers = { plate = output_dir .. "/" .. layers.plate.file, text = output_dir .. "/" .. layers.text.file,
+                   texts = #layers.design.text.groups, animation = layers.design.animation,
+                   box = text_box(layers.design.text) }
+  end
+  return src
 end
 
 -- A source's part of the clip's key: the key it should have, or, for a file
@@ -188,13 +233,16 @@ end
 -- @treturn table the key (explainer.key)
 function M.clip_key(scene, output_dir, opts)
   opts = opts or {}
-  local src = sources(scene, output_dir, opts)
   local s = M.settings(opts)
   -- A bad setting is said before anything runs (inputs and status call this).
   local ok, err = check_settings(s)
   if not ok then error(err, 0) end
+  local src = sources(scene, output_dir, opts, s)
   local motion = s.motion == "zoompan" and { M.motion_of(scene), s.zoom } or "none"
   return key.of(M.CLIP_VERSION, {
+    -- nil without a text layer (the storyboard card, an image made by hand)
+    text_motion = src.layers and src.layers.texts > 0 and { M.text_animation(src.layers, opts), M.TEXT_FADE }
+      or nil,
     ["final.png"] = source_part(src.picture, src.image_key),
     ["narration.mp3"] = source_part(src.narration, src.audio_key),
     size = s.width .. "x" .. s.height, fps = s.fps, preset = s.preset, crf = s.crf,
@@ -253,8 +301,39 @@ local function zoompan_expr(motion, zoom, frames, s)
                        tostring(s.fps))
 end
 
-local function encode_clip(scene, picture, narration, duration, s, tmp)
+-- When the text comes in: as the voice starts. The narration starts where
+-- the clip does; a service's character timings (narration.json) say when
+-- its first word is heard. 0.15 s in at the earliest, 2 s at the latest.
+local function text_start(src)
+  local kept = audio.read_alignment(src.narration)
+  local times = kept and kept.alignment and kept.alignment.character_start_times_seconds
+  local first = type(times) == "table" and tonumber(times[1]) or 0
+  return math.max(0.15, math.min(2, first))
+end
+
+-- The text layer over the moving plate, unmoved (crisp): faded in at its
+-- time, or slid up by 4% of the frame as it fades. Only the box its text can
+-- be in is laid over (a third of the frame or so: the blending of each frame
+-- costs that much less), cut out of the layer once, then repeated.
+local function text_overlay(animation, start, box, s)
+  local fade = string.format("fade=t=in:st=%.3f:d=%.3f:alpha=1,", start, M.TEXT_FADE)
+  local sx, sy = s.width / box.width, s.height / box.height
+  local x, y, w, h = math.floor(box.x * sx / 2) * 2, math.floor(box.y * sy / 2) * 2,
+    math.floor(box.w * sx / 2) * 2, math.floor(box.h * sy / 2) * 2
+  local chain = string.format("[1:v]scale=%d:%d,crop=%d:%d:%d:%d,format=yuva420p,loop=loop=-1:size=1:start=0,"
+    .. "setpts=N/%s/TB,%s", s.width, s.height, w, h, x, y, tostring(s.fps), animation == "none" and "" or fade)
+  local ypos = tostring(y)
+  if animation == "slide" then
+    ypos = string.format("'%d+%d*pow(1-clip((t-%.3f)/%.3f,0,1),2)'", y, math.floor(s.height * 0.04), start,
+      M.TEXT_FADE)
+  end
+  return chain .. "null[t];[p][t]overlay=x=" .. x .. ":y=" .. ypos .. ":eval="
+    .. (animation == "slide" and "frame" or "init") .. ":shortest=1:format=yuv420"
+end
+
+local function encode_clip(scene, src, duration, s, tmp, opts)
   local frames = math.max(1, math.floor(duration * s.fps + 0.5))
+  local layered = src.layers and src.layers.box
   local fit = string.format(
     "[0:v]scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2:color=white,setsar=1,",
     s.width, s.height, s.width, s.height)
@@ -262,19 +341,30 @@ local function encode_clip(scene, picture, narration, duration, s, tmp)
   if s.motion == "zoompan" and s.zoom > 0 then
     -- zoompan renders each frame from the still at the frame's own size:
     -- one scale per frame, cheaper than the encoding that follows.
-    filter = fit .. zoompan_expr(M.motion_of(scene), s.zoom, frames, s) .. ",setsar=1,format=yuv420p[v]"
+    filter = fit .. zoompan_expr(M.motion_of(scene), s.zoom, frames, s) .. ",setsar=1,format=yuv420p"
   else
     -- The still is scaled once and its frame repeated (loop filter): decoding
     -- and scaling a PNG for every frame would cost five times as much.
-    filter = fit .. string.format("format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/%s/TB[v]", tostring(s.fps))
+    filter = fit .. string.format("format=yuv420p,loop=loop=-1:size=1:start=0,setpts=N/%s/TB", tostring(s.fps))
   end
-  filter = filter .. ";[1:a]apad[a]"
+  local inputs = { "-i", common.ffpath(layered and src.layers.plate or src.picture) }
+  local audio_in = 1
+  if layered then
+    filter = filter .. "[p];" .. text_overlay(M.text_animation(src.layers, opts), text_start(src),
+      src.layers.box, s)
+      .. ",format=yuv420p"
+    append(inputs, { "-i", common.ffpath(src.layers.text) })
+    audio_in = 2
+  end
+  filter = filter .. string.format("[v];[%d:a]apad[a]", audio_in)
+  append(inputs, { "-i", common.ffpath(src.narration) })
   -- The last frame is a keyframe too: the film's crossfade out of this clip
   -- starts from it, and reads it without decoding the clip.
-  local args = { "-i", common.ffpath(picture), "-i", common.ffpath(narration), "-filter_complex", filter,
+  local args = inputs
+  append(args, { "-filter_complex", filter,
                  "-map", "[v]", "-map", "[a]", "-frames:v", tostring(frames),
                  "-t", string.format("%.6f", frames / s.fps), "-r", tostring(s.fps),
-                 "-force_key_frames", string.format("expr:eq(n,%d)", frames - 1) }
+                 "-force_key_frames", string.format("expr:eq(n,%d)", frames - 1) })
   append(args, x264_args(s))
   append(args, aac_args("128k", 44100))
   append(args, { "-ac", "2", "-movflags", "+faststart" })
@@ -298,7 +388,7 @@ function M.clip(scene, output_dir, opts)
   local s = M.settings(opts)
   local oks, serr = check_settings(s)
   if not oks then return nil, serr end
-  local src = sources(scene, output_dir, opts)
+  local src = sources(scene, output_dir, opts, s)
   if opts.produce_missing ~= false then
     local ok, err = image.generate(scene, output_dir, src.image_opts)
     if not ok then return nil, err end
@@ -323,7 +413,7 @@ function M.clip(scene, output_dir, opts)
   local made, how = artifact.make(path, M.clip_key(scene, output_dir, opts), function(tmp)
     local spoken, err = common.media_duration(src.narration)
     if not spoken then return nil, err end
-    return encode_clip(scene, src.picture, src.narration, math.max(tonumber(scene.duration) or 6, spoken), s, tmp)
+    return encode_clip(scene, src, math.max(tonumber(scene.duration) or 6, spoken), s, tmp, opts)
   end, { kind = "mp4" })
   if not made then return nil, how end
   return path, how
