@@ -11,6 +11,7 @@ local MODULES = {
   "explainer.log", "explainer.tool", "explainer.sweep", "explainer.settings", "explainer.http", "explainer.recipes.image",
   "explainer.recipes.audio", "explainer.recipes.video", "explainer.recipes.common",
   "explainer.recipes.animate", "explainer.estimate", "explainer.prices", "explainer.recipes.captions",
+  "explainer.recipes.film", "explainer.recipes.transitions",
 }
 
 -- The page's "## " sections: heading -> text (the heading line included).

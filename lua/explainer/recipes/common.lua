@@ -30,8 +30,14 @@ function M.option(opts, key, env, default)
   return default
 end
 
+-- Half a frame's side for a draft: even (as yuv420p needs), at least 16.
+local function half(n)
+  return math.max(16, n // 4 * 2)
+end
+
 --- A frame size option ("1280x720"): `opts[key]`, else `$env`; nil when
--- neither is set; an error naming the setting when it is not WxH.
+-- neither is set; an error naming the setting when it is not WxH. Half that
+-- in each direction for a draft (`preview`).
 -- @treturn number|nil width
 -- @treturn number|nil height
 function M.size_option(opts, key, env)
@@ -42,6 +48,7 @@ function M.size_option(opts, key, env)
     error(("%s: '%s' is not a size like 1280x720"):format(opts and opts[key] ~= nil and key or env,
       tostring(v)), 0)
   end
+  if M.preview() then return half(w), half(h) end
   return w, h
 end
 
@@ -191,7 +198,8 @@ function M.aspect(format)
 end
 
 --- Is this a draft (`EXPLAINER_PREVIEW=1`, or `on`, `yes`, `true`)? Frames
--- are then half the size in each direction (`frame_size`), and the film is
+-- are then half the size in each direction (`frame_size`, `size_option`:
+-- 540x960 for 9:16), and the film is
 -- `<name>.preview.mp4`: the sizes are in every key, so drafts never pass for
 -- the full-size files, nor these for drafts.
 -- @treturn boolean
@@ -209,7 +217,7 @@ end
 -- @treturn number height
 function M.frame_size(format)
   local f = FRAMES[M.aspect(format)]
-  if M.preview() then return f[1] // 2, f[2] // 2 end
+  if M.preview() then return half(f[1]), half(f[2]) end
   return f[1], f[2]
 end
 

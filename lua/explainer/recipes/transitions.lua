@@ -49,10 +49,13 @@ local function at_end(c, fps)
            "-i", common.ffpath(c.entry.rel) }
 end
 
--- What every piece of a film shares in its key: how it is encoded.
+-- What every piece of a film shares in its key: how it is encoded, and the
+-- clips' stream header (pieces join clips of that header only: an encoder
+-- that writes others makes them anew).
 local function shared(tl, s, fs)
   return { size = s.width .. "x" .. s.height, fps = tl.fps, preset = s.preset, crf = s.crf,
-           still = s.motion == "none", transition = fs.transition, frames = tl.t_frames }
+           still = s.motion == "none", transition = fs.transition, frames = tl.t_frames,
+           header = tl.clips[1].info and tl.clips[1].info.extradata or "none" }
 end
 
 --- The pieces a film of these clips needs, in order: each with its `name`
