@@ -10,6 +10,7 @@
 -- scene's track, its clip and the film; an all-fresh rerun touches nothing.
 local explainer = require "explainer"
 local video = require "explainer.recipes.video"
+local film = require "explainer.recipes.film"
 
 local options = {}
 
@@ -34,7 +35,11 @@ function workflow.setup(document)
 end
 
 function workflow.process_scene(scene, output_dir)
-  return video.clip(scene, output_dir, options)
+  local path, how = video.clip(scene, output_dir, options)
+  -- The film's transitions beside this clip, while scenes run side by side:
+  -- the join (alone, after them) then finds them made.
+  if path then film.prepare(options.document, scene, output_dir, options) end
+  return path, how
 end
 
 function workflow.finish(stats, document)

@@ -209,11 +209,13 @@ describe("the film", function()
     end)
 
     -- Run with the shim; the runs it logged, as lines.
-    local function traced(extra, where, input)
+    local function traced(extra, where, input, args)
       os.remove(log)
       local e = { PATH = bin .. ":" .. os.getenv("PATH") }
       for k, v in pairs(extra or {}) do e[k] = v end
-      local s2, _, e2 = util.run_host(dir, "video.lua", input or INPUT, env(e, cache), { "--output-dir", where })
+      local a = { "--output-dir", where }
+      for _, x in ipairs(args or {}) do a[#a + 1] = x end
+      local s2, _, e2 = util.run_host(dir, "video.lua", input or INPUT, env(e, cache), a)
       assert.equal(0, s2, e2)
       local runs = {}
       for line in (util.read(log) or ""):gmatch("[^\n]+") do runs[#runs + 1] = line end
@@ -262,6 +264,17 @@ describe("the film", function()
       assert.equal(4, pieces)
       local cues = srt_cues(where .. "/film/film.srt")
       assert.equal("In summer the same loop runs backwards, and the whole house cools down at night.", cues[#cues].text)
+    end)
+
+    it("has the transitions beside an edited clip made while its scene runs, before any join", function()
+      local where = copy_of("early")
+      local input = dir .. "/early/film.txt"
+      h.write(input, util.read(INPUT):gsub("move heat, they do not make it", "move heat around"))
+      local runs = traced({}, where, input, { "--no-finish" })
+      assert.equal(2, count(runs, PIECE), "the fade in and the crossfade into scene 2, with the scene")
+      runs = traced({}, where, input, { "--finish-only" })
+      assert.equal(0, count(runs, PIECE), "the join finds them made")
+      assert.equal(1, count(runs, "^ffprobe"), "and reads only the film it made")
     end)
 
     it("leaves its caption files as they were when the film is joined again with the same cues", function()

@@ -123,20 +123,33 @@ local function clip_info(path)
            audio = facts.audio, keyframe_end = facts.keyframe_end }
 end
 
+-- A clip on the film's timeline: what is known of it, its frames, its length.
+local function timeline_clip(e, fps)
+  local info, err = clip_info(e.path)
+  if not info then return nil, err end
+  local frames = same_rate(info.rate, fps) and info.frames
+  if not frames then frames = math.max(1, math.floor((info.duration or 0) * fps + 0.5)) end
+  return { entry = e, info = info, frames = frames, duration = frames / fps }
+end
+
+-- A transition's frames: a whole number of them, none without transitions.
+local function transition_frames(fs, fps)
+  return fs.transition ~= "none" and math.max(1, math.floor(fs.transition_seconds * fps + 0.5)) or 0
+end
+
 -- The film's timeline: each clip's frames, where its body starts, the
 -- transition's frames.
 local function timeline(entries, s, fs)
   local fps = tonumber(s.fps)
-  local t_frames = fs.transition ~= "none" and math.max(1, math.floor(fs.transition_seconds * fps + 0.5)) or 0
+  local t_frames = transition_frames(fs, fps)
   local tl = { fps = fps, t_frames = t_frames, t = t_frames / fps, clips = {} }
   local at = t_frames
   for i, e in ipairs(entries) do
-    local info, err = clip_info(e.path)
-    if not info then return nil, err end
-    local frames = same_rate(info.rate, fps) and info.frames
-    if not frames then frames = math.max(1, math.floor((info.duration or 0) * fps + 0.5)) end
-    tl.clips[i] = { entry = e, info = info, frames = frames, start = at / fps, duration = frames / fps }
-    at = at + frames + t_frames
+    local c, err = timeline_clip(e, fps)
+    if not c then return nil, err end
+    c.start = at / fps
+    tl.clips[i] = c
+    at = at + c.frames + t_frames
   end
   tl.frames = at
   tl.duration = at / fps
@@ -311,7 +324,7 @@ local function film_by_copy(dir, tl, s, fs, sound, out, stem, job)
   local pieces
   if tl.t_frames > 0 then
     local err
-    pieces, err = transitions.make(dir, tl, s, fs, {
+    pieces, err = transitions.make(dir, transitions.plan(tl, s, fs), tl.t_frames, tl.fps, {
       x264 = encoder.x264_args(s),
       run = function(args, output, format, timeout) return ffmpeg_in(dir, args, output, format, timeout) end,
       step = function() job.meter.step(WEIGHT.piece)(1) end,
@@ -438,32 +451,43 @@ local function music_source(fs)
   return { path = absolute(path), id = "bytes:" .. hash }
 end
 
+local function sorted_scenes(document)
+  local scenes = {}
+  for _, scene in ipairs(document.scenes) do scenes[#scenes + 1] = scene end
+  table.sort(scenes, function(a, b) return a.scene_number < b.scene_number end)
+  return scenes
+end
+
+-- A scene's clip in the film's folder `dir`, with where it stands: a clip
+-- made from what the scene said before an edit (a run of other scenes only,
+-- or a scene that failed since) is "stale", and is left out, not joined:
+-- nothing stale reaches the film, and the captions follow the film.
+local function clip_entry(document, scene, dir, opts)
+  local sub = string.format("scene_%02d", scene.scene_number)
+  local rel = sub .. "/" .. (opts.clip_filename or "clip.mp4")
+  local clip_opts = setmetatable({ document = opts.document or document }, { __index = opts })
+  local standing = common.exists(dir .. "/" .. rel)
+    and artifact.standing(dir .. "/" .. rel, video.clip_key(scene, dir .. "/" .. sub, clip_opts))
+  if not standing or standing == "missing" then return nil, "missing" end
+  if standing == "stale" then return nil, "stale" end
+  local narration = dir .. "/" .. sub .. "/" .. (encoder.sub_options(opts, "audio").filename or "narration.mp3")
+  local e = { scene = scene, rel = rel, path = dir .. "/" .. rel, text = audio.narration_text(scene),
+              narration = narration, alignment = audio.alignment_path(narration) }
+  e.id = artifact.identity(e.path)
+  return e
+end
+
 -- The scenes' clips that can be joined: those there and up to date, in scene
 -- order; the scenes left out (no clip, or one out of date); what the film's
 -- and the captions' keys hold of them.
 local function collect(document, dir, opts)
-  local clip_name = opts.clip_filename or "clip.mp4"
-  local narration_name = encoder.sub_options(opts, "audio").filename or "narration.mp3"
-  local scenes = {}
-  for _, scene in ipairs(document.scenes) do scenes[#scenes + 1] = scene end
-  table.sort(scenes, function(a, b) return a.scene_number < b.scene_number end)
   local c = { entries = {}, missing = {}, stale = {}, used = {}, spoken = {} }
-  local clip_opts = setmetatable({ document = opts.document or document }, { __index = opts })
-  for _, scene in ipairs(scenes) do
-    local sub = string.format("scene_%02d", scene.scene_number)
-    local rel = sub .. "/" .. clip_name
-    -- A clip made from what the scene said before an edit (a run of other
-    -- scenes only, or a scene that failed since) is left out, not joined:
-    -- nothing stale reaches the film, and the captions follow the film.
-    local standing = common.exists(dir .. "/" .. rel)
-      and artifact.standing(dir .. "/" .. rel, video.clip_key(scene, dir .. "/" .. sub, clip_opts))
-    if standing == "stale" then
+  for _, scene in ipairs(sorted_scenes(document)) do
+    local e, why = clip_entry(document, scene, dir, opts)
+    if why == "stale" then
       c.stale[#c.stale + 1] = scene.scene_number
-    elseif standing then
-      local narration = dir .. "/" .. sub .. "/" .. narration_name
-      local e = { scene = scene, rel = rel, path = dir .. "/" .. rel, text = audio.narration_text(scene),
-                  narration = narration, alignment = audio.alignment_path(narration) }
-      e.id = artifact.identity(e.path)
+    elseif e then
+      local narration = e.narration
       c.entries[#c.entries + 1] = e
       c.used[#c.used + 1] = { scene.scene_number, e.id }
       c.spoken[#c.spoken + 1] = { scene.scene_number, e.text or false, artifact.identity(narration) or "missing",
@@ -551,6 +575,65 @@ local function write_captions(stem_path, caption_key, fs, job)
   return files
 end
 
+-- The encoder's and the film's settings for `opts`; nil and a message.
+local function settings_for(document, opts)
+  local s = video.settings(setmetatable({ document = opts.document or document }, { __index = opts }))
+  local ok, err = encoder.check_settings(s)
+  if not ok then return nil, err end
+  s.fps = tonumber(s.fps)
+  local fs
+  fs, err = video.film_settings(opts)
+  if not fs then return nil, err end
+  return s, fs
+end
+
+local function prepare(document, scene, output_dir, opts)
+  local dir = output_dir:match("^(.*)/[^/]+$") or "."
+  local s, fs = settings_for(document, opts)
+  if not s or fs.transition == "none" or fs.captions == "burn" then return 0 end
+  local t_frames = transition_frames(fs, s.fps)
+  local tl = { fps = s.fps, t_frames = t_frames, t = t_frames / s.fps, clips = {} }
+  local scenes, at = sorted_scenes(document), nil
+  for i, sc in ipairs(scenes) do
+    if sc.scene_number == scene.scene_number then at = i end
+  end
+  local function clip_of(sc)
+    local e = sc and clip_entry(document, sc, dir, opts)
+    local c = e and timeline_clip(e, s.fps)
+    -- only clips the film copies (as clip makes them) have pieces
+    if c and copyable({ clips = { c }, fps = s.fps, t_frames = t_frames }, s) then return c end
+    return nil
+  end
+  local me = at and clip_of(scene)
+  if not me then return 0 end
+  local pieces = {}
+  if at == 1 then pieces[#pieces + 1] = transitions.fade_in(me, tl, s, fs) end
+  local before, after = clip_of(scenes[at - 1]), clip_of(scenes[at + 1])
+  if before then pieces[#pieces + 1] = transitions.cross(before, me, tl, s, fs) end
+  if after then pieces[#pieces + 1] = transitions.cross(me, after, tl, s, fs) end
+  if at == #scenes then pieces[#pieces + 1] = transitions.fade_out(me, tl, s, fs) end
+  local made = transitions.make(dir, pieces, t_frames, s.fps, {
+    x264 = encoder.x264_args(s),
+    run = function(args, output, format, timeout) return ffmpeg_in(dir, args, output, format, timeout) end,
+  })
+  return made and made.made or 0
+end
+
+--- Make, once a scene's clip is made, the film's transitions beside it
+-- whose other clip is made too (and the fade from or to black at the ends),
+-- so that the join finds them ready: scenes run side by side (`--jobs`),
+-- the join runs alone after them. Nothing here fails the scene: a piece
+-- that is not made now is made by the join, which says what went wrong.
+-- @tparam table document
+-- @tparam table scene
+-- @tparam string output_dir the scene's folder (`<base>/<name>/scene_NN`)
+-- @tparam[opt] table opts as for video.film
+-- @treturn number how many pieces were encoded now
+function M.prepare(document, scene, output_dir, opts)
+  local ok, made = pcall(prepare, document, scene, output_dir, opts or {})
+  return ok and made or 0
+end
+
 --- Join a document's clips into its film (see explainer.recipes.video.film,
 -- which checks the arguments and calls this).
 -- @tparam table document
@@ -562,20 +645,14 @@ end
 function M.film(document, base, opts)
   local name = document.name or "script"
   local dir = base .. "/" .. name
-  local s = video.settings(setmetatable({ document = opts.document or document }, { __index = opts }))
-  local ok, err = encoder.check_settings(s)
-  if not ok then return nil, err end
-  s.fps = tonumber(s.fps)
-  local fs
-  fs, err = video.film_settings(opts)
-  if not fs then return nil, err end
+  local s, fs = settings_for(document, opts)
+  if not s then return nil, fs end
   local c = collect(document, dir, opts)
   if #c.entries == 0 then
     return nil, "no clips to join in " .. dir .. (#c.stale > 0 and (" (scenes " .. table.concat(c.stale, ", ")
       .. " have clips out of date: run them again)") or "")
   end
-  local music
-  music, err = music_source(fs)
+  local music, err = music_source(fs)
   if fs.music and not music then return nil, err end
 
   local path = dir .. "/" .. (opts.filename or (name .. (common.preview() and ".preview" or "") .. ".mp4"))
@@ -624,8 +701,9 @@ function M.film(document, base, opts)
       job.meter.add(WEIGHT.join)
       if t.t_frames > 0 then
         for _, p in ipairs(transitions.plan(t, s, fs)) do
-          local piece = dir .. "/" .. transitions.FOLDER .. "/" .. p.key.id .. ".mp4"
-          if artifact.standing(piece, p.key) ~= "fresh" then job.meter.add(WEIGHT.piece) end
+          if artifact.standing(dir .. "/" .. transitions.path_of(p), p.key) ~= "fresh" then
+            job.meter.add(WEIGHT.piece)
+          end
         end
       end
     end

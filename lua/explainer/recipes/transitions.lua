@@ -49,72 +49,96 @@ local function at_end(c, fps)
            "-i", common.ffpath(c.entry.rel) }
 end
 
--- What every piece of a film shares in its key: how it is encoded, and the
--- clips' stream header (pieces join clips of that header only: an encoder
--- that writes others makes them anew).
-local function shared(tl, s, fs)
-  return { size = s.width .. "x" .. s.height, fps = tl.fps, preset = s.preset, crf = s.crf,
-           still = s.motion == "none", transition = fs.transition, frames = tl.t_frames,
-           header = tl.clips[1].info and tl.clips[1].info.extradata or "none" }
+-- A piece: its key (the keys of the clips it is made from, where in them it
+-- starts, their stream header, how it is encoded), and the ffmpeg inputs and
+-- filter that make it. `clips` are timeline clips (`entry.id`, `entry.rel`,
+-- `duration`, `info.extradata`).
+local function piece(name, clips, inputs, filter, tl, s, fs)
+  local ids, headers = {}, {}
+  for i, c in ipairs(clips) do
+    ids[i] = { c.entry.id, c.duration }
+    headers[i] = c.info and c.info.extradata or "none"
+  end
+  local k = key.of(M.VERSION, { kind = name, clips = ids, headers = headers, size = s.width .. "x" .. s.height,
+                                fps = tl.fps, preset = s.preset, crf = s.crf, still = s.motion == "none",
+                                transition = fs.transition, frames = tl.t_frames })
+  return { name = name, key = k, inputs = inputs, filter = filter }
 end
 
---- The pieces a film of these clips needs, in order: each with its `name`
--- ("in", "cross", "out"), `key`, and the ffmpeg `inputs` and `filter` that
--- make it. A piece's key holds the keys of the clips it is made from (and
--- where in them it starts), so it stays valid while they do.
--- @tparam table tl the film's timeline (clips with `entry.id`, `entry.rel`,
---   `duration`; `fps`, `t_frames`, `t`)
+--- The fade in from black on a clip's first frame (the film's first clip).
+-- @tparam table c a timeline clip
+-- @tparam table tl the timeline (`fps`, `t_frames`, `t`)
 -- @tparam table s the encoder's settings (explainer.recipes.video.settings)
 -- @tparam table fs the film's settings (explainer.recipes.video.film_settings)
+-- @treturn table `{name = "in", key, inputs, filter}`
+function M.fade_in(c, tl, s, fs)
+  return piece("in", { c }, { "-i", common.ffpath(c.entry.rel) },
+               held(0, tl.t_frames, tl.fps) .. string.format(",fade=t=in:s=0:n=%d[v]", tl.t_frames), tl, s, fs)
+end
+
+--- The crossfade from clip `a`'s last frame to clip `b`'s first.
+-- @treturn table `{name = "cross", key, inputs, filter}`
+function M.cross(a, b, tl, s, fs)
+  local fps, nt = tl.fps, tl.t_frames
+  local inputs = at_end(a, fps)
+  append(inputs, { "-i", common.ffpath(b.entry.rel) })
+  return piece("cross", { a, b }, inputs, held(0, nt, fps) .. "[a];" .. held(1, nt, fps) .. "[b];"
+    .. string.format("[a][b]xfade=transition=%s:duration=%.6f:offset=0,format=yuv420p[v]", fs.transition, tl.t),
+    tl, s, fs)
+end
+
+--- The fade out to black on a clip's last frame (the film's last clip).
+-- @treturn table `{name = "out", key, inputs, filter}`
+function M.fade_out(c, tl, s, fs)
+  return piece("out", { c }, at_end(c, tl.fps),
+               held(0, tl.t_frames, tl.fps) .. string.format(",fade=t=out:s=0:n=%d[v]", tl.t_frames), tl, s, fs)
+end
+
+--- The pieces a film of these clips needs, in order: the fade in, a
+-- crossfade between each two clips, the fade out. A piece's key holds the
+-- keys of the clips it is made from, so it stays valid while they do.
+-- @tparam table tl the film's timeline (clips with `entry.id`, `entry.rel`,
+--   `duration`, `info.extradata`; `fps`, `t_frames`, `t`)
+-- @tparam table s the encoder's settings
+-- @tparam table fs the film's settings
 -- @treturn {table,...}
 function M.plan(tl, s, fs)
-  local n, fps, nt = #tl.clips, tl.fps, tl.t_frames
-  local base = shared(tl, s, fs)
-  local function piece(name, clips, inputs, filter)
-    local values = { kind = name, clips = clips }
-    for k, v in pairs(base) do values[k] = v end
-    return { name = name, key = key.of(M.VERSION, values), inputs = inputs, filter = filter }
-  end
-  local first, last = tl.clips[1], tl.clips[n]
-  local list = {
-    piece("in", { first.entry.id }, { "-i", common.ffpath(first.entry.rel) },
-          held(0, nt, fps) .. string.format(",fade=t=in:s=0:n=%d[v]", nt)),
-  }
-  for i = 1, n - 1 do
-    local a, b = tl.clips[i], tl.clips[i + 1]
-    local inputs = at_end(a, fps)
-    append(inputs, { "-i", common.ffpath(b.entry.rel) })
-    list[#list + 1] = piece("cross", { a.entry.id, a.duration, b.entry.id }, inputs,
-      held(0, nt, fps) .. "[a];" .. held(1, nt, fps) .. "[b];"
-        .. string.format("[a][b]xfade=transition=%s:duration=%.6f:offset=0,format=yuv420p[v]", fs.transition, tl.t))
-  end
-  list[#list + 1] = piece("out", { last.entry.id, last.duration }, at_end(last, fps),
-    held(0, nt, fps) .. string.format(",fade=t=out:s=0:n=%d[v]", nt))
+  local n = #tl.clips
+  local list = { M.fade_in(tl.clips[1], tl, s, fs) }
+  for i = 1, n - 1 do list[#list + 1] = M.cross(tl.clips[i], tl.clips[i + 1], tl, s, fs) end
+  list[#list + 1] = M.fade_out(tl.clips[n], tl, s, fs)
   return list
 end
 
---- Make the pieces a film needs, or take those made before.
+--- Where a piece is kept, relative to the film's folder.
+-- @tparam table p a piece (as `plan` gives them)
+-- @treturn string
+function M.path_of(p)
+  return M.FOLDER .. "/" .. p.key.id .. ".mp4"
+end
+
+--- Make pieces, or take those made before.
 -- @tparam string dir the film's folder
--- @tparam table tl the film's timeline
--- @tparam table s the encoder's settings
--- @tparam table fs the film's settings
+-- @tparam {table,...} pieces as `plan`, `fade_in`, `cross` or `fade_out` give them
+-- @tparam number frames each piece's frames
+-- @tparam number fps
 -- @tparam table opts `x264` (the encoder's arguments), `run` (ffmpeg in
 --   `dir`: `run(args, output, format, timeout)`), `step` (called when a
 --   piece has been encoded, for progress)
--- @treturn table|nil `{files = {rel, ...} (in film order), headers = {rel =
---   header hash}, made = number encoded now}`
+-- @treturn table|nil `{files = {rel, ...} (in the pieces' order), headers =
+--   {rel = header hash}, made = number encoded now}`
 -- @treturn string|nil message
-function M.make(dir, tl, s, fs, opts)
+function M.make(dir, pieces, frames, fps, opts)
   local store = dir .. "/" .. M.FOLDER
   local ok, err = core.mkdir_p(store)
   if not ok then return nil, "cannot create " .. tostring(err) end
   local out = { files = {}, headers = {}, made = 0 }
-  for _, p in ipairs(M.plan(tl, s, fs)) do
-    local rel = M.FOLDER .. "/" .. p.key.id .. ".mp4"
+  for _, p in ipairs(pieces) do
+    local rel = M.path_of(p)
     local path, how = artifact.make(dir .. "/" .. rel, p.key, function(tmp)
       local args = append({}, p.inputs)
-      append(args, { "-filter_complex", p.filter, "-map", "[v]", "-an", "-frames:v", tostring(tl.t_frames),
-                     "-r", tostring(tl.fps) })
+      append(args, { "-filter_complex", p.filter, "-map", "[v]", "-an", "-frames:v", tostring(frames),
+                     "-r", tostring(fps) })
       append(args, opts.x264)
       -- ffmpeg runs in the film's folder: the temporary name relative to it.
       local r, e = opts.run(args, tmp:sub(#dir + 2), "mp4", 600)
@@ -157,15 +181,15 @@ function M.prune(dir, film, files)
       if f then f:close() end
       local owner = text:match("^film ([^\n]+)")
       if owner and lfs.attributes(dir .. "/" .. owner, "mode") == "file" then
-        for piece in text:gmatch("\n(%x+%.mp4)") do used[piece] = true end
+        for file in text:gmatch("\n(%x+%.mp4)") do used[file] = true end
       else
         os.remove(store .. "/" .. name)
       end
     end
   end
   for name in lfs.dir(store) do
-    local piece = name:match("^(%x+%.mp4)$") or name:match("^%.(%x+%.mp4)%.key$")
-    if piece and not used[piece] then os.remove(store .. "/" .. name) end
+    local file = name:match("^(%x+%.mp4)$") or name:match("^%.(%x+%.mp4)%.key$")
+    if file and not used[file] then os.remove(store .. "/" .. name) end
   end
 end
 
