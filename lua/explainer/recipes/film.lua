@@ -41,7 +41,7 @@ local encoder = video.encoder
 -- The steps of a join, in tenths of a second each took for the 12-scene
 -- example on the machine the project is measured on: how the progress
 -- report weighs them.
-local WEIGHT = { measure = 4, mix = 5, level = 4, limit = 10, piece = 7, join = 20, check = 3,
+local WEIGHT = { measure = 4, mix = 9, limit = 14, piece = 7, join = 22, check = 3,
                  encode_per_second = 8 }
 
 local function append(list, more)
@@ -156,10 +156,45 @@ local function timeline(entries, s, fs)
   return tl
 end
 
+-- The EBU R128 measurement ffmpeg's ebur128 filter printed on stderr:
+-- `{i=, thresh=, lra=, tp=}` (LUFS, LU, dBTP); i is nil for silence.
+local function summary_of(stderr, what)
+  local summary = stderr:match(".*Summary:(.*)$")
+  if not summary then return nil, "ebur128 gave no summary for " .. what end
+  local m = {
+    i = tonumber(summary:match("I:%s*(%-?[%d%.]+) LUFS")),
+    thresh = tonumber(summary:match("Integrated loudness:.-Threshold:%s*(%-?[%d%.]+) LUFS")),
+    lra = tonumber(summary:match("LRA:%s*(%-?[%d%.]+) LU")),
+    tp = tonumber(summary:match("Peak:%s*(%-?[%d%.]+) dBFS")),
+  }
+  if m.i and m.i <= -70 then m.i = nil end
+  return m
+end
+
+-- EBU R128 measurement of a file's sound (the music's, alone). `extra` are
+-- input options (a length, a loop).
+local function measure(dir, input, extra, timeout, progress)
+  local args = {}
+  append(args, extra or {})
+  append(args, { "-i", common.ffpath(input), "-vn", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-" })
+  local r, err = ffmpeg_in(dir, args, nil, nil, timeout, "info", progress)
+  if not r then return nil, err end
+  return summary_of(r.stderr, input)
+end
+
+-- The filter chains that write sound labelled `label` to the output and
+-- measure it on the way (asplit to ebur128): one pass where a write and a
+-- read of the same samples were two.
+local function measured(label)
+  return { string.format("[%s]asplit=2[written][measured]", label),
+           "[measured]ebur128=peak=true:framelog=verbose,anullsink" }, "written"
+end
+
 -- The film's sound: each clip's track, held silent over the transitions and
 -- crossfaded (acrossfade) over them; the music looped or cut to the film,
 -- faded, and ducked under the narration (sidechaincompress); written at
--- `wav` (32-bit float, 48 kHz stereo) before loudness normalisation.
+-- `wav` (32-bit float, 48 kHz stereo) before loudness normalisation, and
+-- measured on the way (the measurement is returned).
 local function mix_audio(dir, tl, music, wav, report)
   local rate = 48000
   local args, parts = {}, {}
@@ -211,33 +246,14 @@ local function mix_audio(dir, tl, music, wav, report)
     parts[#parts + 1] = "[speech][ducked]amix=inputs=2:duration=first:normalize=0[mix]"
     out = "mix"
   end
-  append(args, { "-filter_complex", table.concat(parts, ";"), "-map", "[" .. out .. "]",
+  local extra, written = measured(out)
+  append(parts, extra)
+  append(args, { "-filter_complex", table.concat(parts, ";"), "-map", "[" .. written .. "]",
                  "-c:a", "pcm_f32le", "-ar", tostring(rate) })
-  local ok, err = ffmpeg_in(dir, args, wav, "wav", 600 + 2 * tl.duration, nil,
-                            { seconds = tl.duration, report = report })
-  if not ok then return nil, err end
-  return true
-end
-
--- EBU R128 measurement of a file's sound by ffmpeg's ebur128 filter:
--- `{i=, thresh=, lra=, tp=}` (LUFS, LU, dBTP); i is nil for silence.
--- `extra` are input options (a length, a loop).
-local function measure(dir, input, extra, timeout, progress)
-  local args = {}
-  append(args, extra or {})
-  append(args, { "-i", common.ffpath(input), "-vn", "-af", "ebur128=peak=true:framelog=verbose", "-f", "null", "-" })
-  local r, err = ffmpeg_in(dir, args, nil, nil, timeout, "info", progress)
+  local r, err = ffmpeg_in(dir, args, wav, "wav", 600 + 2 * tl.duration, "info",
+                           { seconds = tl.duration, report = report })
   if not r then return nil, err end
-  local summary = r.stderr:match(".*Summary:(.*)$")
-  if not summary then return nil, "ebur128 gave no summary for " .. input end
-  local m = {
-    i = tonumber(summary:match("I:%s*(%-?[%d%.]+) LUFS")),
-    thresh = tonumber(summary:match("Integrated loudness:.-Threshold:%s*(%-?[%d%.]+) LUFS")),
-    lra = tonumber(summary:match("LRA:%s*(%-?[%d%.]+) LU")),
-    tp = tonumber(summary:match("Peak:%s*(%-?[%d%.]+) dBFS")),
-  }
-  if m.i and m.i <= -70 then m.i = nil end
-  return m
+  return summary_of(r.stderr, wav)
 end
 
 -- The true peak the normalisation aims at: half a dB under the limit, the
@@ -246,50 +262,33 @@ local function peak_target(fs)
   return fs.true_peak - 0.5
 end
 
--- Normalise the mix to the target loudness (EBU R128): measure it
--- (ebur128), apply the one gain that reaches the target (what loudnorm's
--- linear mode does), and where that gain takes the true peak over its
--- limit, limit the peaks (alimiter at four times the rate, so that peaks
--- between samples count), then measure again and trim the small loss. Not
--- loudnorm's dynamic mode: it levels as it goes, and would lift the music
--- between the narrated scenes. Silence stays silence.
-local function normalise(dir, mix, out, fs, timeout, seconds, meter)
-  local m, err = measure(dir, mix, nil, timeout, { seconds = seconds, report = meter.step(WEIGHT.measure) })
-  if not m then return nil, err end
-  local filter = "anull"
-  if m.i and m.tp then
-    local gain = fs.loudness - m.i
-    filter = string.format("volume=%.2fdB", gain)
-    if m.tp + gain > peak_target(fs) then
-      meter.add(WEIGHT.limit + WEIGHT.measure)
-      local limited = out .. ".limited.wav"
-      local r
-      r, err = ffmpeg_in(dir, { "-i", common.ffpath(mix), "-af", filter .. string.format(
-        ",aresample=192000,alimiter=limit=%.5f:attack=1:release=50:asc=0:level=0,aresample=48000",
-        10 ^ ((peak_target(fs) - 0.3) / 20)), "-c:a", "pcm_f32le" }, limited, "wav", timeout, nil,
-        { seconds = seconds, report = meter.step(WEIGHT.limit) })
-      if r then
-        m, err = measure(dir, limited, nil, timeout, { seconds = seconds, report = meter.step(WEIGHT.measure) })
-      end
-      if not r or not m then
-        os.remove(dir .. "/" .. limited)
-        return nil, err
-      end
-      local trim = m.i and (fs.loudness - m.i) or 0
-      if m.tp and m.tp + trim > peak_target(fs) then trim = math.min(trim, peak_target(fs) - m.tp) end
-      r, err = ffmpeg_in(dir, { "-i", common.ffpath(limited), "-af", string.format("volume=%.2fdB", trim),
-                                "-c:a", "pcm_f32le" }, out, "wav", timeout, nil,
-                         { seconds = seconds, report = meter.step(WEIGHT.level) })
-      os.remove(dir .. "/" .. limited)
-      if not r then return nil, err end
-      return true
-    end
-  end
-  local r
-  r, err = ffmpeg_in(dir, { "-i", common.ffpath(mix), "-af", filter, "-c:a", "pcm_f32le", "-ar", "48000" },
-                     out, "wav", timeout, nil, { seconds = seconds, report = meter.step(WEIGHT.level) })
+-- Normalise the mix to the target loudness (EBU R128), from its measurement
+-- `m`: the one gain that reaches the target (what loudnorm's linear mode does),
+-- applied as the film is joined; where that gain takes the true peak over its
+-- limit, the peaks are limited first (alimiter at four times the rate, so
+-- that peaks between samples count), measured again on the way, and the
+-- small loss trimmed. Not loudnorm's dynamic mode: it levels as it goes, and
+-- would lift the music between the narrated scenes. Silence stays silence.
+-- Returns the sound to join (a file in `dir`) and the filter the join gives it.
+local function normalise(dir, mix, m, limited, fs, timeout, seconds, meter)
+  if not (m.i and m.tp) then return { file = mix, filter = "anull" } end
+  local gain = fs.loudness - m.i
+  local filter = string.format("volume=%.2fdB", gain)
+  if m.tp + gain <= peak_target(fs) then return { file = mix, filter = filter } end
+  meter.add(WEIGHT.limit)
+  local parts, written = measured("limited")
+  table.insert(parts, 1, "[0:a]" .. filter .. string.format(
+    ",aresample=192000,alimiter=limit=%.5f:attack=1:release=50:asc=0:level=0,aresample=48000[limited]",
+    10 ^ ((peak_target(fs) - 0.3) / 20)))
+  local r, err = ffmpeg_in(dir, { "-i", common.ffpath(mix), "-filter_complex", table.concat(parts, ";"),
+                                  "-map", "[" .. written .. "]", "-c:a", "pcm_f32le" }, limited, "wav", timeout,
+                           "info", { seconds = seconds, report = meter.step(WEIGHT.limit) })
   if not r then return nil, err end
-  return true
+  m, err = summary_of(r.stderr, limited)
+  if not m then return nil, err end
+  local trim = m.i and (fs.loudness - m.i) or 0
+  if m.tp and m.tp + trim > peak_target(fs) then trim = math.min(trim, peak_target(fs) - m.tp) end
+  return { file = limited, filter = string.format("volume=%.2fdB", trim) }
 end
 
 -- Can the clips' frames be copied into the film as they are? Only when
@@ -341,9 +340,10 @@ local function film_by_copy(dir, tl, s, fs, sound, out, stem, job)
   local list = stem .. ".txt"
   local ok, err = common.write_file(dir .. "/" .. list, table.concat(lines, "\n") .. "\n")
   if ok then
-    ok, err = ffmpeg_in(dir, { "-f", "concat", "-safe", "0", "-i", common.ffpath(list), "-i", common.ffpath(sound),
-      "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", table.unpack(append(encoder.aac_args("160k", 48000),
-      { "-t", string.format("%.6f", tl.duration), "-movflags", "+faststart" })) }, out, "mp4", 600 + tl.duration, nil,
+    ok, err = ffmpeg_in(dir, { "-f", "concat", "-safe", "0", "-i", common.ffpath(list), "-i",
+      common.ffpath(sound.file), "-map", "0:v:0", "-map", "1:a:0", "-c:v", "copy", "-af", sound.filter,
+      table.unpack(append(encoder.aac_args("160k", 48000), { "-t", string.format("%.6f", tl.duration),
+      "-movflags", "+faststart" })) }, out, "mp4", 600 + tl.duration, nil,
       { seconds = tl.duration, report = job.meter.step(WEIGHT.join) })
   end
   os.remove(dir .. "/" .. list)
@@ -392,8 +392,9 @@ local function film_by_encoding(dir, tl, s, fs, sound, out, subtitles, job)
   end
   if subtitles then tail = tail .. "subtitles=filename=" .. subtitles .. "," end
   parts[#parts + 1] = string.format("[%s]%sformat=yuv420p[v]", last, tail)
-  append(args, { "-i", common.ffpath(sound), "-filter_complex", table.concat(parts, ";"),
-                 "-map", "[v]", "-map", n .. ":a:0", "-frames:v", tostring(tl.frames), "-r", tostring(fps) })
+  parts[#parts + 1] = string.format("[%d:a]%s[sound]", n, sound.filter)
+  append(args, { "-i", common.ffpath(sound.file), "-filter_complex", table.concat(parts, ";"),
+                 "-map", "[v]", "-map", "[sound]", "-frames:v", tostring(tl.frames), "-r", tostring(fps) })
   append(args, encoder.x264_args(s))
   append(args, encoder.aac_args("160k", 48000))
   append(args, { "-t", string.format("%.6f", tl.duration), "-movflags", "+faststart" })
@@ -505,10 +506,10 @@ local function build_film(dir, tmp, job)
   if not t then return nil, e end
   local s, fs, music = job.s, job.fs, job.music
   local stem = basename(tmp)
-  local mix, sound = stem .. ".mix.wav", stem .. ".sound.wav"
+  local mix, limited = stem .. ".mix.wav", stem .. ".limited.wav"
   local function clean(...)
     os.remove(dir .. "/" .. mix)
-    os.remove(dir .. "/" .. sound)
+    os.remove(dir .. "/" .. limited)
     return ...
   end
   local timeout = 600 + 2 * t.duration
@@ -516,21 +517,21 @@ local function build_film(dir, tmp, job)
   if music then
     -- The music sits `music_volume` LU under the film's loudness, and the
     -- narration at the film's loudness, before they are mixed.
-    meter.add(2 * WEIGHT.measure + WEIGHT.mix)
+    meter.add(WEIGHT.measure + WEIGHT.mix)
     local m = measure(dir, music.path, { "-stream_loop", "-1", "-t", string.format("%.3f", t.duration) }, timeout,
                       { seconds = t.duration, report = meter.step(WEIGHT.measure) })
     if not m then return clean(nil, "EXPLAINER_MUSIC: " .. fs.music .. ": not a sound ffmpeg reads") end
     music.gain = m.i and (fs.loudness + fs.music_volume - m.i) or 0
-    local ok1, e1 = mix_audio(dir, t, nil, mix, meter.step(WEIGHT.mix))
-    if not ok1 then return clean(nil, e1) end
-    local v = measure(dir, mix, nil, timeout, { seconds = t.duration, report = meter.step(WEIGHT.measure) })
-    music.voice_gain = v and v.i and (fs.loudness - v.i) or 0
+    local v, e1 = mix_audio(dir, t, nil, mix, meter.step(WEIGHT.mix))
+    if not v then return clean(nil, e1) end
+    music.voice_gain = v.i and (fs.loudness - v.i) or 0
   end
-  local ok2, e2 = mix_audio(dir, t, music, mix, meter.step(WEIGHT.mix))
-  if not ok2 then return clean(nil, e2) end
-  ok2, e2 = normalise(dir, mix, sound, fs, timeout, t.duration, meter)
-  if not ok2 then return clean(nil, e2) end
-  os.remove(dir .. "/" .. mix)
+  local m, e2 = mix_audio(dir, t, music, mix, meter.step(WEIGHT.mix))
+  if not m then return clean(nil, e2) end
+  local sound
+  sound, e2 = normalise(dir, mix, m, limited, fs, timeout, t.duration, meter)
+  if not sound then return clean(nil, e2) end
+  local ok2
   if fs.captions == "burn" then
     local ass = string.format(".captions-%d.ass", math.random(1, 1e9))
     ok2, e2 = common.write_file(dir .. "/" .. ass, captions.ass(job.cues(), s.width, s.height))
@@ -696,7 +697,7 @@ function M.film(document, base, opts)
     -- from before, the join and the film's check.
     local t, e = job.timeline()
     if not t then return nil, e end
-    job.meter.add(WEIGHT.mix + WEIGHT.measure + WEIGHT.level + WEIGHT.check)
+    job.meter.add(WEIGHT.mix + WEIGHT.check)
     if fs.captions ~= "burn" then
       job.meter.add(WEIGHT.join)
       if t.t_frames > 0 then
