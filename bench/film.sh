@@ -98,7 +98,7 @@ read -r edit _ _ edit_cpu < <(measure --runs "${EDIT_RUNS:-3}" --cpu --setup "sh
 note_load "unchanged rerun"
 read -r same _ _ same_cpu < <(measure --runs 5 --cpu -- "${run[@]}")
 note_load "preview run"
-read -r preview _ _ < <(measure --runs "${FILM_RUNS:-1}" --setup "rm -rf '$W/prev'" -- \
+read -r preview _ _ preview_cpu < <(measure --runs "${FILM_RUNS:-1}" --cpu --setup "rm -rf '$W/prev'" -- \
   env EXPLAINER_PREVIEW=1 "$EXPLAINER" scripts/video.lua "$W/doc/sample.txt" --output-dir "$W/prev" --no-cache \
   --quiet)
 note_load "done"
@@ -113,7 +113,7 @@ le() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a <= b) }' && echo yes || echo "*
   echo "| the same, CPU time (user + system) | $(fmt_s "$cold_cpu") | $(fmt_s "$floor_cpu"): pass $(fmt_s "$pass_cpu") + stills and speech $(fmt_s "$stills_speech_cpu") | $(ratio "$cold_cpu" "$floor_cpu") |  |  |"
   echo "| rerun after one narration edit (median of ${EDIT_RUNS:-3}) | $(fmt_s "$edit") (CPU $(fmt_s "$edit_cpu")) |  |  | ≤ 12 s | $(le "$edit" 12) |"
   echo "| unchanged rerun (median of 5) | $(fmt_s "$same") (CPU $(fmt_s "$same_cpu")) |  |  | < 0.3 s | $(le "$same" 0.299) |"
-  echo "| \`EXPLAINER_PREVIEW=1\` (540x960), cold | $(fmt_s "$preview") | full size: $(fmt_s "$cold") | $(ratio "$preview" "$cold") |  |  |"
+  echo "| \`EXPLAINER_PREVIEW=1\` (540x960), cold | $(fmt_s "$preview") (CPU $(fmt_s "$preview_cpu")) | full size: $(fmt_s "$cold") (CPU $(fmt_s "$cold_cpu")) | $(ratio "$preview" "$cold") (CPU $(ratio "$preview_cpu" "$cold_cpu")) |  |  |"
   echo
   echo "Load average (1, 5, 15 min) on $(nproc) cores when each step began:"
   for l in "${loads[@]}"; do echo "- $l"; done
