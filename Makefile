@@ -38,7 +38,7 @@ HEADERS  := $(wildcard src/*.h)
 CTEST_SRC := $(wildcard tests/c/test_*.c)
 CTEST_BIN := $(CTEST_SRC:tests/c/%.c=$(BUILD)/tests/%)
 
-.PHONY: all deps test test-c test-lua test-asan install uninstall clean bench fuzz lint test-slurm
+.PHONY: all deps test test-c test-lua test-asan install uninstall clean bench bench-film fuzz lint test-slurm
 
 # The man page is built when scdoc is there (make deps installs it).
 MANPAGE := $(if $(shell command -v scdoc 2>/dev/null),$(BUILD)/explainer.1)

@@ -6,6 +6,7 @@
 #   make bench-voice BENCH_VOICES="rms slt espeak:en-us"   other voices
 # The voices' bench needs pocketsphinx and pocketsphinx-en-us (apt-get install; not in
 # make deps, as only it uses them): without them it says so and fails.
+# `make bench-film`: only the offline film against its floor (bench/film.sh, a few minutes).
 
 BENCH_BUILD  ?= build/bench
 BENCH_SCENES ?= 1000 10000 100000
@@ -21,6 +22,10 @@ bench: bench/out/peak
 
 bench-voice: all
 	VOICES="$(BENCH_VOICES)" bash bench/voice.sh $(BUILD)
+
+bench-film: bench/out/peak
+	$(MAKE) BUILD=$(BENCH_BUILD) OPT='-O2 -g' all
+	bash bench/film.sh $(BENCH_BUILD)
 
 bench/out/peak: bench/peak.c
 	@mkdir -p bench/out

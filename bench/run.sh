@@ -150,20 +150,16 @@ t=$(b64_cpu); l=$(b64_cpu lua)
 row "base64 decode of a 3 MiB image (CPU, recipes.base64)" "$(fmt_s "$t")" "pure Lua: $(fmt_s "$l")" \
     "$(ratio "$l" "$t") faster" "< 50 ms" "$(le "$t" 0.05)"
 
-# ---- the offline main job: the 12-scene example's film, from nothing -------------
-# Cards, espeak-ng speech, clips with pan/zoom, crossfades, -16 LUFS, captions; cold
-# (--no-cache, a fresh folder). VIDEO_RUNS=3 for a median on a busy machine.
-vdir=$(mktemp -d "$OUT/video.XXXXXX")
-read -r t _ _ < <(measure --runs "${VIDEO_RUNS:-1}" --setup "rm -rf '$vdir/out'" -- \
-    "$EXPLAINER" scripts/video.lua examples/sample.txt --output-dir "$vdir/out" --no-cache --quiet)
-row "offline video of the 12-scene example (\`scripts/video.lua\`, cold)" "$(fmt_s "$t")" "" "" "< 120 s" \
-    "$(le "$t" 120)"
-rm -rf "$vdir"
-
 # ---- parallel workers (bench/workers.sh prints its own rows) ---------------------
 workers=""
 if [ -f bench/workers.sh ]; then
   workers=$(bash bench/workers.sh "$BUILD") || workers="(bench/workers.sh failed: exit $?)"
+fi
+
+# ---- the offline film against its floor (bench/film.sh prints its own table) -------
+film=""
+if [ -f bench/film.sh ]; then
+  film=$(bash bench/film.sh "$BUILD") || film="(bench/film.sh failed: exit $?)"
 fi
 
 {
@@ -173,4 +169,5 @@ fi
   echo "|---|---|---|---|---|---|"
   printf '%s\n' "${rows[@]}"
   if [ -n "$workers" ]; then echo; echo "$workers"; fi
+  if [ -n "$film" ]; then echo; echo "$film"; fi
 } | tee "$OUT/results.md"

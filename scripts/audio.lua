@@ -11,6 +11,7 @@ local options = {}
 
 return {
   output_filename = "narration.mp3",
+  jobs = 2,   -- two scenes at once unless --jobs says otherwise (README: Fast runs)
   inputs = function(scene, document) return audio.key(scene, { document = document }) end,
   setup = function(document) options.document = document end,
   process_scene = function(scene, output_dir)

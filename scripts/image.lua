@@ -11,6 +11,7 @@ local options = {}   -- the document is added by setup, for the frame's aspect
 
 return {
   output_filename = "final.png",
+  jobs = 2,   -- two scenes at once unless --jobs says otherwise (README: Fast runs)
   inputs = function(scene, document) return image.key(scene, { document = document }) end,
   setup = function(document) options.document = document end,
   process_scene = function(scene, output_dir)

@@ -10,11 +10,17 @@
 -- scene's track, its clip and the film; an all-fresh rerun touches nothing.
 local explainer = require "explainer"
 local video = require "explainer.recipes.video"
+local film = require "explainer.recipes.film"
 
 local options = {}
 
 local workflow = {
   output_filename = "clip.mp4",
+  -- Two scenes at once (--jobs overrides it): while one scene's clip is
+  -- encoded (x264 keeps every core busy), the other's card, speech and the
+  -- tools' start-up, which use one core each, run beside it. README: "Fast
+  -- runs that survive anything".
+  jobs = 2,
 }
 
 function workflow.inputs(scene, document, output_dir)
@@ -29,12 +35,19 @@ function workflow.setup(document)
 end
 
 function workflow.process_scene(scene, output_dir)
-  return video.clip(scene, output_dir, options)
+  local path, how = video.clip(scene, output_dir, options)
+  -- The film's transitions beside this clip, while scenes run side by side:
+  -- the join (alone, after them) then finds them made.
+  if path then film.prepare(options.document, scene, output_dir, options) end
+  return path, how
 end
 
 function workflow.finish(stats, document)
-  explainer.say("Joining the film ...")
-  local path, info = video.film(document, stats.output_base_dir, options)
+  -- On a terminal the line shows how far the join is; in a log, just the line.
+  local progress = explainer.progress("Joining the film ...")
+  local path, info = video.film(document, stats.output_base_dir,
+    setmetatable({ on_progress = progress.update }, { __index = options }))
+  progress.done()
   if not path then error("film: " .. tostring(info), 0) end
   local notes = {}
   if #info.missing > 0 then notes[#notes + 1] = "without scenes " .. table.concat(info.missing, ", ") end

@@ -300,8 +300,12 @@ static void pump(const ex_exec_options *opts, child *c, ex_buf *out, ex_buf *err
             if (written == opts->stdin_len)
                 close_fd(&c->in);
         }
-        if (c->out >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP)))
+        if (c->out >= 0 && (fds[1].revents & (POLLIN | POLLERR | POLLHUP))) {
+            size_t before = out->len;
             drain(&c->out, out, oom);
+            if (opts->on_stdout && out->len > before)
+                opts->on_stdout(opts->on_stdout_ctx, out->data + before, out->len - before);
+        }
         if (c->err >= 0 && (fds[2].revents & (POLLIN | POLLERR | POLLHUP)))
             drain(&c->err, err, oom);
     }

@@ -22,6 +22,11 @@ typedef struct ex_exec_options {
     const char *const *env; /* NULL-terminated changes to the caller's
                                environment: "NAME=value" sets, "NAME" unsets;
                                NULL: inherit it as is */
+    /* Called with each piece of stdout as it arrives (NULL: not called), for
+       a program that reports as it goes (ffmpeg's -progress); the pieces are
+       kept in the result all the same. */
+    void (*on_stdout)(void *ctx, const char *data, size_t len);
+    void *on_stdout_ctx;
 } ex_exec_options;
 
 typedef struct ex_exec_result {

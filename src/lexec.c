@@ -1,8 +1,11 @@
 /*
  * lexec.c -- Lua binding of process spawning (exec.c) and HTTP (http.c).
  *
- *   exec(argv [, {stdin=, timeout=, cwd=, env={NAME="value" or false}}])
+ *   exec(argv [, {stdin=, timeout=, cwd=, env={NAME="value" or false},
+ *                 on_stdout=function(piece)}])
  *       -> {ok=, status=, signal=, timed_out=, stdout=, stderr=, seconds=}
+ *       (on_stdout is called with each piece of stdout as it arrives; an
+ *        error it raises is raised by exec once the program has ended)
  *       -> nil, "espeak-ng not found; run make deps"
  *   http_request{url=, method=, headers={name=value}, body=, timeout=,
  *                follow_redirects=, max_bytes=}
@@ -11,6 +14,7 @@
  *                              kind as in http.h: "connect", "too_large"...)
  *   base64_decode(text) -> bytes | nil, message
  *   sleep(seconds)
+ *   isatty(fd) -> true when the file descriptor is a terminal
  *
  * Failures the caller can recover from return nil, message; wrong arguments
  * raise.
@@ -22,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <lauxlib.h>
 
@@ -34,6 +39,27 @@ static void push_owned(lua_State *L, char *s)
 {
     lua_pushstring(L, s ? s : "out of memory");
     free(s);
+}
+
+/* What on_stdout needs to call the Lua function: the state, where the
+ * function sits on the stack, and the first error it raised (a registry
+ * reference; LUA_NOREF while there is none). */
+typedef struct stdout_hook {
+    lua_State *L;
+    int fn;
+    int error;
+} stdout_hook;
+
+static void call_stdout_hook(void *ctx, const char *data, size_t len)
+{
+    stdout_hook *h = ctx;
+    if (h->error != LUA_NOREF)
+        return;
+    lua_pushvalue(h->L, h->fn);
+    lua_pushlstring(h->L, data, len);
+    /* Never a longjmp out of the poll loop: the program is still running. */
+    if (lua_pcall(h->L, 1, 0, 0) != LUA_OK)
+        h->error = luaL_ref(h->L, LUA_REGISTRYINDEX);
 }
 
 static int l_exec(lua_State *L)
@@ -104,6 +130,18 @@ static int l_exec(lua_State *L)
                               luaL_typename(L, -1));
         }
     }
+    stdout_hook hook = {L, 0, LUA_NOREF};
+    if (!lua_isnoneornil(L, 2)) {
+        int t = lua_getfield(L, 2, "on_stdout"); /* stays on the stack */
+        if (t == LUA_TFUNCTION) {
+            hook.fn = lua_gettop(L);
+            opts.on_stdout = call_stdout_hook;
+            opts.on_stdout_ctx = &hook;
+        } else if (t != LUA_TNIL) {
+            return luaL_error(L, "bad field 'on_stdout' (function expected, got %s)",
+                              luaL_typename(L, -1));
+        }
+    }
 
     ex_exec_result r;
     char *err = NULL;
@@ -111,6 +149,12 @@ static int l_exec(lua_State *L)
         lua_pushnil(L);
         push_owned(L, err);
         return 2;
+    }
+    if (hook.error != LUA_NOREF) {
+        ex_exec_result_free(&r);
+        lua_rawgeti(L, LUA_REGISTRYINDEX, hook.error);
+        luaL_unref(L, LUA_REGISTRYINDEX, hook.error);
+        return lua_error(L);
     }
     lua_createtable(L, 0, 7);
     lua_pushboolean(L, r.status == 0 && !r.timed_out);
@@ -257,12 +301,23 @@ static int l_time(lua_State *L)
     return 1;
 }
 
+/* core.isatty(fd) -> is the file descriptor a terminal? (a live progress
+ * bar on stderr, plain lines elsewhere) */
+static int l_isatty(lua_State *L)
+{
+    lua_Integer fd = luaL_checkinteger(L, 1);
+    luaL_argcheck(L, fd >= 0 && fd <= 65535, 1, "not a file descriptor");
+    lua_pushboolean(L, isatty((int)fd) == 1);
+    return 1;
+}
+
 static const luaL_Reg exec_functions[] = {
     {"exec", l_exec},
     {"http_request", l_http_request},
     {"base64_decode", l_base64_decode},
     {"sleep", l_sleep},
     {"time", l_time},
+    {"isatty", l_isatty},
     {NULL, NULL},
 };
 

@@ -118,6 +118,41 @@ describe("outputs that know what made them", function()
       "nothing bad went into the cache")
   end)
 
+  it("does not rewrite a file made again with the same bytes: only its key changes", function()
+    local path = dir .. "/summary.txt"
+    explainer.make(path, { text = "hello", model = "m1" }, build("same words"))
+    local before, old_key = lfs.attributes(path, "modification"), h.read(key.sidecar(path))
+    require("explainer_core").sleep(1.1)
+    local _, how = explainer.make(path, { text = "hello", model = "m2" }, build("same words"))
+    assert.equal("made", how)
+    assert.equal(2, builds)
+    assert.equal(before, lfs.attributes(path, "modification"), "the file keeps its time stamp")
+    assert.are_not.equal(old_key, h.read(key.sidecar(path)), "its key is the new one")
+    assert.is_true(explainer.fresh(path, { text = "hello", model = "m2" }))
+    for name in lfs.dir(dir) do assert.is_nil(name:match("%.tmp"), name .. " left behind") end
+  end)
+
+  it("records what the check learnt of a track in its key file, and reads it back while the bytes are "
+     .. "the same", function()
+    local tool = require "explainer.tool"
+    local path = dir .. "/narration.mp3"
+    local k = key.of("test/1", { n = 1 })
+    assert(artifact.make(path, k, function(tmp)
+      return tool.run { "ffmpeg", "-nostdin", "-v", "error", "-y", "-f", "lavfi", "-i",
+                        "sine=frequency=300:duration=2", "-af", "apad=pad_dur=1", "-f", "mp3", "file:" .. tmp }
+    end, { cache = false }))
+    assert.matches("\nfacts {", h.read(key.sidecar(path)), 1, true)
+    local facts = assert(artifact.facts(path))
+    assert.equal("mp3", facts.kind)
+    assert.near(3, facts.duration, 0.1)
+    -- the tone, then a second of silence to the end
+    assert.equal(1, #facts.silences)
+    assert.near(2, facts.silences[1][1], 0.1)
+    -- other bytes there (a file changed by hand): no facts
+    h.write(path, h.read(path) .. "x")
+    assert.is_nil(artifact.facts(path))
+  end)
+
   it("ignores a corrupt key file with a warning and makes the file again", function()
     local path = dir .. "/out.txt"
     explainer.make(path, { v = 1 }, build("one"))

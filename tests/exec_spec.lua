@@ -75,6 +75,41 @@ describe("explainer.exec", function()
     assert.equal("/\na b $c unset\n", r.stdout)
   end)
 
+  it("hands stdout to on_stdout as it comes, while the program still runs", function()
+    local core = explainer.core
+    local pieces, times = {}, {}
+    local r = assert(exec({ "sh", "-c", "echo out_time_us=1; sleep 0.5; echo out_time_us=2" },
+                          { on_stdout = function(piece)
+                              pieces[#pieces + 1] = piece
+                              times[#times + 1] = core.time()
+                            end }))
+    local ended = core.time()
+    assert.equal("out_time_us=1\nout_time_us=2\n", table.concat(pieces))
+    assert.equal("out_time_us=1\nout_time_us=2\n", r.stdout, "and keeps it all in the result")
+    assert.is_true(ended - times[1] > 0.3, "the first piece came before the program ended")
+  end)
+
+  it("raises what on_stdout raised once the program has ended, calling it no more", function()
+    local calls = 0
+    local ok, err = pcall(exec, { "sh", "-c", "echo a; sleep 0.2; echo b" },
+                          { on_stdout = function(piece)
+                              calls = calls + 1
+                              error("bad piece " .. piece, 0)
+                            end })
+    assert.is_false(ok)
+    assert.equal("bad piece a\n", err)
+    assert.equal(1, calls)
+    assert.has_error(function() exec({ "echo" }, { on_stdout = "print" }) end,
+                     "bad field 'on_stdout' (function expected, got string)")
+  end)
+
+  it("says whether a file descriptor is a terminal: not one that is not open, and not a negative one", function()
+    -- (a terminal's is: the film's live progress through script(1), film_spec)
+    local core = explainer.core
+    assert.is_false(core.isatty(1000))
+    assert.has_error(function() core.isatty(-1) end)
+  end)
+
   it("raises on arguments that are a programming error", function()
     assert.has_error(function() exec("ls") end)
     assert.has_error(function() exec({}) end)

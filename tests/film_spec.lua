@@ -198,6 +198,168 @@ describe("the film", function()
     for n = 1, 3 do assert.equal(clips[n], mtime(("%s/film/scene_%02d/clip.mp4"):format(where, n))) end
   end)
 
+  describe("joined again", function()
+    -- ffmpeg and ffprobe behind a shim that logs each run (its arguments on
+    -- one line), to count what a rerun does again.
+    local bin, log
+    setup(function()
+      bin, log = dir .. "/shim", dir .. "/tools.log"
+      os.execute("mkdir -p " .. q(bin))
+      for _, tool in ipairs { "ffmpeg", "ffprobe" } do
+        local real = sh("command -v " .. tool):match("[^\n]+")
+        h.write(bin .. "/" .. tool, ('#!/bin/sh\nprintf "%%s\\n" "%s $(printf "%%s " "$@" | tr "\\n" " ")" >> %s\n'
+          .. 'exec %s "$@"\n'):format(tool, q(log), q(real)))
+        os.execute("chmod +x " .. q(bin .. "/" .. tool))
+      end
+    end)
+
+    -- Run with the shim; the runs it logged, as lines.
+    local function traced(extra, where, input, args)
+      os.remove(log)
+      local e = { PATH = bin .. ":" .. os.getenv("PATH") }
+      for k, v in pairs(extra or {}) do e[k] = v end
+      local a = { "--output-dir", where }
+      for _, x in ipairs(args or {}) do a[#a + 1] = x end
+      local s2, _, e2 = util.run_host(dir, "video.lua", input or INPUT, env(e, cache), a)
+      assert.equal(0, s2, e2)
+      local runs = {}
+      for line in (util.read(log) or ""):gmatch("[^\n]+") do runs[#runs + 1] = line end
+      return runs, e2
+    end
+    local function count(runs, pattern)
+      local n = 0
+      for _, r in ipairs(runs) do if r:find(pattern) then n = n + 1 end end
+      return n
+    end
+    -- A transition piece: a 13-frame encode of a fade or a crossfade.
+    local PIECE = "%-frames:v 13 "
+
+    it("probes no clip or track again, times no caption again and encodes no transition again when only the "
+       .. "loudness changes", function()
+      local where = copy_of("louder")
+      local runs = traced({ EXPLAINER_LOUDNESS = "-18" }, where)
+      assert.equal(0, count(runs, "silencedetect"), "the tracks' silences were recorded when they were made")
+      assert.equal(0, count(runs, PIECE), "the transitions are kept")
+      assert.equal(0, count(runs, "%-c copy"), "no read-through beside the check")
+      -- the one file read through: the new film, once, before it is kept
+      local probes = {}
+      for _, r in ipairs(runs) do if r:match("^ffprobe") then probes[#probes + 1] = r end end
+      assert.equal(1, #probes, table.concat(probes, "\n"))
+      assert.matches("%.film%.mp4%.%d+%.tmp%.mp4", probes[1])
+      assert.near(-18, (loudness(where .. "/film/film.mp4")), 1)
+    end)
+
+    it("after one narration edit makes that track, its clip, the two transitions beside it and the film, "
+       .. "each read once", function()
+      local where = copy_of("edited")
+      local input = dir .. "/edited/film.txt"
+      h.write(input, util.read(INPUT):gsub("the house cools down", "the whole house cools down at night"))
+      local runs = traced({}, where, input)
+      assert.equal(2, count(runs, PIECE), "2 of the 4 transitions: scene 2 to 3, and 3 to black")
+      assert.equal(1, count(runs, "silencedetect"), "the new track's, once, as it is made")
+      assert.equal(0, count(runs, "%-c copy"), "no read-through beside the check")
+      assert.equal(0, count(runs, "^ffprobe .*%.wav"), "the speech engine's WAV is not read through")
+      -- one read each: the new track, the new clip, the 2 new transitions, the film
+      assert.equal(5, count(runs, "^ffprobe"))
+      -- the kept transitions are exactly the 4 this film uses
+      local pieces = 0
+      for name in require("lfs").dir(where .. "/film/.explainer/transitions") do
+        if name:match("^%x+%.mp4$") then pieces = pieces + 1 end
+      end
+      assert.equal(4, pieces)
+      local cues = srt_cues(where .. "/film/film.srt")
+      assert.equal("In summer the same loop runs backwards, and the whole house cools down at night.", cues[#cues].text)
+    end)
+
+    it("has the transitions beside an edited clip made while its scene runs, before any join", function()
+      local where = copy_of("early")
+      local input = dir .. "/early/film.txt"
+      h.write(input, util.read(INPUT):gsub("move heat, they do not make it", "move heat around"))
+      local runs = traced({}, where, input, { "--no-finish" })
+      assert.equal(2, count(runs, PIECE), "the fade in and the crossfade into scene 2, with the scene")
+      runs = traced({}, where, input, { "--finish-only" })
+      assert.equal(0, count(runs, PIECE), "the join finds them made")
+      assert.equal(1, count(runs, "^ffprobe"), "and reads only the film it made")
+    end)
+
+    it("leaves its caption files as they were when the film is joined again with the same cues", function()
+      local where = copy_of("crf")
+      local before = {}
+      for _, f in ipairs { "film.mp4", "film.srt", "film.vtt" } do
+        before[f] = { util.read(where .. "/film/" .. f), mtime(where .. "/film/" .. f) }
+      end
+      require("explainer_core").sleep(1.1)
+      -- other clips (a new crf), so the film and the captions' key change; the cues do not
+      local s2, _, e2 = run({ EXPLAINER_VIDEO_CRF = "30" }, where)
+      assert.equal(0, s2, e2)
+      assert.are_not.equal(before["film.mp4"][2], mtime(where .. "/film/film.mp4"), "the film is joined again")
+      for _, f in ipairs { "film.srt", "film.vtt" } do
+        assert.equal(before[f][2], mtime(where .. "/film/" .. f), f .. " is not rewritten")
+        assert.is_true(before[f][1] == util.read(where .. "/film/" .. f), f)
+      end
+      -- and the new key is recorded: the next run finds everything fresh
+      local s3, _, e3 = run({ EXPLAINER_VIDEO_CRF = "30" }, where)
+      assert.equal(0, s3, e3)
+      assert.matches("unchanged", e3, 1, true)
+    end)
+  end)
+
+  describe("how far the join is", function()
+    it("is a progress event every 10% with --progress json, stdout left alone", function()
+      local where = copy_of("json")
+      local s2, o2, e2 = util.run_host(dir, "video.lua", INPUT, env({ EXPLAINER_LOUDNESS = "-17" }, cache),
+        { "--output-dir", where, "--progress", "json" })
+      assert.equal(0, s2, e2)
+      local cjson = require "cjson"
+      local percents = {}
+      for line in e2:gmatch("[^\n]+") do
+        local ev = cjson.decode(line)   -- every line is an event
+        if ev.event == "progress" then
+          assert.equal("Joining the film ...", ev.task)
+          percents[#percents + 1] = ev.percent
+        end
+      end
+      assert.is_true(#percents >= 3 and #percents <= 11, #percents .. " events")
+      for i = 2, #percents do assert.is_true(percents[i] > percents[i - 1]) end
+      assert.equal(100, percents[#percents])
+      assert.is_nil(o2:find("progress", 1, true))
+    end)
+
+    it("is a live percentage on a terminal, and no more than its line in a log", function()
+      local where = copy_of("tty")
+      local s2, _, e2 = run({ EXPLAINER_LOUDNESS = "-15" }, where)
+      assert.equal(0, s2, e2)
+      assert.matches("\nJoining the film ...\nFilm: ", e2, 1, true)
+      assert.is_nil(e2:find("%d%%"), "no percentage in a log")
+      -- the same through a terminal (script(1) gives the run one)
+      local cmd = table.concat({ "cd", q(dir), "&&", "exec env", q("EXPLAINER_LOUDNESS=-14"),
+        q("EXPLAINER_CACHE_DIR=" .. cache), q("EXPLAINER_VIDEO_SIZE=160x90"), q("EXPLAINER_IMAGE_SIZE=160x90"),
+        q(os.getenv("EXPLAINER_BIN") or (util.root() .. "/build/explainer")), q(util.root() .. "/scripts/video.lua"),
+        q(INPUT), "--output-dir", q(where) }, " ")
+      local code, screen = util.sh("script -qec " .. q(cmd) .. " /dev/null", dir)
+      assert.equal(0, code, screen)
+      assert.matches("Joining the film ... +%d+%% %[#* *%]", screen)
+      assert.matches("Joining the film ... 100%% %[#+%]", screen)
+    end)
+  end)
+
+  it("makes a draft at half the size beside the film with EXPLAINER_PREVIEW=1, leaving the film as it was",
+     function()
+    local where = copy_of("draft")
+    local film_time = mtime(where .. "/film/film.mp4")
+    local s2, _, e2 = run({ EXPLAINER_PREVIEW = "1" }, where)
+    assert.equal(0, s2, e2)
+    local draft = util.probe(where .. "/film/film.preview.mp4")
+    assert.same({ 80, 44 }, { draft.width, draft.height })
+    assert.truthy(h.exists(where .. "/film/film.preview.srt"))
+    assert.equal(film_time, mtime(where .. "/film/film.mp4"))
+    -- the full size again: its clips from the cache, its film as it was
+    local s3, _, e3 = run({}, where)
+    assert.equal(0, s3, e3)
+    assert.matches("unchanged", e3, 1, true)
+    assert.equal(film_time, mtime(where .. "/film/film.mp4"))
+  end)
+
   it("takes a clip made by another encoder, encoding the film whole instead of copying", function()
     local where = copy_of("foreign")
     local theirs = where .. "/film/scene_02/clip.mp4"
@@ -344,6 +506,12 @@ describe("the film", function()
       assert.equal(2, s2, e2)
       assert.matches("EXPLAINER_MOTION: 'spin' is not a motion (zoompan or none)", e2, 1, true)
       assert.is_nil(e2:find("Processing", 1, true), "no scene ran")
+    end)
+
+    it("names an EXPLAINER_PREVIEW that is not 1 or 0 before any scene runs", function()
+      local s2, _, e2 = run({ EXPLAINER_PREVIEW = "maybe" }, dir .. "/bad-preview")
+      assert.equal(2, s2, e2)
+      assert.matches("EXPLAINER_PREVIEW: 'maybe' is not 1 or 0", e2, 1, true)
     end)
 
     it("names a frame rate or a size that is not one, instead of using the default", function()

@@ -12,6 +12,7 @@ local MODULES = {
   "explainer.recipes.audio", "explainer.recipes.voice", "explainer.recipes.video", "explainer.recipes.common",
   "explainer.recipes.animate", "explainer.estimate", "explainer.prices", "explainer.recipes.captions",
   "explainer.board",
+  "explainer.recipes.film", "explainer.recipes.transitions",
 }
 
 -- The page's "## " sections: heading -> text (the heading line included).

@@ -174,6 +174,38 @@ describe("explainer.media", function()
       end
     end)
 
+    it("says what it found of a whole track and clip: their length, a track's silences, a clip's stream",
+       function()
+      local mp3 = assert(media.inspect(dir .. "/t.mp3", "audio"))
+      local probed = assert(tool.run { "ffprobe", "-v", "error", "-show_entries", "format=duration", "-of",
+                                       "default=nw=1:nk=1", dir .. "/t.mp3" })
+      assert.equal(tonumber(probed.stdout), mp3.duration, "the header's length, as ffprobe says it")
+      assert.same({ "mp3", true }, { mp3.kind, mp3.audio })
+      assert.same({}, mp3.silences, "a tone from start to end")
+      local mp4 = assert(media.inspect(dir .. "/t.mp4", "video"))
+      assert.same({ "h264", 320, 240, "25/1", 75, true }, { mp4.video.codec, mp4.video.width, mp4.video.height,
+                                                           mp4.video.rate, mp4.video.frames, mp4.audio })
+      assert.matches("^MD5:%x+$", mp4.video.extradata)
+      assert.is_false(mp4.keyframe_end, "x264's last frame here is no keyframe")
+      assert.same({ kind = "png" }, media.inspect(dir .. "/t.png"))
+    end)
+
+    it("checks a WAV by its RIFF size alone, running no program", function()
+      -- in a process whose PATH has no ffmpeg or ffprobe: a check that ran
+      -- one would fail with "ffprobe not found"
+      local lua = assert(io.popen("command -v lua5.4")):read("l")
+      local code = ("local m = require 'explainer.media' print(m.check_whole(%q)) print(m.check_whole(%q))")
+        :format(dir .. "/t.wav", dir .. "/t.mp3")
+      local cmd = ("env PATH=/nonexistent LUA_PATH=%s LUA_CPATH=%s %s -e %s 2>&1"):format(
+        h.shell_quote(package.path), h.shell_quote(package.cpath), h.shell_quote(lua), h.shell_quote(code))
+      local p = assert(io.popen(cmd))
+      local out = p:read("a")
+      p:close()
+      local wav, mp3 = out:match("^([^\n]*)\n([^\n]*)")
+      assert.equal("true", wav, out)
+      assert.matches("ffprobe not found", mp3)
+    end)
+
     it("takes a program that says it could not write as failed, though it exits 0", function()
       local r, err = tool.run { "sh", "-c", "echo '[mp3 @ 0x1] Error writing trailer of x.mp3: No space left on device' >&2" }
       assert.is_nil(r)

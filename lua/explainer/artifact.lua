@@ -14,7 +14,12 @@
 -- Order of writes: the new key (holding the hashes of the new bytes and of
 -- the bytes they replace) goes first, then the file is renamed into place.
 -- A crash between the two leaves the old bytes beside a key that names them as
--- replaced, which reads as stale: the file is made again.
+-- replaced, which reads as stale: the file is made again. A file made again
+-- with the very bytes it had is not rewritten: only its key is.
+--
+-- The key file also holds what the check of the new bytes learnt of them
+-- (`facts`: a track's length and silences, a clip's stream), so that what is
+-- made from the file later need not probe it.
 --
 -- One maker at a time: a file that is not fresh is made under a lock
 -- (`.NAME.lock` beside it), and looked at again once the lock is held, so
@@ -24,6 +29,7 @@
 -- so two scripts that need the same narration at once make it once.
 -- @module explainer.artifact
 
+local cjson = require "cjson.safe"
 local core = require "explainer_core"
 local lfs = require "lfs"
 local key = require "explainer.key"
@@ -87,6 +93,19 @@ function M.identity(path)
   return "bytes:" .. (core.hash_file(path) or "unreadable")
 end
 
+--- What was learnt of an output's bytes when it was made (explainer.media's
+-- `inspect`: a track's length and silences, a clip's stream and last
+-- keyframe), read from its key file, so that nothing probes it again.
+-- @tparam string path
+-- @treturn table|nil the facts; nil for a file made by hand (or changed
+--   since), one made before facts were recorded, or one that is missing
+function M.facts(path)
+  local standing, rec = M.standing(path)
+  if standing == "missing" or not rec or not rec.facts then return nil end
+  local facts = cjson.decode(rec.facts)
+  return type(facts) == "table" and facts or nil
+end
+
 --- Write data to a file, every step checked (write, flush, close): a full
 -- disk fails here, not later as an empty file that looks finished. A file
 -- that could not be written whole is removed.
@@ -105,19 +124,39 @@ function M.write_file(path, data)
   return true
 end
 
---- Move a finished temporary file into place, with its key beside it.
+-- The facts as a key file holds them: one line of JSON.
+local function facts_line(facts)
+  if type(facts) ~= "table" or next(facts) == nil then return nil end
+  return cjson.encode(facts)
+end
+
+--- Move a finished temporary file into place, with its key (and the facts
+-- learnt of it, see `facts`) beside it. When the file there already has
+-- these very bytes, it is left as it is (its time stamp too) and only its
+-- key is written.
+-- @tparam string tmp
+-- @tparam string path
+-- @tparam table k
+-- @tparam[opt] table facts
 -- @treturn true|nil
 -- @treturn string|nil message
-function M.commit(tmp, path, k)
+function M.commit(tmp, path, k, facts)
   local content, err = core.hash_file(tmp)
   if not content then return nil, err end
   local previous = exists(path) and core.hash_file(path) or nil
+  local same = previous == content
   local side = key.sidecar(path)
   local side_tmp = M.temp_beside(side)
   local ok
-  ok, err = M.write_file(side_tmp, key.format(k, content, previous))
+  ok, err = M.write_file(side_tmp, key.format(k, content, not same and previous or nil, facts_line(facts)))
   if ok and settings.durable then ok, err = core.fsync(side_tmp) end
   if ok then ok, err = os.rename(side_tmp, side) end
+  if same then
+    os.remove(tmp)
+    if ok and settings.durable then ok, err = core.fsync(path:match("^(.*)/") or ".") end
+    if not ok then os.remove(side_tmp) return nil, err end
+    return true
+  end
   if ok and settings.durable then ok, err = core.fsync(tmp) end
   if ok then ok, err = os.rename(tmp, path) end
   if ok and settings.durable then ok, err = core.fsync(path:match("^(.*)/") or ".") end
@@ -159,13 +198,13 @@ end
 
 -- Take the output from the cache, else build it (and store it in the
 -- cache); the result is at `tmp`, checked whole. Returns "cached" or
--- "made", or nil and a message.
+-- "made" and what the check learnt of it (media.inspect), or nil and a
+-- message.
 local function fetch_or_build(path, k, build, kind, tmp, use_cache)
   local ext = path:match("(%.%w+)$") or ""
-  local fetched = use_cache and cache.fetch(k.id, ext, tmp, kind)
-  if fetched then
-    local whole, why = media.check_whole(tmp, kind)
-    if whole then return "cached" end
+  if use_cache and cache.fetch(k.id, ext, tmp, kind) then
+    local facts, why = media.inspect(tmp, kind)
+    if facts then return "cached", facts end
     log.warn(("ignoring a bad cache entry (%s); it is made again"):format(
       tostring(why):gsub(tmp:gsub("%p", "%%%0"), "entry " .. k.id .. ext)))
     cache.drop(k.id, ext)
@@ -175,7 +214,11 @@ local function fetch_or_build(path, k, build, kind, tmp, use_cache)
   -- As for process_scene: returning nothing is success (the file is checked
   -- next); nil or false with a message is failure.
   if ok == nil and err == nil then ok = true end
-  if ok then ok, err = media.check_whole(tmp, kind) end
+  local facts
+  if ok then
+    facts, err = media.inspect(tmp, kind)
+    ok = facts ~= nil
+  end
   if not ok then
     os.remove(tmp)
     -- The temporary name means nothing to the user: name the output.
@@ -183,7 +226,7 @@ local function fetch_or_build(path, k, build, kind, tmp, use_cache)
     return nil, err or (path .. ": not made")
   end
   if use_cache then cache.store(k.id, ext, tmp) end
-  return "made"
+  return "made", facts
 end
 
 -- Make `path` (its lock held): kept when it became fresh meanwhile.
@@ -206,15 +249,14 @@ local function make_locked(path, k, build, kind, opts)
   local ext = path:match("(%.%w+)$") or ""
   local tmp = M.temp_beside(path, ext)
   local use_cache = opts.cache ~= false
-  local how, err = holding(use_cache and cache.lock_path(k.id, ext), function()
+  local how, facts = holding(use_cache and cache.lock_path(k.id, ext), function()
     return fetch_or_build(path, k, build, kind, tmp, use_cache)
   end)
   if not how then
     os.remove(tmp)
-    return nil, err
+    return nil, facts
   end
-  local ok
-  ok, err = M.commit(tmp, path, k)
+  local ok, err = M.commit(tmp, path, k, facts)
   if not ok then return nil, err end
   return path, how
 end

@@ -413,6 +413,7 @@ end
 
 M.key = key.of
 M.say = log.say
+M.progress = log.progress
 M.warn = log.warn
 
 --- Run only a workflow's `finish` hook, on the outputs already made: no scene

@@ -11,8 +11,9 @@
 -- what is made, and keys are written to disk.
 --
 -- Each file a recipe makes has its key beside it, in `.NAME.key`: the key's
--- id and parts, the hash of the file's bytes when it was made, and the hash of
--- the bytes it replaced (see explainer.artifact).
+-- id and parts, the hash of the file's bytes when it was made, the hash of
+-- the bytes it replaced, and what was learnt of the file when it was made (its
+-- facts: a track's length, a clip's frames; see explainer.artifact).
 -- @module explainer.key
 
 local core = require "explainer_core"
@@ -130,7 +131,7 @@ end
 local HEADER = "explainer-key 1"
 
 --- Read an output's sidecar.
--- @treturn table|nil `{id=, recipe=, content=, previous=, parts=}`; nil when
+-- @treturn table|nil `{id=, recipe=, content=, previous=, facts=, parts=}`; nil when
 --   there is none
 -- @treturn string|nil a message when there is one but it cannot be read (a
 --   corrupt sidecar is never trusted)
@@ -160,10 +161,13 @@ function M.read(path)
 end
 
 --- The text of a sidecar for `k`, made when the output's bytes hashed to
--- `content` (and replaced bytes that hashed to `previous`).
-function M.format(k, content, previous)
+-- `content` (and replaced bytes that hashed to `previous`), with what was
+-- learnt of those bytes when they were made (`facts`: one line of text,
+-- read back as the record's `facts`).
+function M.format(k, content, previous, facts)
   local out = { HEADER, "id " .. k.id, "recipe " .. k.recipe, "content " .. content }
   if previous then out[#out + 1] = "previous " .. previous end
+  if facts then out[#out + 1] = "facts " .. facts:gsub("[\r\n]", " ") end
   local names = {}
   for name in pairs(k.parts) do names[#names + 1] = name end
   table.sort(names)

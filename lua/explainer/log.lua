@@ -42,6 +42,68 @@ function M.warn(message)
   emit("warning", "warning: " .. tostring(message))
 end
 
+local BAR = 20
+
+--- Say that a task has begun, and how far it goes while it runs: `label`
+-- is said as `say` says it; `update(fraction)` shows how far the task is
+-- (0 to 1) and `done()` ends it. On a terminal (`--progress auto`) the label's
+-- line shows a live percentage and bar (`Joining the film ... 42% [########  ]`)
+-- on stderr; with `--progress json` the percentage is a `progress` event
+-- every 10%; elsewhere (a log file, `plain`, `quiet`) nothing more is
+-- printed than the label.
+-- @tparam string label
+-- @treturn table `{update = function(fraction), done = function()}`
+function M.progress(label)
+  label = tostring(label)
+  local live = settings.progress == "auto" and M.output == io.stderr and require("explainer_core").isatty(2)
+  if not live then
+    emit("info", label)
+    local json, last = settings.progress == "json", 0
+    local function event(pct)
+      M.output:write(('{"event":"progress","file":%s,"time":%.3f,"task":%s,"percent":%d}\n'):format(
+        settings.file and json_string(settings.file) or "null", require("explainer_core").time(),
+        json_string(label), pct))
+    end
+    return {
+      update = function(fraction)
+        local pct = math.floor(math.max(0, math.min(1, fraction)) * 100)
+        if json and pct >= last + 10 then
+          last = pct - pct % 10
+          event(pct)
+        end
+      end,
+      done = function()
+        if json and last > 0 and last < 100 then
+          last = 100
+          event(100)
+        end
+      end,
+    }
+  end
+  local core = require "explainer_core"
+  local shown, at, drawn = -1, 0, false
+  M.output:write(label)
+  M.output:flush()
+  return {
+    update = function(fraction)
+      local pct = math.floor(math.max(0, math.min(1, fraction)) * 100)
+      local now = core.time()
+      if pct == shown or (now - at < 0.1 and pct < 100) then return end
+      shown, at, drawn = pct, now, true
+      local filled = pct * BAR // 100
+      M.output:write(("\r%s %3d%% [%s%s]\27[K"):format(label, pct, ("#"):rep(filled), (" "):rep(BAR - filled)))
+      M.output:flush()
+    end,
+    done = function()
+      if drawn and shown < 100 then
+        M.output:write(("\r%s 100%% [%s]\27[K"):format(label, ("#"):rep(BAR)))
+      end
+      M.output:write("\n")
+      M.output:flush()
+    end,
+  }
+end
+
 -- Warnings said once per process, by key.
 local said = {}
 

@@ -3,16 +3,23 @@
 -- A file or an answer counts as an image, a track or a clip only when its
 -- bytes say so: a service that answers `200` with an HTML error page, or a
 -- disk that filled up, must not leave a `narration.mp3` that later runs
--- take as done. The checks read the magic bytes at the start (and the size),
--- never the whole file.
+-- take as done. `check_file` reads the magic bytes at the start (and the
+-- size); `inspect` (and `check_whole`) also reads a track or a clip through
+-- once, and says what it found (its length, its silences, a clip's stream
+-- and last keyframe): the facts that explainer.artifact records beside a file
+-- it makes, so that nothing probes it again.
 --
 --     local media = require "explainer.media"
 --     media.kind_of("\137PNG\r\n\26\n...")          --> "png"
 --     media.check_file("scene_01/final.png", "png") --> true
 --     media.check_file("scene_01/narration.mp3", "audio")
 --     --> nil, "scene_01/narration.mp3: not audio (first bytes: <html>...)"
+--     media.inspect("scene_01/narration.mp3")
+--     --> {kind = "mp3", duration = 5.01551, audio = true, silences = {{3.88, 4.24}, {4.6}}}
 -- @module explainer.media
 
+local cjson = require "cjson.safe"
+local core = require "explainer_core"
 local tool = require "explainer.tool"
 
 local M = {}
@@ -190,43 +197,117 @@ local function ends_whole(f, kind, size)
   return true
 end
 
--- Does a track or a clip play to the end its header declares, without a
--- demuxer error? ffmpeg reads it through without decoding (about 0.1 s).
-local function plays_whole(path)
-  local r, err = tool.run({ "ffprobe", "-v", "warning", "-show_entries", "format=duration",
-                            "-of", "default=nw=1:nk=1", "file:" .. path }, { timeout = 60 })
+-- One read of a track or a clip through its packets, without decoding
+-- (ffprobe, about 0.1 s): the demuxer's errors, how long it plays against
+-- what its header declares, and what the film needs of a clip (its video's
+-- codec, size, rate, frames and header hash; whether it has sound; whether its
+-- video ends on a keyframe). nil and why when it is damaged or cut short.
+local function read_through(path)
+  local r, err = tool.run({ "ffprobe", "-v", "level+warning", "-show_data_hash", "md5", "-of", "json",
+    "-show_entries", "format=duration:stream=index,codec_type,codec_name,width,height,pix_fmt,r_frame_rate,"
+      .. "nb_frames,duration,extradata_hash:packet=stream_index,pts_time,duration_time,flags",
+    "file:" .. path }, { timeout = 120 })
   if not r then return nil, err end
+  for line in r.stderr:gmatch("[^\n]+") do
+    if line:find("[error]", 1, true) or line:find("[fatal]", 1, true) or line:find("[panic]", 1, true) then
+      return nil, "damaged (" .. line:gsub("^%[.-%]%s*", ""):gsub("^%[%a+%]%s*", "") .. ")"
+    end
+  end
+  local data = cjson.decode(r.stdout)
+  if type(data) ~= "table" then return nil, "damaged (ffprobe could not read it)" end
+  local facts = { duration = tonumber((data.format or {}).duration), audio = false }
+  local video_index
+  for _, st in ipairs(data.streams or {}) do
+    if st.codec_type == "video" and not facts.video then
+      video_index = st.index
+      facts.video = { codec = st.codec_name, width = st.width, height = st.height, pix_fmt = st.pix_fmt,
+                      rate = st.r_frame_rate, frames = tonumber(st.nb_frames), extradata = st.extradata_hash,
+                      duration = tonumber(st.duration) }
+    elseif st.codec_type == "audio" then
+      facts.audio = true
+    end
+  end
+  local first, last, last_video
+  for _, p in ipairs(data.packets or {}) do
+    local t = tonumber(p.pts_time)
+    if t then
+      first = math.min(first or t, t)
+      last = math.max(last or t, t + (tonumber(p.duration_time) or 0))
+    end
+    if p.stream_index == video_index then last_video = p end
+  end
+  if facts.video then
+    facts.keyframe_end = last_video ~= nil and tostring(last_video.flags):find("K", 1, true) ~= nil
+  end
   -- A duration guessed from the bit rate (an MP3 without a Xing header) says
   -- nothing about the file's end: only the demuxer's errors count then.
-  local declared = not r.stderr:find("Estimating duration", 1, true) and tonumber(r.stdout:match("[%d%.]+"))
-  r, err = tool.run({ "ffmpeg", "-nostdin", "-v", "error", "-i", "file:" .. path, "-map", "0", "-c", "copy",
-                      "-f", "null", "-", "-progress", "pipe:1", "-nostats" }, { timeout = 120 })
-  if not r then return nil, err end
-  local problem = r.stderr:match("([^\n]*%S[^\n]*)")
-  if problem then return nil, "damaged (" .. problem:gsub("^%[.-%]%s*", "") .. ")" end
-  local played
-  for us in r.stdout:gmatch("out_time_us=(%d+)") do played = tonumber(us) / 1e6 end
-  if declared and played and played < declared - math.max(0.25, declared * 0.03) then
+  local declared = not r.stderr:find("Estimating duration", 1, true) and facts.duration
+  local played = last and last - first or 0
+  if declared and played < declared - math.max(0.25, declared * 0.03) then
     return nil, ("cut short (%.2f s of the %.2f s its header declares)"):format(played, declared)
   end
-  return true
+  return facts
 end
 
---- Is a file whole? `check_file`, then: a file must end as its format ends
--- (PNG's IEND chunk, JPEG's end marker, a RIFF's size...), and a track or a clip must
--- play, without a demuxer error, as long as its header declares (ffmpeg,
--- about 0.1 s). What a full disk, a dropped answer or a damaged cache entry
--- cut short is found here, not in the film.
+--- Where a track is silent: ffmpeg's `silencedetect` (quieter than -35 dB
+-- for 0.12 s or more), decoded once. The silences as ffmpeg reports them, in
+-- order: `{from, to}` in seconds, the last one `{from}` when it lasts to the
+-- end. (`explainer.recipes.common.speech` turns them into where the voice
+-- speaks.)
+-- @tparam string path
+-- @treturn {table,...}|nil
+-- @treturn string|nil message
+function M.silences(path)
+  local r, err = tool.run({ "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", "file:" .. path,
+                            "-af", "silencedetect=noise=-35dB:duration=0.12", "-f", "null", "-" }, { timeout = 60 })
+  if not r then return nil, err end
+  local silences, from = {}, nil
+  for line in r.stderr:gmatch("[^\n]+") do
+    local a = tonumber(line:match("silence_start: (%-?[%d%.e%-]+)"))
+    local b = tonumber(line:match("silence_end: (%-?[%d%.e%-]+)"))
+    if a then from = math.max(a, 0) end
+    if b and from then
+      silences[#silences + 1] = { from, b }
+      from = nil
+    end
+  end
+  if from then silences[#silences + 1] = { from } end
+  return silences
+end
+
+-- What inspect found of each file's bytes lately (content hash and kind ->
+-- facts), so that a file checked twice in one process is read once: a
+-- track's length asked while it is made, then its check before it is kept.
+local seen, seen_count = {}, 0
+
+local function copy(t)
+  if type(t) ~= "table" then return t end
+  local c = {}
+  for k, v in pairs(t) do c[k] = copy(v) end
+  return c
+end
+
+--- Is a file whole, and what is it? `check_file`, then: a file must end as
+-- its format ends (PNG's IEND chunk, JPEG's end marker, a RIFF's size...),
+-- and a track or a clip must play, without a demuxer error, as long as its
+-- header declares (one ffprobe read of its packets, about 0.1 s; a WAV's
+-- RIFF size says it all). An MP3 is also decoded once for its silences.
+-- What inspect learns is what later steps need to know without opening the
+-- file again: recorded beside it when it is made (explainer.artifact).
 -- @tparam string path
 -- @tparam string|table|nil expect as for `check_file`
--- @treturn true|nil
+-- @treturn table|nil the facts: `kind`; for a track or a clip `duration`
+--   (its header's, in seconds, as ffprobe says it) and `audio` (it has
+--   sound); for a clip `video` (`codec`, `width`, `height`, `pix_fmt`, `rate`
+--   as "25/1", `frames`, `extradata` (a hash of its header), `duration`) and
+--   `keyframe_end`; for an MP3 `silences` (as from `silences`)
 -- @treturn string|nil message naming the file and the problem, e.g.
 -- "out/narration.mp3: cut short (1.93 s of the 5.02 s its header declares)"
-function M.check_whole(path, expect)
+function M.inspect(path, expect)
   local ok, err, found = M.check_file(path, expect)
   if not ok then return nil, err, found end
   local f = io.open(path, "rb")
-  if not f then return true end
+  if not f then return nil, path .. ": cannot be read" end
   local kind = M.kind_of(f:read(M.HEAD_BYTES))
   local size = f:seek("end")
   local ends = ends_whole(f, kind, size)
@@ -234,10 +315,29 @@ function M.check_whole(path, expect)
   if not ends then
     return nil, ("%s: cut short (%s does not end as one does)"):format(path, LABELS[kind])
   end
-  if M.family_of(kind) == "audio" or M.family_of(kind) == "video" then
-    local whole, why = plays_whole(path)
-    if not whole then return nil, path .. ": " .. why end
+  if kind ~= "mp3" and kind ~= "mp4" then return { kind = kind } end
+  local id = (core.hash_file(path) or "?") .. kind
+  if seen[id] then return copy(seen[id]) end
+  local facts, why = read_through(path)
+  if not facts then return nil, path .. ": " .. why end
+  facts.kind = kind
+  if kind == "mp3" then
+    facts.silences, why = M.silences(path)
+    if not facts.silences then return nil, why end
   end
+  if seen_count >= 64 then seen, seen_count = {}, 0 end
+  seen[id], seen_count = copy(facts), seen_count + 1
+  return facts
+end
+
+--- Is a file whole? As `inspect`, without the facts.
+-- @tparam string path
+-- @tparam string|table|nil expect as for `check_file`
+-- @treturn true|nil
+-- @treturn string|nil message naming the file and the problem
+function M.check_whole(path, expect)
+  local facts, err, found = M.inspect(path, expect)
+  if not facts then return nil, err, found end
   return true
 end
 

@@ -35,7 +35,8 @@ end
 
 --- Run a program (an argument vector, never a shell).
 -- @tparam {string,...} argv
--- @tparam[opt] table opts `stdin`, `timeout` (default 600 s), `cwd`
+-- @tparam[opt] table opts `stdin`, `timeout` (default 600 s), `cwd`,
+-- `on_stdout` (a function called with each piece of stdout as it arrives)
 -- @treturn table|nil the result (`stdout`, `stderr`, `status`) when it succeeded
 -- @treturn string|nil message: "ffmpeg failed (exit 1): <its last lines>",
 -- "espeak-ng not found; run make deps", "convert timed out after 600 s",
@@ -49,7 +50,8 @@ function M.run(argv, opts)
   if preload and (preload:find("asan", 1, true) or preload:find("sanitizer", 1, true)) then
     env = { LD_PRELOAD = false }
   end
-  local r, err = core.exec(argv, { stdin = opts.stdin, timeout = opts.timeout or 600, cwd = opts.cwd, env = env })
+  local r, err = core.exec(argv, { stdin = opts.stdin, timeout = opts.timeout or 600, cwd = opts.cwd, env = env,
+                                   on_stdout = opts.on_stdout })
   if not r then return nil, err end
   if r.timed_out then
     return nil, string.format("%s timed out after %g s", argv[1], opts.timeout or 600)

@@ -2,6 +2,7 @@
 -- @module explainer.recipes.common
 
 local artifact = require "explainer.artifact"
+local media = require "explainer.media"
 local tool = require "explainer.tool"
 
 local M = {}
@@ -29,8 +30,14 @@ function M.option(opts, key, env, default)
   return default
 end
 
+-- Half a frame's side for a draft: even (as yuv420p needs), at least 16.
+local function half(n)
+  return math.max(16, n // 4 * 2)
+end
+
 --- A frame size option ("1280x720"): `opts[key]`, else `$env`; nil when
--- neither is set; an error naming the setting when it is not WxH.
+-- neither is set; an error naming the setting when it is not WxH. Half that
+-- in each direction for a draft (`preview`).
 -- @treturn number|nil width
 -- @treturn number|nil height
 function M.size_option(opts, key, env)
@@ -41,6 +48,7 @@ function M.size_option(opts, key, env)
     error(("%s: '%s' is not a size like 1280x720"):format(opts and opts[key] ~= nil and key or env,
       tostring(v)), 0)
   end
+  if M.preview() then return half(w), half(h) end
   return w, h
 end
 
@@ -110,10 +118,26 @@ function M.generate(spec, scene, output_dir, opts)
   return path, how
 end
 
---- The duration of a media file in seconds, from ffprobe.
+--- What is known of a media file without reading it again: the facts
+-- recorded beside it when explainer made it (explainer.artifact.facts), else
+-- what one read of it says (explainer.media.inspect, remembered for the rest
+-- of the process).
+-- @tparam string path
+-- @treturn table|nil facts (see explainer.media.inspect)
+-- @treturn string|nil message
+function M.facts(path)
+  local facts = artifact.facts(path)
+  if facts then return facts end
+  return media.inspect(path)
+end
+
+--- The duration of a media file in seconds: recorded when it was made, else
+-- from ffprobe.
 -- @treturn number|nil
 -- @treturn string|nil message
 function M.media_duration(path)
+  local facts = M.facts(path)
+  if facts and facts.duration then return facts.duration end
   local r, err = M.run({ "ffprobe", "-v", "error", "-show_entries", "format=duration",
                          "-of", "default=noprint_wrappers=1:nokey=1", M.ffpath(path) }, { timeout = 60 })
   if not r then return nil, err end
@@ -122,28 +146,26 @@ function M.media_duration(path)
   return d
 end
 
---- Where a track speaks: ffmpeg's `silencedetect` (quieter than -35 dB for
--- 0.12 s or more is a pause). `first` and `last` bound the speech, `pauses`
--- are the silences between, `{from, to}` in seconds, in order.
+--- Where a track speaks, from its silences (explainer.media.silences:
+-- quieter than -35 dB for 0.12 s or more is a pause), recorded when it was
+-- made or found now. `first` and `last` bound the speech, `pauses` are the
+-- silences between, `{from, to}` in seconds, in order.
 -- @tparam string path
 -- @tparam number duration the track's length
 -- @treturn table|nil `{first=, last=, pauses={...}}`
 -- @treturn string|nil message
 function M.speech(path, duration)
-  local r, err = M.run({ "ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-i", M.ffpath(path),
-                         "-af", "silencedetect=noise=-35dB:duration=0.12", "-f", "null", "-" }, { timeout = 60 })
-  if not r then return nil, err end
-  local silences, from = {}, nil
-  for line in r.stderr:gmatch("[^\n]+") do
-    local a = tonumber(line:match("silence_start: (%-?[%d%.e%-]+)"))
-    local b = tonumber(line:match("silence_end: (%-?[%d%.e%-]+)"))
-    if a then from = math.max(a, 0) end
-    if b and from then
-      silences[#silences + 1] = { from, math.min(b, duration) }
-      from = nil
-    end
+  local facts = M.facts(path)
+  local found = facts and facts.silences
+  if not found then
+    local err
+    found, err = media.silences(path)
+    if not found then return nil, err end
   end
-  if from then silences[#silences + 1] = { from, duration } end
+  local silences = {}
+  for _, s in ipairs(found) do
+    silences[#silences + 1] = { s[1], math.min(s[2] or duration, duration) }
+  end
   local span = { first = 0, last = duration, pauses = silences }
   if silences[1] and silences[1][1] <= 0.1 then span.first = table.remove(silences, 1)[2] end
   if silences[#silences] and silences[#silences][2] >= duration - 0.1 then
@@ -175,12 +197,27 @@ function M.aspect(format)
   return "9:16"
 end
 
+--- Is this a draft (`EXPLAINER_PREVIEW=1`, or `on`, `yes`, `true`)? Frames
+-- are then half the size in each direction (`frame_size`, `size_option`:
+-- 540x960 for 9:16), and the film is
+-- `<name>.preview.mp4`: the sizes are in every key, so drafts never pass for
+-- the full-size files, nor these for drafts.
+-- @treturn boolean
+function M.preview()
+  local v = os.getenv("EXPLAINER_PREVIEW")
+  if v == nil or v == "" or v == "0" or v == "off" or v == "no" or v == "false" then return false end
+  if v == "1" or v == "on" or v == "yes" or v == "true" then return true end
+  error(("EXPLAINER_PREVIEW: '%s' is not 1 or 0"):format(v), 0)
+end
+
 --- The video frame size for a document's format: 9:16 -> 1080x1920,
--- 16:9 -> 1920x1080, 1:1 -> 1080x1080 (9:16 when unknown).
+-- 16:9 -> 1920x1080, 1:1 -> 1080x1080 (9:16 when unknown); half that in each
+-- direction for a draft (`preview`: 540x960).
 -- @treturn number width
 -- @treturn number height
 function M.frame_size(format)
   local f = FRAMES[M.aspect(format)]
+  if M.preview() then return half(f[1]), half(f[2]) end
   return f[1], f[2]
 end
 
