@@ -286,7 +286,7 @@ function M.encode(animation, narration, duration, v, out)
     "-i", common.ffpath(animation), "-i", common.ffpath(narration), "-filter_complex", filter,
     "-map", "[v]", "-map", "[a]", "-t", string.format("%.3f", duration), "-r", tostring(v.fps),
     "-c:v", "libx264", "-preset", v.preset, "-crf", tostring(v.crf),
-    "-c:a", "aac", "-b:a", "128k", "-ar", "44100", "-ac", "2", "-movflags", "+faststart",
+    "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart",
   }, out, "mp4")
 end
 

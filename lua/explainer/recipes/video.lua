@@ -40,7 +40,7 @@ local animate = require "explainer.recipes.animate"
 
 local M = {}
 
-M.CLIP_VERSION = "clip/2"
+M.CLIP_VERSION = "clip/3"
 M.FILM_VERSION = "film/2"
 M.CAPTIONS_VERSION = "captions/3"
 --- A last cue of a scene is shown at least this long (seconds), into the
@@ -365,7 +365,7 @@ local function encode_clip(scene, src, duration, s, tmp, opts)
                  "-t", string.format("%.6f", frames / s.fps), "-r", tostring(s.fps),
                  "-force_key_frames", string.format("expr:eq(n,%d)", frames - 1) })
   append(args, x264_args(s))
-  append(args, aac_args("128k", 44100))
+  append(args, aac_args("128k", 48000))
   append(args, { "-ac", "2", "-movflags", "+faststart" })
   return common.ffmpeg(args, tmp, "mp4")
 end
