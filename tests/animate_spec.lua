@@ -75,7 +75,7 @@ describe("image-to-video", function()
   describe("fal", function()
     before_each(function() server = mock.start { key = FAL, lifetime = 90 } end)
 
-    it("submits the image and the animation prompt to the queue, polls until COMPLETED, fetches the video", function()
+    it("submits the frame's plate and the animation prompt, polls until COMPLETED, lays the text over the video", function()
       server:plan { { polls = 2 } }
       local scene = document.scenes[1]
       local path = assert(video.clip(scene, dir, fal_opts()))
@@ -95,7 +95,34 @@ describe("image-to-video", function()
       assert.equal(scene.animation_prompt, body.prompt)
       assert.equal("5", body.duration)
       local sent = assert(base64.decode(body.image_url:match("^data:image/png;base64,(.+)$")))
-      assert.equal(util.read(dir .. "/final.png"), sent)
+      -- the frame's plate: the model never sees (nor redraws) the on-screen text
+      assert.equal(util.read(dir .. "/plate.png"), sent)
+      assert.not_equal(util.read(dir .. "/final.png"), sent)
+      -- ... and the clip has it laid over the animation: where the text layer is
+      -- opaque, the clip's last frame differs from the animation's own
+      local function sh(cmd)
+        local f = io.popen(cmd .. " 2>&1")
+        local out = f:read("a")
+        f:close()
+        return out
+      end
+      local q = util.quote
+      sh(("ffmpeg -v error -y -sseof -0.1 -i %s -frames:v 1 %s"):format(q(path), q(dir .. "/clip_last.png")))
+      sh(("ffmpeg -v error -y -sseof -0.1 -i %s -vf scale=180:320 -frames:v 1 %s")
+        :format(q(dir .. "/animation.mp4"), q(dir .. "/anim_last.png")))
+      sh(("convert %s -alpha extract -threshold 50%% %s"):format(q(dir .. "/text.png"), q(dir .. "/mask.png")))
+      sh(("convert %s %s -compose difference -composite -colorspace gray %s")
+        :format(q(dir .. "/clip_last.png"), q(dir .. "/anim_last.png"), q(dir .. "/diff.png")))
+      local function mean(mask_args)
+        return tonumber(sh(("convert %s \\( %s %s \\) -compose multiply -composite -format '%%[fx:mean]' info:")
+          :format(q(dir .. "/diff.png"), q(dir .. "/mask.png"), mask_args)))
+      end
+      local mask_share = tonumber(sh(("convert %s -format '%%[fx:mean]' info:"):format(q(dir .. "/mask.png"))))
+      assert.is_true(mask_share > 0.005, "the text layer has text")
+      local inside = mean("") / mask_share
+      local outside = mean("-negate") / (1 - mask_share)
+      assert.is_true(inside > 0.2 and inside > 5 * outside,
+        ("text over the animation: %.3f inside the text, %.3f outside"):format(inside, outside))
       -- the clip: the frame's size, as long as the scene (or its narration), from the video
       local p = util.probe(path)
       assert.same({ 180, 320 }, { p.width, p.height })

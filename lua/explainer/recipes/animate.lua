@@ -268,26 +268,36 @@ function M.generate(scene, output_dir, picture, image, opts)
 end
 
 --- Encode a clip from an animation: scaled to the frame, its last frame
--- held until `duration`, over the narration.
+-- held until `duration`, over the narration; the frame's text laid over it.
 -- @tparam string animation the video
 -- @tparam string narration the track
 -- @tparam number duration seconds
 -- @tparam table v the video recipe's settings (`width`, `height`, `fps`,
 -- `preset`, `crf`)
 -- @tparam string out where to write the MP4
+-- @tparam[opt] table text the frame's text layer: `path` (its PNG) and
+-- `filter` (the video recipe's overlay of input 1 on `[p]`)
 -- @treturn true|nil
 -- @treturn string|nil message
-function M.encode(animation, narration, duration, v, out)
+function M.encode(animation, narration, duration, v, out, text)
   local filter = string.format(
     "[0:v]scale=%d:%d:force_original_aspect_ratio=decrease,pad=%d:%d:(ow-iw)/2:(oh-ih)/2:color=black," ..
-    "setsar=1,fps=%s,format=yuv420p,tpad=stop_mode=clone:stop_duration=%.3f[v];[1:a]apad[a]",
+    "setsar=1,fps=%s,format=yuv420p,tpad=stop_mode=clone:stop_duration=%.3f",
     v.width, v.height, v.width, v.height, tostring(v.fps), duration)
-  return common.ffmpeg({
-    "-i", common.ffpath(animation), "-i", common.ffpath(narration), "-filter_complex", filter,
+  local inputs = { "-i", common.ffpath(animation) }
+  if text then
+    filter = filter .. "[p];" .. text.filter .. ",format=yuv420p"
+    inputs[#inputs + 1], inputs[#inputs + 2] = "-i", common.ffpath(text.path)
+  end
+  filter = filter .. string.format("[v];[%d:a]apad[a]", text and 2 or 1)
+  local args = inputs
+  for _, a in ipairs {
+    "-i", common.ffpath(narration), "-filter_complex", filter,
     "-map", "[v]", "-map", "[a]", "-t", string.format("%.3f", duration), "-r", tostring(v.fps),
     "-c:v", "libx264", "-preset", v.preset, "-crf", tostring(v.crf),
     "-c:a", "aac", "-b:a", "128k", "-ar", "48000", "-ac", "2", "-movflags", "+faststart",
-  }, out, "mp4")
+  } do args[#args + 1] = a end
+  return common.ffmpeg(args, out, "mp4")
 end
 
 --- The video recipe's hook: make a scene's clip from its animation.
@@ -296,7 +306,8 @@ end
 -- @tparam string path the clip to make
 -- @tparam table clip_key the clip's key (with the animation's in it)
 -- @tparam table src `picture`, `narration` (paths), `image` (the image's
--- part of the clip's key), `settings` (the video recipe's)
+-- part of the clip's key), `settings` (the video recipe's), `text` (the
+-- frame's text layer to lay over, as for `encode`)
 -- @tparam[opt] table opts the clip's options
 -- @treturn string|false|nil the clip's path; nil when the still must make it
 -- (no animation for this scene, or it failed: then with a warning); false
@@ -311,7 +322,8 @@ function M.clip(scene, output_dir, path, clip_key, src, opts)
     made, how = artifact.make(path, clip_key, function(tmp)
       local spoken, err = common.media_duration(src.narration)
       if not spoken then return nil, err end
-      return M.encode(animation, src.narration, math.max(tonumber(scene.duration) or 6, spoken), src.settings, tmp)
+      return M.encode(animation, src.narration, math.max(tonumber(scene.duration) or 6, spoken), src.settings, tmp,
+        src.text)
     end, { kind = "mp4" })
     if made then return made, how end
   end

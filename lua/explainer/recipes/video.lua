@@ -202,6 +202,7 @@ local function sources(scene, output_dir, opts, s)
   local layers = image.layers(scene, image_opts)
   if layers and artifact.standing(src.picture, src.image_key) ~= "foreign" then
     src.layers = { plate = output_dir .. "/" .. layers.plate.file, text = output_dir .. "/" .. layers.text.file,
+                   plate_key = layers.plate.key,
                    texts = #layers.design.text.groups, animation = layers.design.animation,
                    box = text_box(layers.design.text) }
   end
@@ -213,6 +214,14 @@ end
 local function source_part(path, expected)
   if artifact.standing(path, expected) == "foreign" then return artifact.identity(path) end
   return expected
+end
+
+-- What an image-to-video model is given: the frame's plate when the frame
+-- has a text layer (the text is laid over the animation afterwards, crisp,
+-- never drawn by the model), else the image. Its path and its part of the key.
+local function animation_source(src)
+  if src.layers and src.layers.box then return src.layers.plate, src.layers.plate_key end
+  return src.picture, source_part(src.picture, src.image_key)
 end
 
 --- The motion of a scene's still: one of `MOTIONS`, by its number.
@@ -247,7 +256,7 @@ function M.clip_key(scene, output_dir, opts)
     size = s.width .. "x" .. s.height, fps = s.fps, preset = s.preset, crf = s.crf,
     duration = tonumber(scene.duration) or 6, motion = motion,
     -- nil unless an image-to-video backend animates this scene (animate.lua)
-    animation = animate.key(scene, source_part(src.picture, src.image_key), opts),
+    animation = animate.key(scene, select(2, animation_source(src)), opts),
   })
 end
 
@@ -400,12 +409,16 @@ function M.clip(scene, output_dir, opts)
   end
   local path = output_dir .. "/" .. (opts.filename or "clip.mp4")
   -- Hook: an image-to-video backend (animate.lua), when one is chosen, makes the
-  -- clip from final.png; without an animation (or when it fails) the still does,
-  -- under the still's own key.
+  -- clip from the frame's plate (or final.png), its text laid over; without an
+  -- animation (or when it fails) the still does, under the still's own key.
   if animate.backend(opts) then
+    local picture, part = animation_source(src)
+    local text = src.layers and src.layers.box and {
+      path = src.layers.text,
+      filter = text_overlay(M.text_animation(src.layers, opts), text_start(src), src.layers.box, s),
+    } or nil
     local animated, how = animate.clip(scene, output_dir, path, M.clip_key(scene, output_dir, opts), {
-      picture = src.picture, narration = src.narration, settings = s,
-      image = source_part(src.picture, src.image_key) }, opts)
+      picture = picture, narration = src.narration, settings = s, image = part, text = text }, opts)
     if animated ~= nil then return animated or nil, how end   -- made, or false: a bad setting
     opts = animate.without(opts)
   end
