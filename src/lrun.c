@@ -455,6 +455,7 @@ static void read_options(lua_State *L, const ex_document *doc, ex_run_options *o
     o->continue_on_error = ex_opt_boolean(L, ARG_OPTS, "continue_on_error", true);
     o->dry_run = ex_opt_boolean(L, ARG_OPTS, "dry_run", false);
     o->durable = ex_opt_boolean(L, ARG_OPTS, "durable", false);
+    o->wait_for_others = ex_opt_boolean(L, ARG_OPTS, "wait_for_others", false);
     o->plan_json = ex_opt_boolean(L, ARG_OPTS, "json", false);
     o->output_base_dir = ex_opt_string(L, ARG_OPTS, "output_base_dir", "output", NULL);
     o->output_filename = ex_opt_string(L, ARG_OPTS, "output_filename", "final.png", NULL);

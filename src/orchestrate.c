@@ -601,6 +601,57 @@ static char *write_report(run *r)
     return report;
 }
 
+/* Wait until no other run holds scene i's lock (it is done with it), or
+ * the run is interrupted. False when it cannot tell or was interrupted. */
+static bool wait_for_lock(run *r, size_t i)
+{
+    long number = r->stats->records[i].scene_number;
+    while (!ex_signals_interrupted()) {
+        if (ex_lock_scene(r->lock_fd, number) == 0) {
+            ex_unlock_scene(r->lock_fd, number);
+            return true;
+        }
+        if (errno != EWOULDBLOCK)
+            return false;
+        pause_for(0.1);
+    }
+    return false;
+}
+
+/* The scenes this run left to another ("locked by another run") are waited
+ * for before the workflow's finish, which joins what every run made: joined
+ * now, the film would leave them out, or find no clip at all. This run holds
+ * no scene lock by now, so two runs waiting for each other's scenes cannot
+ * wait for ever. Each is then what the other run made of it. */
+static void wait_for_others(run *r)
+{
+    ex_stats *stats = r->stats;
+    size_t waiting = 0;
+    for (size_t i = 0; i < stats->n_records; i++)
+        waiting += stats->records[i].state == EX_SCENE_LOCKED;
+    if (waiting == 0 || r->lock_fd < 0)
+        return;
+    ex_progress_note(&r->pr, "info", "Waiting for %zu scene%s another run is making ...",
+                     waiting, waiting == 1 ? "" : "s");
+    for (size_t i = 0; i < stats->n_records; i++) {
+        ex_scene_record *rec = &stats->records[i];
+        if (rec->state != EX_SCENE_LOCKED)
+            continue;
+        if (!wait_for_lock(r, i) || ex_journal_refresh(&r->journal) != 0)
+            return;
+        const ex_journal_entry *e = ex_journal_get(&r->journal, rec->scene_number);
+        if (e && e->state == EX_JOURNAL_DONE) {
+            ex_set_reason(rec, "done by another run");
+            rec->state = EX_SCENE_SKIPPED;
+            stats->locked--;
+            stats->skipped++;
+        } else {
+            ex_set_reason(rec, e && e->state == EX_JOURNAL_FAILED ? "failed in another run"
+                                                                 : "left undone by another run");
+        }
+    }
+}
+
 static void dispatch(run *r)
 {
     ex_stats *stats = r->stats;
@@ -618,6 +669,8 @@ static void dispatch(run *r)
     } else {
         run_here(r); /* skips are announced as the loop reaches them */
     }
+    if (r->opts->wait_for_others && !r->stop)
+        wait_for_others(r);
     stats->interrupted = ex_signals_interrupted();
     ex_signals_restore();
     for (size_t i = 0; i < stats->n_records; i++) {

@@ -46,6 +46,8 @@ typedef struct ex_run_options {
     int plan_fd;                 /* where the dry run's list goes (1) */
     bool plan_json;              /* the dry run's list as one JSON array */
     bool write_report;           /* <out>/<name>/report.json (true) */
+    bool wait_for_others;        /* before returning, wait for the scenes left to
+                                    another run (the workflow's finish joins them) */
     /* What each scene's output depends on (indexed like doc->scenes), as the
      * canonical lines of inputs.h, from a workflow's inputs(scene); NULL, or a
      * NULL entry: the parsed scene's own parts. */

@@ -282,8 +282,11 @@ void ex_progress_skip(ex_progress *pr, const ex_scene_record *rec)
     }
     if (!plain(pr))
         return;
+    /* "fresh" and "exists" are said as the contract words it; another
+     * reason ("done by another run") is said as it is. */
     const char *why = rec->reason;
-    if (rec->standing == EX_STANDING_FRESH || rec->standing == EX_STANDING_EXISTS)
+    if ((rec->standing == EX_STANDING_FRESH || rec->standing == EX_STANDING_EXISTS) &&
+        (!why || strcmp(why, ex_standing_name(rec->standing)) == 0))
         why = "output already exists";
     ex_buf_printf(&b, "[%zu/%zu] Scene %ld: ", rec->index, pr->total, rec->scene_number);
     put_text(&b, rec->scene->title);

@@ -54,10 +54,13 @@ describe("concurrent runs on one folder", function()
       runs[i] = spawn(dir, args)
       if args.after then require("explainer_core").sleep(args.after) end
     end
+    local errs = {}
     for i = 1, #runs do
       local _, err, code = runs[i].wait(60)
       assert.equal(0, code, ("trial %d, run %d: %s"):format(trial, i, err))
+      errs[i] = err
     end
+    return errs
   end
 
   it("does not redo a scene that a second run did while the first was busy", function()
@@ -68,10 +71,13 @@ describe("concurrent runs on one folder", function()
     for trial = 1, 3 do
       h.rm_rf(dir .. "/o")
       os.remove(log)
-      run_together({
+      local errs = run_together({
         { wf, film, "--output-dir", dir .. "/o", "--scenes", "1-5", after = 0.3 },
         { wf, film, "--output-dir", dir .. "/o", "--scenes", "2,4" },
       }, trial)
+      -- and says why it skipped them: not "output already exists"
+      assert.matches("Scene 2: [^\n]*\n%s+Skipping %(done by another run%)", errs[1])
+      assert.matches("Scene 4: [^\n]*\n%s+Skipping %(done by another run%)", errs[1])
       local seen = counts(log)
       assert.equal("", twice(seen), "trial " .. trial)
       for n = 1, 5 do assert.equal(1, seen[tostring(n)], "scene " .. n .. ", trial " .. trial) end
@@ -165,5 +171,32 @@ describe("concurrent runs on one folder", function()
     end
     assert.equal("", twice(counts(log)))
     for n = 0, 2 do assert.equal("Narration of scene " .. n .. ".", h.read(dir .. "/o/two/scene_0" .. n .. "/line.txt")) end
+  end)
+
+  it("runs finish only once the scenes left to another run are done (the film sees every scene)", function()
+    -- Two of three runs find both scenes locked by the third; their finish
+    -- (the film's join) found no clip at all and failed, or joined too few.
+    local film = h.write(dir .. "/t.txt", h.script(4, { all_narrated = true }))
+    local wf = h.write(dir .. "/wf.lua", ([[
+      local core = require "explainer_core"
+      local lfs = require "lfs"
+      return { process_scene = function(scene, d)
+        core.sleep(0.4)
+        io.open(d .. "/final.png", "w"):close()
+      end,
+      finish = function(stats)
+        local n = 0
+        for s = 1, 2 do
+          if lfs.attributes(("%%s/scene_%%02d/final.png"):format(stats.output_dir, s)) then n = n + 1 end
+        end
+        local f = assert(io.open(%q, "a")); f:write(n, "\n"); f:close()
+      end }]]):format(log))
+    for trial = 1, 3 do
+      local out = dir .. "/o" .. trial
+      os.remove(log)
+      local args = { wf, film, "--output-dir", out, "--scenes", "1-2" }
+      run_together({ args, args, args }, trial)
+      assert.equal("2\n2\n2\n", h.read(log), "trial " .. trial .. ": what each finish saw")
+    end
   end)
 end)

@@ -330,6 +330,8 @@ function M.orchestrate_workflow(opts, fn, more)
   if opts.setup and not opts.dry_run then call_hook("setup", opts.setup, document, opts) end
   local copts, cerr = core_options(opts, document)
   if not copts then return nil, cerr end
+  -- finish joins what every run made: the scenes another run had are waited for.
+  copts.wait_for_others = opts.finish ~= nil and not opts.dry_run
   -- The storyboard page (explainer.board), kept up to date as scenes settle.
   local board = require("explainer.board_live").start(doc, document, opts, copts)
   if board then copts.on_scene, copts.on_scene_numbers = board.on_scene, board.numbers end
