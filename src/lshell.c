@@ -100,6 +100,8 @@ static void swap(lua_State *L, const char *name, lua_CFunction fn, const char *s
 
 void ex_lua_swap_shell(lua_State *L, bool in)
 {
+    if (!in)
+        ex_shell_end_scene(); /* the processor returned: the scene is over */
     if (lua_getglobal(L, "os") == LUA_TTABLE)
         swap(L, "execute", shell_execute, "explainer.os_execute", in);
     lua_pop(L, 1);

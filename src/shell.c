@@ -8,16 +8,37 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include "child.h"
+#include "proc.h"
 #include "signals.h"
 #include "util.h"
 
 /* Seconds an interrupted command has to end before it is killed. */
 #define GRACE 2.0
+
+/* The groups of the commands this scene started, ended or not: what one left
+ * running in the background (`cmd &`) ends with the scene, as in a worker. */
+static pid_t *scene_groups;
+static size_t n_scene_groups, cap_scene_groups;
+
+static int remember(pid_t pgid)
+{
+    if (n_scene_groups == cap_scene_groups) {
+        size_t cap = cap_scene_groups ? cap_scene_groups * 2 : 8;
+        pid_t *grown = realloc(scene_groups, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        scene_groups = grown;
+        cap_scene_groups = cap;
+    }
+    scene_groups[n_scene_groups++] = pgid;
+    return 0;
+}
 
 /* In the child: its pipe end onto stdin or stdout, a terminal stdin off,
  * then the shell. Async-signal-safe calls only. */
@@ -46,13 +67,14 @@ pid_t ex_shell_start(const char *command, int mode, int *fd)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &old);
     fflush(NULL);
     pid_t pid = ex_fork_child(SIGKILL);
     if (pid == 0)
         become_shell(command, mode, p);
     int saved = errno;
-    if (pid > 0 && ex_signals_track_group(pid) != 0) {
+    if (pid > 0 && (remember(pid) != 0 || ex_signals_track_group(pid) != 0)) {
         saved = errno;
         kill(-pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -97,9 +119,30 @@ int ex_shell_wait(pid_t pid, int *status)
         ex_signals_drain();
     }
     int saved = errno;
-    ex_signals_untrack_group(pid);
+    /* Still tracked: what it left in the background is ended with the scene
+     * (ex_shell_end_scene), or by an interrupt meanwhile. */
     if (pidfd >= 0)
         close(pidfd);
     errno = saved;
     return rc;
+}
+
+void ex_shell_end_scene(void)
+{
+    if (n_scene_groups == 0)
+        return;
+    /* Only live processes of these groups are killed: a group whose every
+     * member is gone may have had its number taken by another. */
+    ex_proc *procs;
+    size_t n = ex_proc_list(&procs);
+    for (size_t i = 0; i < n; i++)
+        for (size_t g = 0; g < n_scene_groups; g++)
+            if (procs[i].pgrp == scene_groups[g] && procs[i].pid != getpid()) {
+                kill(procs[i].pid, SIGKILL);
+                break;
+            }
+    free(procs);
+    for (size_t g = 0; g < n_scene_groups; g++)
+        ex_signals_untrack_group(scene_groups[g]);
+    n_scene_groups = 0;
 }

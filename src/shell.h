@@ -8,7 +8,8 @@
  * started, not only a terminal's Ctrl-C. It dies with the run (a parent-death
  * signal). Leading its own group, it is not in the terminal's foreground:
  * when the run's stdin is a terminal, the command's stdin is /dev/null
- * (a batch command must not stop on SIGTTIN, as ffmpeg would).
+ * (a batch command must not stop on SIGTTIN, as ffmpeg would). What a
+ * command leaves running in the background ends with the scene.
  */
 #ifndef EXPLAINER_SHELL_H
 #define EXPLAINER_SHELL_H
@@ -23,5 +24,9 @@ pid_t ex_shell_start(const char *command, int mode, int *fd);
  * (if the handler has not already) and SIGKILL two seconds later. *status as
  * waitpid(2) gives it. 0, or -1 with errno. */
 int ex_shell_wait(pid_t pid, int *status);
+
+/* The scene ended: whatever its commands left running (a background job,
+ * `cmd &`) is killed, as a worker's process group is. */
+void ex_shell_end_scene(void);
 
 #endif

@@ -16,10 +16,10 @@ static int installed;
 static bool watching_children;
 static void (*interrupt_hook)(void *);
 static void *interrupt_ctx;
-static struct sigaction saved_int, saved_term, saved_chld;
+static struct sigaction saved_int, saved_term, saved_hup, saved_chld;
 
 /* The process groups of shell commands to end with the run (shell.c). The
- * handler reads them; they change only with SIGINT and SIGTERM blocked. */
+ * handler reads them; they change only with the run's signals blocked. */
 static pid_t *groups;
 static size_t n_groups, cap_groups;
 
@@ -32,7 +32,7 @@ static void signal_groups(int sig)
 static void on_signal(int sig)
 {
     int saved = errno;
-    if (sig == SIGINT || sig == SIGTERM) {
+    if (sig == SIGINT || sig == SIGTERM || sig == SIGHUP) {
         if (interrupted) {
             /* A second one: the user means it. Die as we would have, and
              * take the shell commands along. */
@@ -71,6 +71,7 @@ int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *
     sa.sa_flags = SA_RESTART;
     sigaction(SIGINT, &sa, &saved_int);
     sigaction(SIGTERM, &sa, &saved_term);
+    sigaction(SIGHUP, &sa, &saved_hup);
     if (watch_children) {
         sa.sa_flags = SA_RESTART | SA_NOCLDSTOP;
         sigaction(SIGCHLD, &sa, &saved_chld);
@@ -84,6 +85,7 @@ void ex_signals_restore(void)
         return;
     sigaction(SIGINT, &saved_int, NULL);
     sigaction(SIGTERM, &saved_term, NULL);
+    sigaction(SIGHUP, &saved_hup, NULL);
     if (watching_children)
         sigaction(SIGCHLD, &saved_chld, NULL);
     close(signal_pipe[0]);
@@ -106,7 +108,7 @@ void ex_signals_forget(void)
     n_groups = 0; /* the run's commands are not the worker's to end */
 }
 
-/* Run fn(pid) with SIGINT and SIGTERM blocked: the handler never sees the
+/* Run fn(pid) with SIGINT, SIGTERM and SIGHUP blocked: the handler never sees the
  * list half changed. */
 static int with_signals_blocked(int (*fn)(pid_t), pid_t pid)
 {
@@ -114,6 +116,7 @@ static int with_signals_blocked(int (*fn)(pid_t), pid_t pid)
     sigemptyset(&block);
     sigaddset(&block, SIGINT);
     sigaddset(&block, SIGTERM);
+    sigaddset(&block, SIGHUP);
     sigprocmask(SIG_BLOCK, &block, &old);
     int rc = fn(pid);
     sigprocmask(SIG_SETMASK, &old, NULL);
@@ -177,5 +180,5 @@ int ex_signals_interrupted(void)
 
 const char *ex_signal_name(int sig)
 {
-    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : "signal";
+    return sig == SIGINT ? "SIGINT" : sig == SIGTERM ? "SIGTERM" : sig == SIGHUP ? "SIGHUP" : "signal";
 }

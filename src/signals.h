@@ -1,7 +1,8 @@
 /*
- * signals.h -- the run's SIGINT/SIGTERM (and SIGCHLD) handling.
+ * signals.h -- the run's SIGINT/SIGTERM/SIGHUP (and SIGCHLD) handling.
  *
- * During a run: SIGINT and SIGTERM set a flag (and call on_interrupt, from the
+ * During a run: SIGINT, SIGTERM and SIGHUP (a closed terminal, a dropped ssh)
+ * set a flag (and call on_interrupt, from the
  * signal handler, so the Lua binding can stop a running processor); a second
  * one kills the program as it would have without us. With watch_children,
  * SIGCHLD wakes the poll loop. Every event writes a byte to ex_signals_fd().
@@ -18,10 +19,10 @@ int ex_signals_install(bool watch_children, void (*on_interrupt)(void *), void *
 void ex_signals_restore(void);
 int ex_signals_fd(void);
 void ex_signals_drain(void);
-int ex_signals_interrupted(void);  /* 0, SIGINT or SIGTERM */
+int ex_signals_interrupted(void);  /* 0, SIGINT, SIGTERM or SIGHUP */
 
 /* A process group (a shell command's, shell.c) that an interrupt sends the
- * run's SIGINT or SIGTERM, and a second one SIGKILL. Tracked until untracked,
+ * run's SIGINT, SIGTERM or SIGHUP, and a second one SIGKILL. Tracked until untracked,
  * installed handlers or not. 0, or -1 (ENOMEM). */
 int ex_signals_track_group(pid_t pgid);
 void ex_signals_untrack_group(pid_t pgid);
@@ -30,7 +31,7 @@ void ex_signals_untrack_group(pid_t pgid);
  * not the run; a run started inside its processor installs its own). */
 void ex_signals_forget(void);
 
-/* "SIGINT", "SIGTERM", or "signal". */
+/* "SIGINT", "SIGTERM", "SIGHUP", or "signal". */
 const char *ex_signal_name(int sig);
 
 #endif

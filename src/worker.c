@@ -3,11 +3,10 @@
  */
 #include "worker.h"
 #include "child.h"
+#include "proc.h"
 #include "signals.h"
 #include "util.h"
 
-#include <ctype.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -333,50 +332,6 @@ void ex_worker_finish(ex_worker *w, double timeout, ex_outcome *out)
 
 /* ---- killing a process tree ------------------------------------------------ */
 
-typedef struct proc_pair {
-    pid_t pid, ppid;
-} proc_pair;
-
-static size_t list_processes(proc_pair **out)
-{
-    *out = NULL;
-    DIR *d = opendir("/proc");
-    if (!d)
-        return 0;
-    size_t n = 0, cap = 0;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!isdigit((unsigned char)e->d_name[0]))
-            continue;
-        char path[300], buf[512];
-        snprintf(path, sizeof path, "/proc/%s/stat", e->d_name);
-        int fd = open(path, O_RDONLY | O_CLOEXEC);
-        if (fd < 0)
-            continue;
-        ssize_t len = read(fd, buf, sizeof buf - 1);
-        close(fd);
-        if (len <= 0)
-            continue;
-        buf[len] = '\0';
-        char *paren = strrchr(buf, ')'); /* the command name may hold anything */
-        long ppid;
-        if (!paren || sscanf(paren + 1, " %*c %ld", &ppid) != 1)
-            continue;
-        if (n == cap) {
-            cap = cap ? cap * 2 : 256;
-            proc_pair *grown = realloc(*out, cap * sizeof *grown);
-            if (!grown)
-                break;
-            *out = grown;
-        }
-        (*out)[n].pid = (pid_t)atol(e->d_name);
-        (*out)[n].ppid = (pid_t)ppid;
-        n++;
-    }
-    closedir(d);
-    return n;
-}
-
 /* Stop every descendant of root (stopped processes cannot fork any more), a
  * few passes until no new one appears; then kill them all. */
 static void kill_tree(pid_t root)
@@ -386,8 +341,8 @@ static void kill_tree(pid_t root)
     kill(-root, SIGSTOP);
     kill(root, SIGSTOP);
     for (int pass = 0; pass < 8; pass++) {
-        proc_pair *procs;
-        size_t n = list_processes(&procs);
+        ex_proc *procs;
+        size_t n = ex_proc_list(&procs);
         size_t before = n_found;
         bool grew = true;
         while (grew) {

@@ -331,6 +331,10 @@ describe("processors with side effects", function()
     { "INT", 130, 'os.execute(CMD)' },
     { "TERM", 143, 'local p = io.popen(CMD); p:read("a"); p:close()' },
     { "INT", 130, 'local p = io.popen(CMD, "w"); p:write("x"); p:close()' },
+    -- a closed terminal or a dropped ssh session
+    { "HUP", 129, 'os.execute(CMD)' },
+    -- what an earlier command of the scene left in the background
+    { "TERM", 143, 'os.execute(BG); os.execute("sleep 1000")' },
   } do
     it(("ends what %s started when the run alone gets SIG%s"):format(case[3]:match("[%w.]+%(") .. ")", case[1]),
         function()
@@ -338,12 +342,13 @@ describe("processors with side effects", function()
       local pidfile = dir .. "/sleeper.pid"
       -- a grandchild: the shell runs it and waits, so ending the shell alone leaves it
       local command = ("sh -c 'echo $$ > %s; exec sleep 1000'; echo after"):format(pidfile)
+      local background = ("sh -c 'echo $$ > %s; exec sleep 1000' >/dev/null 2>&1 &"):format(pidfile)
       workflow(dir, ([[
-        local CMD = %q
+        local CMD, BG = %q, %q
         return { process_scene = function(scene, d)
           %s
           io.open(d .. "/final.png", "w"):close()
-        end }]]):format(command, case[3]))
+        end }]]):format(command, background, case[3]))
       local p = h.spawn(dir, { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" })
       h.wait_for(pidfile)
       local sleeper
@@ -360,6 +365,26 @@ describe("processors with side effects", function()
       assert.is_nil(lfs.attributes(dir .. "/out/film/scene_00/final.png"), "the scene stays undone")
     end)
   end
+
+  it("ends what a scene's commands left in the background when the scene ends, as a worker's", function()
+    local core = require "explainer_core"
+    workflow(dir, ([[
+      return { process_scene = function(scene, d)
+        if scene.scene_number == 1 then
+          os.execute("sh -c 'echo $$ > %s.tmp && mv %s.tmp %s; exec sleep 1000' >/dev/null 2>&1 &")
+          while not io.open(%q) do require("explainer_core").sleep(0.01) end
+        end
+        io.open(d .. "/final.png", "w"):close()
+      end }]]):format(dir .. "/bg.pid", dir .. "/bg.pid", dir .. "/bg.pid", dir .. "/bg.pid"))
+    local _, err, code = h.run { dir .. "/wf.lua", film, "--output-dir", dir .. "/out" }
+    assert.equal(0, code, err)
+    local pid = tonumber(h.read(dir .. "/bg.pid"))
+    local deadline = core.time() + 5
+    while h.alive(pid) and core.time() < deadline do core.sleep(0.05) end
+    local alive = h.alive(pid)
+    if alive then os.execute("kill -KILL " .. pid) end
+    assert.is_false(alive, "the background sleep 1000 outlived its scene")
+  end)
 
   it("gives a processor's os.execute and io.popen the results Lua's own give", function()
     workflow(dir, ([[

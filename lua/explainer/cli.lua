@@ -81,7 +81,7 @@ talk.txt talk.md) would share OUT/talk/: refused, as is a FILE given twice.
 
 exit status: 0 all scenes done or skipped, 1 a scene failed,
              2 bad usage or an unusable input file,
-             130 / 143 interrupted by SIGINT / SIGTERM
+             130 / 143 / 129 interrupted by SIGINT / SIGTERM / SIGHUP
 ]]
 
 local function stderr(fmt, ...)
@@ -437,7 +437,7 @@ function M.workflow_warnings(path, workflow)
 end
 
 -- Exit status of a run stopped by a signal, as a shell reports it.
-local SIGNAL_STATUS = { SIGINT = 130, SIGTERM = 143 }
+local SIGNAL_STATUS = { SIGINT = 130, SIGTERM = 143, SIGHUP = 129 }
 
 local STATUS_FLAGS = {
   ["--verbose"] = RUN_FLAGS["--verbose"],
