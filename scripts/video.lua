@@ -31,7 +31,7 @@ function workflow.setup(document)
   options.document = document
   -- The film's settings are checked before the first scene, not after the last.
   local ok, err = video.film_settings(options)
-  if not ok then error(err, 0) end
+  if not ok then require("explainer.settings").fail(err) end
 end
 
 function workflow.process_scene(scene, output_dir)

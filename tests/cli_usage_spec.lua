@@ -266,3 +266,29 @@ describe("the core's options", function()
     h.rm_rf(dir)
   end)
 end)
+
+describe("a bad setting in the environment", function()
+  local dir
+  before_each(function() dir = h.tmpdir() end)
+  after_each(function() h.rm_rf(dir) end)
+
+  -- Found by the review: EXPLAINER_CAPTIONS and EXPLAINER_TRANSITION failed
+  -- the workflow's setup (exit 1, "video: setup: ..."), the others said
+  -- "inputs(scene) failed for scene 0: ..." (a hook's name, the wrong scene).
+  for _, case in ipairs {
+    { "EXPLAINER_CAPTIONS", "is not a mode" }, { "EXPLAINER_TRANSITION", "is not an xfade transition" },
+    { "EXPLAINER_VOICE", "no voice 'bogus'" }, { "EXPLAINER_MOTION", "is not a motion" },
+    { "EXPLAINER_TEXT_ANIMATION", "is not an animation" }, { "EXPLAINER_CARD", "is not a card" },
+    { "EXPLAINER_VIDEO_FPS", "is not a number" },
+  } do
+    it(("is one line naming %s, exit 2, nothing written"):format(case[1]), function()
+      local out = dir .. "/out"
+      local stdout, err, code = h.run({ "video", h.root .. "/examples/sample.txt", "--output-dir", out,
+                                        "--scenes", "1" }, { env = case[1] .. "=bogus" })
+      assert.equal(2, code, err)
+      assert.equal("", stdout)
+      assert.matches("^explainer: " .. case[1] .. ": [^\n]*" .. case[2]:gsub("%p", "%%%0") .. "[^\n]*\n$", err)
+      assert.is_nil(h.exists(out) or nil, "nothing written")
+    end)
+  end
+end)

@@ -480,16 +480,25 @@ describe("the film", function()
       assert.matches(message, e2, 1, true)
     end
 
+    -- A setting that cannot work is the run's usage error: one line, exit 2,
+    -- before any scene runs (it failed the workflow's setup, exit 1).
+    local function refused_with(extra, message)
+      local s2, _, e2 = run(extra, dir .. "/bad")
+      assert.equal(2, s2, e2)
+      assert.matches("^explainer: " .. message:gsub("%p", "%%%0"), e2)
+      assert.is_nil(e2:find("Processing", 1, true), "no scene ran")
+    end
+
     it("names an unknown transition", function()
-      fails_with({ EXPLAINER_TRANSITION = "spin" }, "EXPLAINER_TRANSITION: 'spin' is not an xfade transition")
+      refused_with({ EXPLAINER_TRANSITION = "spin" }, "EXPLAINER_TRANSITION: 'spin' is not an xfade transition")
     end)
 
     it("names a caption mode it does not know", function()
-      fails_with({ EXPLAINER_CAPTIONS = "loud" }, "EXPLAINER_CAPTIONS: 'loud' is not a mode (file, burn or off)")
+      refused_with({ EXPLAINER_CAPTIONS = "loud" }, "EXPLAINER_CAPTIONS: 'loud' is not a mode (file, burn or off)")
     end)
 
     it("names a transition length that is not a number", function()
-      fails_with({ EXPLAINER_TRANSITION_SECONDS = "half" }, "EXPLAINER_TRANSITION_SECONDS: 'half' is not a number")
+      refused_with({ EXPLAINER_TRANSITION_SECONDS = "half" }, "EXPLAINER_TRANSITION_SECONDS: 'half' is not a number")
     end)
 
     it("names a music file that is not there", function()

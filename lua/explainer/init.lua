@@ -200,6 +200,7 @@ local function scene_inputs(inputs, document, base)
     local scene = document.scenes[i]
     local dir = core.scene_output_dir(base, document.name, scene.scene_number)
     local ok, value = pcall(inputs, scene, document, dir)
+    if not ok and getmetatable(value) == settings.Error then error(value, 0) end -- said as it is
     if not ok then
       error(("inputs(scene) failed for scene %s: %s"):format(tostring(scene.scene_number),
         tostring(value)), 0)
@@ -263,6 +264,7 @@ M.HookError = HookError
 
 local function call_hook(name, fn, ...)
   local ok, err = pcall(fn, ...)
+  if not ok and getmetatable(err) == settings.Error then error(err, 0) end -- a usage error
   if not ok then
     local message = type(err) == "table" and err.message or tostring(err)
     error(setmetatable({ hook = name, message = tostring(message) }, HookError), 0)

@@ -33,6 +33,7 @@ local media = require "explainer.media"
 local common = require "explainer.recipes.common"
 local base64 = require "explainer.recipes.base64"
 local voice = require "explainer.recipes.voice"
+local settings = require "explainer.settings"
 
 local M = {}
 
@@ -82,14 +83,14 @@ M.RATES = { 80, 450 }
 -- `rate_asked` (the rate set, or nil) and `rate` (that, or the engine's own pace).
 local function local_settings(s, opts)
   local v, err = voice.resolve(s.voice)
-  if not v then error(err, 0) end
+  if not v then settings.fail(err) end
   s.engine, s.voice, s.voice_id = v.engine, v.voice, v.id
   local env = os.getenv("EXPLAINER_SPEECH_RATE")
   if (opts.rate ~= nil and opts.rate ~= "") or (env ~= nil and env ~= "") then
     local rate = tonumber(common.option(opts, "rate", "EXPLAINER_SPEECH_RATE", 0))
     if not rate or rate < M.RATES[1] or rate > M.RATES[2] then
-      error(("EXPLAINER_SPEECH_RATE: '%s' is not a rate from %d to %d words a minute")
-        :format(tostring(opts.rate or env), M.RATES[1], M.RATES[2]), 0)
+      settings.fail(("EXPLAINER_SPEECH_RATE: '%s' is not a rate from %d to %d words a minute")
+        :format(tostring(opts.rate or env), M.RATES[1], M.RATES[2]))
     end
     s.rate_asked = math.floor(rate)
   end

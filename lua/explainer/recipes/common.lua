@@ -4,6 +4,7 @@
 local artifact = require "explainer.artifact"
 local media = require "explainer.media"
 local tool = require "explainer.tool"
+local settings = require "explainer.settings"
 
 local M = {}
 
@@ -22,7 +23,7 @@ function M.option(opts, key, env, default)
       -- A setting that is not what it should be is an error, never silently
       -- the default (EXPLAINER_VIDEO_FPS=30fps would make 25 fps films).
       local n = tonumber(v)
-      if not n then error(("%s: '%s' is not a number"):format(env, v), 0) end
+      if not n then settings.fail(("%s: '%s' is not a number"):format(env, v)) end
       return n
     end
     return v

@@ -38,6 +38,7 @@ local common = require "explainer.recipes.common"
 local frame = require "explainer.recipes.frame"
 local layout = require "explainer.recipes.layout"
 local magick = require "explainer.recipes.magick"
+local settings = require "explainer.settings"
 
 local M = {}
 
@@ -349,7 +350,7 @@ function M.settings(opts)
     s.frame = s.size
     s.card = common.option(opts, "card", "EXPLAINER_CARD", "frame")
     if not M.CARDS[s.card] then
-      error("EXPLAINER_CARD: '" .. tostring(s.card) .. "' is not a card (frame or storyboard)", 0)
+      settings.fail("EXPLAINER_CARD: '" .. tostring(s.card) .. "' is not a card (frame or storyboard)")
     end
   else
     local w, h = frame_size(opts)

@@ -37,6 +37,7 @@ local common = require "explainer.recipes.common"
 local image = require "explainer.recipes.image"
 local audio = require "explainer.recipes.audio"
 local animate = require "explainer.recipes.animate"
+local settings = require "explainer.settings"
 
 local M = {}
 
@@ -244,7 +245,7 @@ function M.clip_key(scene, output_dir, opts)
   local s = M.settings(opts)
   -- A bad setting is said before anything runs (inputs and status call this).
   local ok, err = check_settings(s)
-  if not ok then error(err, 0) end
+  if not ok then settings.fail(err) end
   local src = sources(scene, output_dir, opts, s)
   local motion = s.motion == "zoompan" and { M.motion_of(scene), s.zoom } or "none"
   return key.of(M.CLIP_VERSION, {
