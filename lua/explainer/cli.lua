@@ -703,7 +703,9 @@ local function cmd_board(args)
       break
     end
     local value = a:match("^%-%-serve=(.*)$")
-    if value or (a == "--serve" and (args[i + 1] or ""):match("^%d+$")) then
+    -- a word of letters and digits that starts with a digit is meant as the
+    -- port ("80x" too: a usage error, not a file named 80x)
+    if value or (a == "--serve" and (args[i + 1] or ""):match("^%d[%w]*$")) then
       port = value or args[i + 1]
       i = i + (value and 0 or 1)
       a = "--serve"
@@ -761,11 +763,18 @@ local function cmd_board(args)
   -- A well-kept server, on this machine only, until Ctrl-C (which ends this
   -- process; the server, its child, dies with it).
   local url = ("http://127.0.0.1:%d/board.html"):format(tonumber(port or 8000))
-  io.stdout:write(url, "\n")
-  io.stdout:flush()
-  stderr("Serving %s on %s; Ctrl-C stops", page:match("^(.*)/[^/]*$"), url)
-  local r, exec_err = explainer.exec { "python3", "-m", "http.server", "--bind", "127.0.0.1",
-    "--directory", page:match("^(.*)/[^/]*$"), tostring(tonumber(port or 8000)) }
+  -- The URL is said once the server says it listens (a port in use is then
+  -- only the error, not "Serving" first).
+  local announced = false
+  local r, exec_err = explainer.exec({ "python3", "-u", "-m", "http.server", "--bind", "127.0.0.1",
+    "--directory", page:match("^(.*)/[^/]*$"), tostring(tonumber(port or 8000)) }, {
+    on_stdout = function()
+      if announced then return end
+      announced = true
+      io.stdout:write(url, "\n")
+      io.stdout:flush()
+      stderr("Serving %s on %s; Ctrl-C stops", page:match("^(.*)/[^/]*$"), url)
+    end })
   if not r then
     stderr("explainer: %s", exec_err)
     return 2
