@@ -17,8 +17,9 @@
  *  3. total_duration is the sum of the scene durations when the header has none.
  *  4. Round trip: the document rendered back to canonical explainer text (one
  *     "## SCENE n: title (d seconds)[ - NO NARRATION]" header per scene and, where
- *     it can be written unambiguously, a quoted Narration line) parses to the same
- *     scene numbers, titles, durations, no_narration flags and narrations.
+ *     it can be written unambiguously — no later line that opens a field and no
+ *     quote that closes the value before its end — a quoted Narration line) parses to
+ *     the same scene numbers, titles, durations, no_narration flags and narrations.
  *  5. Line ends do not matter: when the input has no CR, the same text with every
  *     LF turned into CRLF parses to an identical document.
  *  6. Encodings do not matter: UTF-16 with a byte-order mark parses to the same
@@ -270,11 +271,33 @@ static const char *prop_check_lines(const char *text, size_t len, const ex_docum
 
 /* -------------------------------------------------------------- round trip */
 
+/* Would `"` + s + `"` end before its last line (docs/format.md)? A value ends with the
+ * line where its quotes balance when a letter or digit does not follow its last quote. */
+static bool prop_quote_ends_early(const char *s)
+{
+    size_t quotes = 1; /* the opening one */
+    for (const char *l = s, *nl; (nl = strchr(l, '\n')) != NULL; l = nl + 1) {
+        const char *last = NULL;
+        for (const char *c = l; c < nl; c++)
+            if (*c == '"') {
+                quotes++;
+                last = c;
+            }
+        unsigned char next = last ? (unsigned char)last[1] : 'a';
+        bool word = (next | 32) >= 'a' && (next | 32) <= 'z';
+        if (last && quotes % 2 == 0 && !word && !(next >= '0' && next <= '9') && next < 0x80)
+            return true;
+    }
+    return false;
+}
+
 /* Can the narration be written as `Narration: "..."` and read back the same? Its
- * later lines must not open a field (a letter, or `**` for a bold label), end the
- * block or be a separator. */
+ * later lines must not open a field (a letter, `*` for a bold or italic label), end
+ * the block or be a separator, and its quote must not close before its end. */
 static bool prop_writable_narration(const char *s)
 {
+    if (prop_quote_ends_early(s))
+        return false;
     for (const char *nl = strchr(s, '\n'); nl; nl = strchr(nl + 1, '\n')) {
         const unsigned char *l = (const unsigned char *)nl + 1;
         if (*l == '#' || *l == '*' || *l >= 0x80 || ((*l | 32) >= 'a' && (*l | 32) <= 'z'))

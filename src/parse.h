@@ -53,6 +53,7 @@ typedef struct ex_warning {
 #define EX_RULE_SCENE_COUNT "scene-count"         /* "- N SCENES" disagrees with the scenes */
 #define EX_RULE_NO_NARRATION "no-narration"       /* a NO NARRATION scene with narration */
 #define EX_RULE_UNCLOSED_QUOTE "unclosed-quote"   /* a quoted value whose quote never closes */
+#define EX_RULE_FIELD_TEXT "field-text"           /* text after a quoted value that has ended */
 #define EX_RULE_ENCODING "encoding"               /* text that is not what it claims to be */
 
 typedef struct ex_document {

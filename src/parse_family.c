@@ -114,13 +114,20 @@ bool px_planned_header(parser *p, span line, long lineno, scene_head *h)
 }
 
 /* A script without scenes: plan a second pass over the family with the most narrated
- * candidates (on a tie, the first of Scene, Part, numbered). False when none is. */
+ * candidates (on a tie, the first of Scene, Part, numbered). A candidate whose number
+ * has an entry in the NARRATION SCRIPT section is narrated too: its narration is
+ * there. False when none is. */
 static bool plan_second_pass(parser *p)
 {
-    const header_candidate *c = p->candidates.items;
+    header_candidate *c = p->candidates.items;
     size_t n = p->candidates.n, count[HEADER_NUMBERED + 1] = {0};
-    for (size_t i = 0; i < n; i++)
+    if (p->script.n)
+        px_script_sort(p);
+    for (size_t i = 0; i < n; i++) {
+        if (!c[i].narrated && p->script.n && px_script_has_entry(p, c[i].number))
+            c[i].narrated = true;
         count[c[i].family] += c[i].narrated;
+    }
     enum header_family best = HEADER_NONE;
     for (int f = HEADER_SCENE; f <= HEADER_NUMBERED; f++)
         if (count[f] > count[best])
@@ -169,9 +176,10 @@ static void warn_candidate(parser *p, const header_candidate *c,
     if (!p->scenes.n)
         px_warn(
             p, c->line, 1, EX_RULE_SCENE_HEADER,
-            "'%s' looks like a scene header but no Narration follows it; it is not a "
-            "scene (scenes are '## SCENE n: Title' headings, or numbered headers each "
-            "followed by a Narration)",
+            "'%s' looks like a scene header but no Narration follows it and the "
+            "NARRATION SCRIPT has no entry for it; it is not a scene (scenes are "
+            "'## SCENE n: Title' headings, or numbered headers each followed by a "
+            "Narration or with an entry in a NARRATION SCRIPT section)",
             line);
     else if (c->narrated && family == HEADER_NONE)
         px_warn(

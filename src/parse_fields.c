@@ -15,18 +15,30 @@
 /* Longest label accepted in `Label: value`; longer "labels" are prose with a colon. */
 #define MAX_LABEL 100
 
+/* Does s[i..] hold `n` asterisks? */
+static bool stars_at(span s, size_t i, size_t n)
+{
+    if (i + n > s.n)
+        return false;
+    for (size_t k = 0; k < n; k++)
+        if (s.p[i + k] != '*')
+            return false;
+    return true;
+}
+
 /*
  * `Label: value` starting at column 0. A label starts with a letter (or any
  * non-ASCII byte), holds no double quote, is at most MAX_LABEL bytes, and its
  * colon is followed by a blank or the end of the line (so "https://" and "10:30"
- * are not labels). Bullets ("- Text: ...") and indented lines never match. In
- * markdown bold too, `**Label:** value` / `**Label**: value` (scripts written in a
- * chat tool often come that way).
+ * are not labels). Bullets ("- Text: ...", "* Text: ...") and indented lines never
+ * match. In markdown bold or italic too, `**Label:** value`, `**Label**: value`,
+ * `*Label:* value`, `*Label*: value` (scripts written in a chat tool often come that
+ * way).
  */
 bool px_match_label(span line, span *label, const char **value_start)
 {
-    size_t start = line.n > 2 && at(line, 0) == '*' && at(line, 1) == '*' ? 2 : 0;
-    bool bold = start == 2;
+    size_t marks = stars_at(line, 0, 2) ? 2 : stars_at(line, 0, 1) ? 1 : 0;
+    size_t start = marks;
     if (line.n <= start || !(is_alpha(at(line, start)) || at(line, start) >= 0x80))
         return false;
     for (size_t i = start + 1; i < line.n && i <= MAX_LABEL + start; i++) {
@@ -34,14 +46,13 @@ bool px_match_label(span line, span *label, const char **value_start)
         if (c == '"')
             return false;
         size_t after;
-        if (!bold && c == ':')
+        if (!marks && c == ':')
             after = i + 1;
-        else if (bold && i + 2 < line.n && c == ':' && at(line, i + 1) == '*' &&
-                 at(line, i + 2) == '*')
-            after = i + 3; /* **Label:** */
-        else if (bold && i + 2 < line.n && c == '*' && at(line, i + 1) == '*' &&
-                 at(line, i + 2) == ':')
-            after = i + 3; /* **Label**: */
+        else if (marks && c == ':' && stars_at(line, i + 1, marks))
+            after = i + 1 + marks; /* **Label:** */
+        else if (marks && c == '*' && stars_at(line, i, marks) && i + marks < line.n &&
+                 line.p[i + marks] == ':')
+            after = i + marks + 1; /* **Label**: */
         else
             continue;
         if (after == line.n || is_blank(at(line, after))) {
@@ -159,11 +170,19 @@ static bool is_silence_word(span v)
     return false;
 }
 
+/* Single quotes around nothing: `''`, `‘’`. (Single quotes are no quotes otherwise:
+ * `'Hello'` is said with them, since an apostrophe cannot be told from one.) */
+bool px_is_empty_single_quotes(span v)
+{
+    v = trim(v);
+    return eq_ci(v, "''") || eq_ci(v, "\xE2\x80\x98\xE2\x80\x99");
+}
+
 /*
  * Does a narration value say there is none, so that the scene is silent? Quotes
- * around nothing (`""`, `“”`), or a word for nothing, bare, quoted, in brackets
- * (`(none)`) or before a note in brackets (`None (title card)`). A value that is
- * empty without quotes says nothing: the field is not filled in yet.
+ * around nothing (`""`, `“”`, `''`, `‘’`), or a word for nothing, bare, quoted, in
+ * brackets (`(none)`) or before a note in brackets (`None (title card)`). A value
+ * that is empty without quotes says nothing: the field is not filled in yet.
  */
 bool px_is_silence(span raw)
 {
@@ -171,6 +190,8 @@ bool px_is_silence(span raw)
     span v = px_value_of(t);
     if (!v.n)
         return t.n > 0;
+    if (px_is_empty_single_quotes(v))
+        return true;
     if (v.n >= 2 && ((v.p[0] == '(' && v.p[v.n - 1] == ')') ||
                      (v.p[0] == '[' && v.p[v.n - 1] == ']')))
         return is_silence_word(mkspan(v.p + 1, v.n - 2));
@@ -218,20 +239,32 @@ void px_quote_feed(quote_state *q, span text, span line, long lineno)
         }
     }
     if (q->kind == Q_STRAIGHT) {
-        for (const char *c = text.p + i, *end = text.p + text.n;
-             (c = memchr(c, '"', (size_t)(end - c))) != NULL; c++)
+        const char *last = NULL, *end = text.p + text.n;
+        for (const char *c = text.p + i; (c = memchr(c, '"', (size_t)(end - c))) != NULL; c++) {
             q->open = !q->open;
+            last = c;
+        }
+        /* Its last quote closes the value unless a letter or digit follows it, as
+         * one follows the inner opening quote of `"She called it "the` + newline. */
+        unsigned char next = last && last + 1 < end ? (unsigned char)last[1] : ' ';
+        q->ended = !q->open && last && !is_alpha(next) && !is_digit(next) && next < 0x80;
     } else if (q->kind == Q_CURLY) {
+        bool closed = false;
         for (; i + 3 <= text.n; i++) {
             if (text.p[i] != '\xE2')
                 continue;
-            if (memcmp(text.p + i, open_curly, 3) == 0)
+            if (memcmp(text.p + i, open_curly, 3) == 0) {
                 q->depth++;
-            else if (memcmp(text.p + i, close_curly, 3) == 0 && q->depth)
+            } else if (memcmp(text.p + i, close_curly, 3) == 0 && q->depth) {
                 q->depth--;
+                closed = q->depth == 0;
+            }
         }
         q->open = q->depth > 0;
+        q->ended = !q->open && closed;
     }
+    if (q->ended)
+        q->end_line = lineno;
 }
 
 /* `Initial: ... | Iteration 1: ... | Iteration 2: ...` -> initial, iterations. */
@@ -368,13 +401,17 @@ void px_close_field(parser *p)
     if (!p->field_open)
         return;
     p->field_open = false;
-    if (quote_open(&p->field_quote)) {
+    if (quote_open(&p->field_quote) || p->field_after.line) {
         char *label = px_text_copy(p, p->field.label);
         size_t n = label ? strlen(label) + 16 : 0;
         char *what = n ? px_alloc(p, n) : NULL;
         if (what) {
             snprintf(what, n, "the %s value", label);
-            px_warn_unclosed(p, &p->field_quote, what);
+            px_warn_unclosed(p, &p->field_quote, what,
+                             "the value ends at the first label or scene header after a "
+                             "blank line");
+            px_warn_after(p, &p->field_after, &p->field_quote, what,
+                          "put it inside the quotes, or under a label of its own");
         }
     }
     pending_field *f = px_vec_push(&p->fields, sizeof *f);
@@ -474,6 +511,16 @@ void px_finish_scene(parser *p)
     }
 }
 
+/* `**Scene 2: Title**`, `Scene 2 — Title`, `SCENE 2: Title`: a line written as a scene
+ * header of another form than a heading (headings end every field anyway). */
+static bool scene_header_line(span line)
+{
+    scene_head h;
+    if (!line.n || (line.p[0] != '*' && lower(at(line, 0)) != 's'))
+        return false;
+    return px_other_header(line, &h) != HEADER_NONE || px_bare_scene_header(line);
+}
+
 void px_scene_line(parser *p, span line, long lineno)
 {
     if (px_is_separator(line) || px_heading_level(line)) {
@@ -492,6 +539,10 @@ void px_scene_line(parser *p, span line, long lineno)
     }
     if (px_match_label(line, &label, &value)) {
         if (p->field_open && is_sub_label(p->field.kind, label)) {
+            if (p->field_quote.ended) {
+                note_after(&p->field_after, line, lineno);
+                return;
+            }
             p->field.value_end = line.p + line.n;
             p->field_blank_after = false;
             px_quote_feed(&p->field_quote, line, line, lineno);
@@ -506,6 +557,7 @@ void px_scene_line(parser *p, span line, long lineno)
         p->field.kind = px_field_kind(label);
         p->field_blank_after = false;
         memset(&p->field_quote, 0, sizeof p->field_quote);
+        memset(&p->field_after, 0, sizeof p->field_after);
         px_quote_feed(&p->field_quote, span_between(value, line.p + line.n), line, lineno);
         return;
     }
@@ -513,6 +565,16 @@ void px_scene_line(parser *p, span line, long lineno)
         return;
     if (blank) {
         p->field_blank_after = true;
+        return;
+    }
+    if (p->field.kind == F_NARRATION && scene_header_line(line)) {
+        /* A scene's narration never runs into the next scene's header, read as a
+         * scene or not (that one has its own warning). */
+        px_close_field(p);
+        return;
+    }
+    if (p->field_quote.ended) {
+        note_after(&p->field_after, line, lineno); /* not part of the value */
         return;
     }
     p->field.value_end = line.p + line.n;

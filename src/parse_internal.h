@@ -194,14 +194,24 @@ enum field_kind {
  * How far a value's quotes have got. A value that starts with a quote stays open
  * until its quotes balance: straight quotes by their count (inner pairs such as
  * "the ultimate takeout," cancel out), curly ones by opening minus closing. While
- * it is open, a line that looks like `Label:` is still part of the value.
+ * it is open, a line that looks like `Label:` is still part of the value. A value
+ * whose quotes balance at the end of a line that ends with its closing quote has
+ * ended: the lines after it are not part of it (docs/format.md).
  */
 typedef struct quote_state {
     enum { Q_NOTHING_YET, Q_UNQUOTED, Q_STRAIGHT, Q_CURLY } kind;
     bool open;
-    size_t depth; /* curly quotes still open */
+    bool ended;        /* the last line fed closed the value with its last character */
+    size_t depth;      /* curly quotes still open */
     long line, column; /* where the opening quote is */
+    long end_line;     /* where it ended, when it has */
 } quote_state;
+
+/* Text after a quoted value that has ended, before the next label: its first line. */
+typedef struct after_text {
+    long line; /* 0: none */
+    span text;
+} after_text;
 
 typedef struct pending_field {
     span label;
@@ -293,9 +303,11 @@ typedef struct parser {
     pending_field field;
     quote_state field_quote; /* of the open field (kept here: fields are copied around) */
     bool field_blank_after;  /* a blank line since the open field's last line */
+    after_text field_after;  /* text after the open field's quoted value */
     bool entry_open;
     script_entry entry;
     quote_state entry_quote;
+    after_text entry_after;  /* text after the open entry's quoted value */
     bool seen_scene;
     bool total_seen;
     long title_line;
@@ -304,6 +316,15 @@ typedef struct parser {
 
 
 static inline bool quote_open(const quote_state *q) { return q->open; }
+
+/* A line after a quoted value that has ended: the first is remembered for its warning. */
+static inline void note_after(after_text *a, span line, long lineno)
+{
+    if (!a->line) {
+        a->line = lineno;
+        a->text = line;
+    }
+}
 
 static inline ex_scene *current_scene(parser *p)
 {
@@ -349,6 +370,7 @@ void px_candidates_finish(parser *p);
 bool px_match_label(span line, span *label, const char **value_start);
 enum field_kind px_field_kind(span label);
 span px_value_of(span raw);
+bool px_is_empty_single_quotes(span v);
 bool px_is_silence(span raw);
 bool px_is_placeholder(span s);
 void px_quote_feed(quote_state *q, span text, span line, long lineno);
@@ -360,13 +382,17 @@ void px_scene_line(parser *p, span line, long lineno);
 bool px_is_narration_script_heading(span text);
 void px_close_entry(parser *p);
 void px_script_line(parser *p, span line, long lineno);
+void px_script_sort(parser *p);
+bool px_script_has_entry(const parser *p, long number);
 void px_narration_fallback(parser *p);
 
 /* parse_warn.c */
 void px_warn(parser *p, long line, long column, const char *rule, const char *fmt, ...)
     __attribute__((format(printf, 5, 6)));
 const char *px_excerpt(parser *p, span line);
-void px_warn_unclosed(parser *p, const quote_state *q, const char *what);
+void px_warn_unclosed(parser *p, const quote_state *q, const char *what, const char *ends);
+void px_warn_after(parser *p, const after_text *a, const quote_state *q, const char *what,
+                   const char *hint);
 void px_warn_duration(parser *p, span line, long lineno, const scene_head *h);
 void px_warnings_to_document(parser *p);
 

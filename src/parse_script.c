@@ -68,7 +68,10 @@ void px_close_entry(parser *p)
     if (!p->entry_open)
         return;
     p->entry_open = false;
-    px_warn_unclosed(p, &p->entry_quote, "this NARRATION SCRIPT entry");
+    px_warn_unclosed(p, &p->entry_quote, "this NARRATION SCRIPT entry",
+                     "the entry ends at the next blank line");
+    px_warn_after(p, &p->entry_after, &p->entry_quote, "the NARRATION SCRIPT entry",
+                  "put it inside the quotes, or after a blank line as a note");
     script_entry *e = px_vec_push(&p->script, sizeof *e);
     if (!e) {
         p->oom = true;
@@ -79,7 +82,8 @@ void px_close_entry(parser *p)
 
 /* `Scene 3: "..."` (optionally bold or bulleted) in a NARRATION SCRIPT section.
  * An entry runs to a blank line or the next entry; no blank line is needed
- * between entries, but an entry whose quote is still open keeps its next lines. */
+ * between entries, but an entry whose quote is still open keeps its next lines,
+ * and one whose quote has closed at the end of a line keeps none. */
 void px_script_line(parser *p, span line, long lineno)
 {
     span t = trim(line);
@@ -105,10 +109,13 @@ void px_script_line(parser *p, span line, long lineno)
         p->entry.end = t.p + t.n;
         p->entry.line = lineno;
         memset(&p->entry_quote, 0, sizeof p->entry_quote);
+        memset(&p->entry_after, 0, sizeof p->entry_after);
         px_quote_feed(&p->entry_quote, skip(t, k), line, lineno);
         return;
     }
-    if (p->entry_open) {
+    if (p->entry_open && p->entry_quote.ended) {
+        note_after(&p->entry_after, line, lineno); /* not part of the entry's value */
+    } else if (p->entry_open) {
         p->entry.end = t.p + t.n;
         px_quote_feed(&p->entry_quote, line, line, lineno);
     }
@@ -122,12 +129,46 @@ static int by_number_then_line(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
+/* Sort the entries by scene number (then line), for the lookups below. */
+void px_script_sort(parser *p)
+{
+    if (p->script.n > 1)
+        qsort(p->script.items, p->script.n, sizeof(script_entry), by_number_then_line);
+}
+
+/* The index of the first entry of scene `number` in the sorted entries; p->script.n
+ * when there is none. */
+static size_t first_entry(const parser *p, long number)
+{
+    const script_entry *e = p->script.items;
+    size_t lo = 0, hi = p->script.n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (e[mid].number < number)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < p->script.n && e[lo].number == number ? lo : p->script.n;
+}
+
+/* Does the (sorted) NARRATION SCRIPT section have an entry with words, or one that
+ * says the scene is silent, for scene `number`? */
+bool px_script_has_entry(const parser *p, long number)
+{
+    const script_entry *e = p->script.items;
+    for (size_t i = first_entry(p, number); i < p->script.n && e[i].number == number; i++)
+        if (trim(span_between(e[i].start, e[i].end)).n)
+            return true;
+    return false;
+}
+
 /* An entry that says a scene is silent rather than what is said: "", "[none]",
  * "(no narration)", "Silent - title card", "No narration", "-". */
 static bool is_silence_note(span v)
 {
     v = trim(v);
-    if (!v.n || px_is_placeholder(v) || (v.p[0] == '(' && v.p[v.n - 1] == ')') ||
+    if (!v.n || px_is_empty_single_quotes(v) || px_is_placeholder(v) || (v.p[0] == '(' && v.p[v.n - 1] == ')') ||
         eq_ci(v, "-") || eq_ci(v, "none") || eq_ci(v, "n/a") ||
         eq_ci(v, "\xE2\x80\x94") || eq_ci(v, "\xE2\x80\x93"))
         return true;
@@ -165,21 +206,14 @@ void px_narration_fallback(parser *p)
     size_t n = p->script.n, cursor = 0;
     if (n == 0)
         return;
-    qsort(e, n, sizeof *e, by_number_then_line);
+    px_script_sort(p);
     ex_scene *scenes = p->scenes.items;
     for (size_t s = 0; s < p->scenes.n && !p->oom; s++) {
         ex_scene *sc = &scenes[s];
         if (sc->narration && !sc->no_narration)
             continue;
-        size_t lo = 0, hi = n; /* first entry with number >= scene number */
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (e[mid].number < sc->number)
-                lo = mid + 1;
-            else
-                hi = mid;
-        }
-        for (; lo < n && e[lo].number == sc->number; lo++) {
+        for (size_t lo = first_entry(p, sc->number); lo < n && e[lo].number == sc->number;
+             lo++) {
             span raw = span_between(e[lo].start, e[lo].end);
             span v = px_value_of(raw);
             if (sc->no_narration) {

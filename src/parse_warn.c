@@ -64,14 +64,23 @@ const char *px_excerpt(parser *p, span line)
     return s;
 }
 
-/* A value whose quote never closed: say where it opened. */
-void px_warn_unclosed(parser *p, const quote_state *q, const char *what)
+/* A value whose quote never closed: say where it opened, and where it ends instead. */
+void px_warn_unclosed(parser *p, const quote_state *q, const char *what, const char *ends)
 {
     if (q->open)
         px_warn(p, q->line, q->column, EX_RULE_UNCLOSED_QUOTE,
-                "the quote that opens %s is never closed; the value ends at the first "
-                "label after a blank line",
-                what);
+                "the quote that opens %s is never closed; %s", what, ends);
+}
+
+/* Text after a quoted value that has ended (docs/format.md): say that it is not part
+ * of the value, where the value ended, and what to do (`hint`). */
+void px_warn_after(parser *p, const after_text *a, const quote_state *q, const char *what,
+                   const char *hint)
+{
+    if (a->line)
+        px_warn(p, a->line, 1, EX_RULE_FIELD_TEXT,
+                "'%s' is not part of %s, whose quote closes on line %ld; %s",
+                px_excerpt(p, trim(a->text)), what, q->end_line, hint);
 }
 
 /* A scene's duration that is surely not what the writer meant: one that cannot be

@@ -127,8 +127,10 @@ describe("diagnostics", function()
           { "parse", path }, { "parse", path, "--json" } } do
         local out, err, code = h.run(args)
         assert.equal(2, code, kind .. " " .. args[1])
-        assert.truthy(err:find(path .. ': no "## SCENE n: Title" header found', 1, true),
-          kind .. " " .. args[1] .. ": " .. err)
+        assert.truthy(err:find(path .. ": no scene header found (a scene starts at '## SCENE n: "
+          .. "Title', or at headers such as '**Scene n: Title**', 'Scene n: Title', '## Part n: "
+          .. "Title' or '## n. Title' each followed by a Narration or with a NARRATION SCRIPT "
+          .. "entry)\n", 1, true), kind .. " " .. args[1] .. ": " .. err)
         if args[1] == "parse" then assert.truthy(#out > 0, "parse still prints the document") end
       end
     end

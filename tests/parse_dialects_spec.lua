@@ -41,7 +41,7 @@ describe("script dialects", function()
       "12:12 unclosed-quote", "17:1 scene-header", "25:1 no-narration" }, got)
   end)
 
-  it("prints parse warnings as FILE:LINE:COL: warning: message [rule]", function()
+  it("prints parse warnings as FILE:LINE:COL: warning: message [rule], the first 5 or --verbose all", function()
     local path = FIXTURES .. "dialect_problems.txt"
     local out, err, code = h.run { "parse", path }
     assert.equal(0, code)
@@ -49,7 +49,15 @@ describe("script dialects", function()
     assert.truthy(err:find(path .. ":11:23: warning: scene 4: cannot read the duration "
       .. "'(about eight seconds)' (write it as '(6 seconds)'); the scene gets 6 seconds [duration]\n",
       1, true), err)
-    assert.equal(7, select(2, err:gsub(": warning: ", "")), "parse shows them all")
+    assert.equal(5, select(2, err:gsub(": warning: ", "")), "the first 5, as every command")
+    assert.truthy(err:find(path .. ": 7 warnings (5 shown; --verbose for all)\n", 1, true), err)
+    local verbose_out, verbose_err, verbose_code = h.run { "parse", path, "--verbose" }
+    assert.equal(0, verbose_code, verbose_err)
+    assert.equal(out, verbose_out)
+    assert.equal(7, select(2, verbose_err:gsub(": warning: ", "")), "parse --verbose shows them all")
+    local json_out, _, json_code = h.run { "parse", path, "--json", "--verbose" }
+    assert.equal(0, json_code)
+    assert.equal(7, #cjson.decode(json_out).warnings, "--json holds them all, --verbose or not")
   end)
 
   it("runs every scene of a script written with dashes, where it once ran five of eight", function()
@@ -134,6 +142,76 @@ describe("script dialects", function()
     assert.equal("None of this is silent.", doc.scenes[8].narration)
     local said = h.run { "narration", FIXTURES .. "silent_narration.txt" }
     assert.equal("Scene 8: None of this is silent.\n", said, "nothing else to speak or caption")
+  end)
+
+  -- The review of main: a note after a quoted narration was spoken, a script whose
+  -- narration is all in its NARRATION SCRIPT section was refused without a reason, and
+  -- Narration: '' was said.
+
+  it("speaks a quoted narration up to its closing quote, and warns about the note after it", function()
+    local path = FIXTURES .. "quote_ends.txt"
+    local out, err, code = h.run { "narration", path }
+    assert.equal(0, code, err)
+    assert.equal(table.concat({
+      "Scene 1: Heating a home burns fuel.",
+      "Scene 2: A heat pump moves heat.\\x0a\\x0aIt does not make it.",
+      'Scene 3: Engineers call it "the ultimate takeout," as\\x0aif heat were a meal to deliver.',
+      "Scene 4: Cold air still holds heat.",
+      "Scene 6: Entries end with their quote too.", "" }, "\n"), out)
+    assert.truthy(err:find(path .. ":6:1: warning: 'The host says the tagline \"Move heat, don't "
+      .. "make it.\"' is not part of the Narration value, whose quote closes on line 4; put it "
+      .. "inside the quotes, or under a label of its own [field-text]\n", 1, true), err)
+    local json = h.run { "check", path, "--json" }
+    local got = {}
+    for _, d in ipairs(cjson.decode(json)) do got[#got + 1] = ("%d %s %s"):format(d.line, d.rule, d.severity) end
+    assert.same({ "6 field-text warning", "20 field-text warning", "29 field-text warning" }, got)
+  end)
+
+  it("never speaks the next scene's header as a scene's narration; reads *Narration:*", function()
+    local path = h.write(dir .. "/moon.txt", table.concat({
+      "**Scene 1: Rise (6s)**", "Narration: The moon rises.", "",
+      "**Scene 2: Glow (6s)**", "*Narration:* \"It glows.\"", "",
+      "**Scene 3: Haze (6s)**", "Visual: a pale haze", "",
+      "**Scene 4: Set (6s)**", "Narration: \"The moon sets.\"", "" }, "\n"))
+    local out, err, code = h.run { "narration", path }
+    assert.equal(0, code, err)
+    assert.equal("Scene 1: The moon rises.\nScene 2: It glows.\nScene 4: The moon sets.\n", out)
+    assert.truthy(err:find(path .. ":7:1: warning: '**Scene 3: Haze (6s)**' is written like this "
+      .. "script's scene headers but no Narration follows it", 1, true), err)
+  end)
+
+  it("reads a '**Scene n: Title**' script whose narration is in its NARRATION SCRIPT section", function()
+    local path = FIXTURES .. "headers_narration_script.txt"
+    local out, err, code = h.run { "narration", path }
+    assert.equal(0, code, err)
+    assert.equal("Scene 1: Heating a home burns fuel.\nScene 2: It moves heat from outside to "
+      .. "inside.\nScene 3: Move heat, don't make it.\n", out)
+    assert.equal("", err)
+    local _, check_err, check_code = h.run { "check", path }
+    assert.equal(0, check_code, check_err)
+
+    local bare = h.write(dir .. "/bare.txt", "**Scene 1: Opening (6s)**\nVisual: a\n\n"
+      .. "**Scene 2: End (6s)**\nVisual: b\n")
+    for _, args in ipairs { { "parse", bare }, { "narration", bare }, { "check", bare } } do
+      _, err, code = h.run(args)
+      assert.equal(args[1] == "check" and 1 or 2, code, args[1])
+      for _, line in ipairs { 1, 4 } do
+        assert.truthy(err:find(bare .. ":" .. line .. ":1: ", 1, true), args[1] .. ": " .. err)
+      end
+      assert.truthy(err:find("no Narration follows it and the NARRATION SCRIPT has no entry for it",
+        1, true), err)
+      assert.truthy(err:find("no scene header found (a scene starts at '## SCENE n: Title', or at "
+        .. "headers such as '**Scene n: Title**'", 1, true), args[1] .. ": " .. err)
+    end
+  end)
+
+  it("keeps Narration: '' silent, as Narration: \"\"", function()
+    local path = h.write(dir .. "/quiet.txt", "## SCENE 1: Title Card\nNarration: ''\n"
+      .. "## SCENE 2: Talk\nNarration: \"Words.\"\n")
+    local out, err, code = h.run { "parse", path }
+    assert.equal(0, code, err)
+    assert.truthy(out:find("Scene 1: Title Card (6 s) - no narration  [line 1]", 1, true), out)
+    assert.equal("Scene 2: Words.\n", (h.run { "narration", path }))
   end)
 
   it("warns with their lines about scene-like lines in a script of '## SCENE' headers", function()

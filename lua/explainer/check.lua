@@ -334,7 +334,7 @@ function M.check_text(bytes, path, opts, doc)
     if not disable[d.rule] then list[#list + 1] = d end
   end
   if #doc.scenes == 0 then
-    report(0, 1, "no-scenes", 'no "## SCENE n: Title" header found; nothing to check')
+    report(0, 1, "no-scenes", diagnostics.NO_SCENES .. "; nothing to check")
   else
     local ranges = blocks(doc, lines)
     check_placeholders(report, doc, lines, ranges)

@@ -23,8 +23,8 @@ usage: explainer SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer run SCRIPT.lua FILE.txt [FILE.txt ...] [options]
        explainer check FILE.txt [FILE.txt ...] [--json] [--pace WPM] [--disable RULE,...]
        explainer init [FILE.txt] [--scenes N] [--format 9:16|16:9|1:1] [--title T]
-       explainer parse FILE.txt [--json]
-       explainer narration FILE.txt [--json]
+       explainer parse FILE.txt [--json] [--verbose]
+       explainer narration FILE.txt [--json] [--verbose] [--strict]
        explainer status SCRIPT.lua FILE.txt [--output-dir DIR] [--output-filename NAME]
                         [--scenes LIST] [--shard K/N] [--json]
        explainer estimate SCRIPT.lua FILE.txt [--output-dir DIR] [--scenes LIST]
@@ -111,12 +111,13 @@ M.RUN_FLAGS = RUN_FLAGS
 -- and a bundled workflow's from its script.
 local HELP = {
   parse = [=[
-usage: explainer parse FILE.txt [--json]
+usage: explainer parse FILE.txt [--json] [--verbose]
 
 Prints the parsed document: a summary with one line a scene (title, duration,
-what it has), or with --json the whole document as JSON (the contract's keys).
-The file's warnings follow on stderr. Exit 2 when the file cannot be read or
-has no "## SCENE n: Title" header.
+what it has), or with --json the whole document as JSON (the contract's keys,
+every warning among them). After the summary, the file's warnings on stderr
+(the first 5; --verbose for all). Exit 2 when the file cannot be read or has
+no scenes (docs/format.md says which headers start one).
 ]=],
   narration = [=[
 usage: explainer narration FILE.txt [--json] [--verbose] [--strict]
@@ -239,7 +240,8 @@ local function words(text) return require("explainer.check").words(text) end
 local function fmt_seconds(s) return require("explainer.check").seconds(s) end
 
 local function cmd_parse(args)
-  local positional, o = M.parse_args(args, { ["--json"] = { "json", false } })
+  local positional, o = M.parse_args(args, { ["--json"] = { "json", false },
+    ["--verbose"] = RUN_FLAGS["--verbose"] })
   if #positional ~= 1 then usage_error("parse takes one FILE") end
   if o.json then
     -- Straight from the C structs (json_out.c): no Lua tables for a big script.
@@ -285,7 +287,8 @@ local function cmd_parse(args)
       shown(s.title), fmt_seconds(s.duration), table.concat(notes, ", "), s.line)
   end
   io.stdout:write(table.concat(out, "\n"), "\n")
-  diagnostics.print(diagnostics.from_document(doc))
+  diagnostics.print(diagnostics.from_document(doc),
+    { limit = not o.verbose and diagnostics.SHOWN or nil })
   if #doc.scenes == 0 then
     stderr("explainer: %s", diagnostics.no_scenes_message(doc.path))
     return 2

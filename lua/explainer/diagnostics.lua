@@ -12,7 +12,7 @@ M.SHOWN = 5
 --- Every rule, with its severity in `explainer check` and what it is about.
 -- Runs show a script's parse problems as warnings whatever their rule.
 M.RULES = {
-  ["no-scenes"] = { "error", 'the file has no "## SCENE n: Title" header at all' },
+  ["no-scenes"] = { "error", "the file has no scene header at all (docs/format.md#scenes)" },
   ["scene-header"] = { "error", "a line that looks like a scene header but is not read as one" },
   ["duplicate-scene"] = { "error", "two scenes with one number (their outputs would collide)" },
   ["duration"] = { "warning", "a duration that cannot be read, or is 0 s or over 10 minutes" },
@@ -20,6 +20,7 @@ M.RULES = {
   ["total-duration"] = { "warning", "Total Duration disagrees with the sum of the scenes" },
   ["no-narration"] = { "warning", "a NO NARRATION scene that has narration" },
   ["unclosed-quote"] = { "warning", "a quoted value whose quote never closes" },
+  ["field-text"] = { "warning", "text after a quoted value that has ended: not part of it" },
   ["encoding"] = { "error", "text that is not UTF-8 (or UTF-16 with a byte-order mark): binary, corrupted" },
   ["placeholder"] = { "warning", "a template placeholder left in ([Scene Title], [To be determined])" },
   ["pacing"] = { "warning", "narration too long to speak in its scene at the pace (--pace)" },
@@ -129,9 +130,15 @@ function M.print(list, opts)
   out:write(table.concat(buf, "\n"), "\n")
 end
 
+--- Why a file has no scenes: the header forms that count (docs/format.md). The one
+-- wording of it, for every command and `check`.
+M.NO_SCENES = "no scene header found (a scene starts at '## SCENE n: Title', or at "
+  .. "headers such as '**Scene n: Title**', 'Scene n: Title', '## Part n: Title' or "
+  .. "'## n. Title' each followed by a Narration or with a NARRATION SCRIPT entry)"
+
 --- The message for a file without any scene header.
 function M.no_scenes_message(path)
-  return path .. ': no "## SCENE n: Title" header found'
+  return path .. ": " .. M.NO_SCENES
 end
 
 --- Before a run: show the file's warnings, refuse a file without scenes, and with

@@ -948,6 +948,7 @@ static void test_binary_bytes(void)
         const char *message;
     } cases[] = {
 #define CASE(text, line, column, message) {text, sizeof text - 1, line, column, message}
+        /* (the junk after the closed quote is also not the narration: a field-text) */
         CASE("## SCENE 1: A (6s)\nNarration: \"hi\"\n\x7F" "ELF\x02\x01\x01\x00\x00\xFF\xC3", 3, 8,
              "binary data: 2 NUL bytes and 2 invalid UTF-8 bytes, the first here"),
         CASE("## SCENE 1: A\n\x00", 2, 1, "binary data: 1 NUL byte, the first here"),
@@ -961,8 +962,10 @@ static void test_binary_bytes(void)
     size_t right = 0, n = sizeof cases / sizeof *cases;
     for (size_t i = 0; i < n; i++) {
         ex_document *doc = ex_parse(cases[i].text, cases[i].len, "b", NULL);
-        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == 1 &&
-                  has_warning_at(doc, cases[i].line, cases[i].column, "encoding", cases[i].message);
+        size_t want = i == 0 ? 2 : 1;
+        bool ok = doc && doc->n_scenes == 1 && doc->n_warnings == want &&
+                  has_warning_at(doc, cases[i].line, cases[i].column, "encoding", cases[i].message) &&
+                  (want == 1 || has_warning_at(doc, 3, 1, "field-text", "Narration"));
         if (!ok) {
             printf("#   case %zu\n", i + 1);
             if (doc)
@@ -1136,8 +1139,10 @@ static void test_scene_like_lines(void)
 
     doc = parse_text("## SCENE 1: A\nNarration: \"a\"\n\n## NARRATION SCRIPT\n"
                      "Scene 1: \"a\"\nScene 2: \"b\"\nNarration: \"not an entry\"\n");
-    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 0,
-          "'Scene 2:' entries of the NARRATION SCRIPT are never scenes nor warnings");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 1 &&
+              has_warning_at(doc, 7, 1, "field-text", "the NARRATION SCRIPT entry"),
+          "'Scene 2:' entries of the NARRATION SCRIPT are never scenes nor scene-header "
+          "warnings (the line after entry 2's closed quote is not part of it)");
     ex_document_free(doc);
 }
 
@@ -1433,10 +1438,12 @@ static void test_hostile(void)
                                "Narration: \"nul\x00" "byte \xED\xA0\x80 surrogate \xF4\x90\x80\x80 big\"\n"
                                "\x00\x00\x00\n## SCENE \x00 5: broken\n";
     doc = ex_parse(junk, sizeof junk - 1, "junk", NULL);
-    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 2 &&
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 3 &&
               has_warning_at(doc, 1, 1, "encoding", "7 NUL bytes and 13 invalid UTF-8 bytes") &&
+              has_warning_at(doc, 4, 1, "field-text", "Narration") &&
               has_warning_at(doc, 5, 1, "scene-header", "no scene number"),
-          "binary bytes around a scene: one scene, a warning for the bytes and one for the header");
+          "binary bytes around a scene: one scene, a warning for the bytes, one for the "
+          "NULs after the closed narration and one for the header");
     if (doc && doc->n_scenes == 1) {
         CHECK_STR(doc->scenes[0].title, "Bin\xEF\xBF\xBD" "ary \xEF\xBF\xBD( title",
                   "NUL and invalid bytes in a title become U+FFFD");
@@ -1560,6 +1567,182 @@ static void test_many_scenes(void)
     CHECK(secs < 20, "%zu scenes (%zu bytes) parse in linear time (%.3f s)", n, len, secs);
     ex_document_free(doc);
     free(text);
+}
+
+/* ------------------------------------------------- where a quoted value ends */
+
+/* A quoted value ends with the line of its closing quote: what follows it in the field
+ * is a field-text warning, never narration (review of main: a tagline after a quoted
+ * narration was spoken with stray quotes). */
+static void test_quote_ends(void)
+{
+    ex_document *doc = load(FIXTURE("quote_ends.txt"));
+    CHECK(doc && doc->n_scenes == 6, "quote_ends.txt: six scenes (got %zu)", doc ? doc->n_scenes : 0);
+    if (!doc || doc->n_scenes != 6) {
+        ex_document_free(doc);
+        return;
+    }
+    const ex_scene *s = doc->scenes;
+    CHECK_STR(s[0].narration, "Heating a home burns fuel.",
+              "a quoted narration ends with its closing quote, not at a quote paragraphs later");
+    CHECK(has_warning_at(doc, 6, 1, "field-text", "'The host says the tagline \"Move heat, don't make it.\"' "
+                                                  "is not part of the Narration value, whose quote "
+                                                  "closes on line 4"),
+          "...and the line after it is a field-text warning naming it and the closing line");
+    CHECK_STR(s[1].narration, "A heat pump moves heat.\n\nIt does not make it.",
+              "a quoted value of two paragraphs (its first line does not close it) stays whole");
+    CHECK_STR(s[2].narration, "Engineers call it \"the ultimate takeout,\" as\nif heat were a meal to deliver.",
+              "inner quotes over two lines stay (a word after the last quote: not a closing one)");
+    CHECK_STR(ex_scene_field(&s[2], "Mood"), "playful", "the label after a closed value opens");
+    CHECK_STR(s[3].narration, "Cold air still holds heat.",
+              "a closing quote with a note after it on its line ends the value too");
+    CHECK(has_warning_at(doc, 20, 1, "field-text", "closes on line 19"),
+          "...and the next line is a field-text warning");
+    CHECK(s[4].no_narration && !s[4].narration, "Narration: '' is silent");
+    CHECK_STR(s[5].narration, "Entries end with their quote too.",
+              "a NARRATION SCRIPT entry ends with its closing quote");
+    CHECK(has_warning_at(doc, 29, 1, "field-text", "the NARRATION SCRIPT entry"),
+          "...and the line after it is a field-text warning");
+    CHECK(doc->n_warnings == 3, "three warnings, no more (got %zu)", doc->n_warnings);
+    if (doc->n_warnings != 3)
+        print_warnings(doc);
+    ex_document_free(doc);
+
+    /* Curly quotes, a closed value before a blank line and a label, an unclosed one. */
+    doc = parse_text("## SCENE 1: A\nNarration: \xE2\x80\x9COne.\xE2\x80\x9D\n\xE2\x80\x9CTwo.\xE2\x80\x9D\n"
+                     "## SCENE 2: B\nNarration: \"One.\"\n\nMood: calm\n"
+                     "## SCENE 3: C\nNarration: \"Open\n\nstill open\n\nMood: tense\n");
+    CHECK(doc && doc->n_scenes == 3, "three scenes");
+    if (doc && doc->n_scenes == 3) {
+        CHECK_STR(doc->scenes[0].narration, "One.", "a curly value ends at its closing quote");
+        CHECK(has_warning_at(doc, 3, 1, "field-text", "\xE2\x80\x9CTwo.\xE2\x80\x9D"),
+              "...a second quoted line is a field-text warning");
+        CHECK_STR(doc->scenes[1].narration, "One.", "a closed value and a label after a blank line");
+        CHECK_STR(ex_scene_field(&doc->scenes[1], "Mood"), "calm", "...whose field opens");
+        CHECK_STR(doc->scenes[2].narration, "Open\n\nstill open",
+                  "an unclosed quote runs to the label after a blank line, as before");
+        CHECK(doc->n_warnings == 2 && has_warning_at(doc, 9, 12, "unclosed-quote", "Narration"),
+              "...with its unclosed-quote warning (%zu warnings)", doc->n_warnings);
+    }
+    ex_document_free(doc);
+}
+
+/* A scene's narration never holds another scene's header (review of main: in a
+ * `**Scene n**` script, scene 2's header was spoken as scene 1's narration). */
+static void test_narration_never_holds_header(void)
+{
+    ex_document *doc = parse_text("**Scene 1: A (6s)**\nNarration: One.\n\n"
+                                  "**Scene 2: B (6s)**\nVisual: x\n"
+                                  "Spoken: \"Two.\"\n\n"
+                                  "**Scene 3: C (6s)**\nNarration: \"Three.\"\n\n"
+                                  "**Scene 4: D (6s)**\nVisual: y\n\n"
+                                  "**Scene 5: E (6s)**\nNarration: Five.\n");
+    CHECK(doc && doc->n_scenes == 3, "scenes 1, 3 and 5 (got %zu)", doc ? doc->n_scenes : 0);
+    if (doc && doc->n_scenes == 3) {
+        CHECK_STR(doc->scenes[0].narration, "One.",
+                  "an unquoted narration ends at the next scene's header, read as one or not");
+        CHECK_STR(doc->scenes[1].narration, "Three.", "...and a quoted one");
+        CHECK(has_warning_at(doc, 4, 1, "scene-header", "'**Scene 2: B (6s)**'") &&
+                  has_warning_at(doc, 11, 1, "scene-header", "'**Scene 4: D (6s)**'"),
+              "the headers without a narration are warnings");
+    }
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\nNarration: One,\nand more.\nScene 2 \xE2\x80\x94 brighter moon\n"
+                     "SCENE 3: not a heading\n## SCENE 2: B\nNarration: Two\n**Scene 9: X**\n");
+    CHECK(doc && doc->n_scenes == 2, "two '## SCENE' scenes");
+    if (doc && doc->n_scenes == 2) {
+        CHECK_STR(doc->scenes[0].narration, "One,\nand more.",
+                  "in a '## SCENE' script too, a 'Scene 2 — …' line ends the narration");
+        CHECK_STR(doc->scenes[1].narration, "Two", "...and a '**Scene 9: …**' line");
+    }
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\nNarration: \"Open quote\n**Scene 2: Inside (6s)**\nstill it\"\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->scenes[0].narration &&
+              strcmp(doc->scenes[0].narration, "Open quote\n**Scene 2: Inside (6s)**\nstill it") == 0,
+          "inside a quote still open (no blank line), a scene-like line is the value's text");
+    ex_document_free(doc);
+}
+
+/* `*Label:*` and `*Label*:` are labels, as the bold ones are; a bullet is not. */
+static void test_italic_labels(void)
+{
+    ex_document *doc = parse_text("*Style:* Italic header\n"
+                                  "**Scene 1: A (6s)**\n*Narration:* \"Said.\"\n*Mood*: calm\n"
+                                  "* Text: a bullet\n*Note:*not a label\n"
+                                  "**Scene 2: B (6s)**\n*Narration*: None\n");
+    CHECK(doc && doc->n_scenes == 2, "'*Narration:*' makes '**Scene n**' lines scenes (got %zu)",
+          doc ? doc->n_scenes : 0);
+    if (doc && doc->n_scenes == 2) {
+        CHECK_STR(doc->style, "Italic header", "'*Style:*' in the header");
+        CHECK_STR(doc->scenes[0].narration, "Said.", "'*Narration:* \"…\"' is the narration");
+        CHECK_STR(ex_scene_field(&doc->scenes[0], "Mood"),
+                  "calm\n* Text: a bullet\n*Note:*not a label",
+                  "'*Mood*:' opens a field; '* Text:' and '*Note:*' without a blank do not");
+        CHECK(doc->scenes[1].no_narration, "'*Narration*: None' is silent");
+        CHECK(doc->n_warnings == 0, "no warnings (got %zu)", doc->n_warnings);
+    }
+    ex_document_free(doc);
+}
+
+/* `Narration: ''` says there is none, as `""` does (review of main: it was spoken). */
+static void test_single_quote_silence(void)
+{
+    ex_document *doc = parse_text("## SCENE 1: A\nNarration: ''\n"
+                                  "## SCENE 2: B\nNarration: \xE2\x80\x98\xE2\x80\x99\n"
+                                  "## SCENE 3: C\n"
+                                  "## SCENE 4: D - NO NARRATION\n"
+                                  "## SCENE 5: E\nNarration: 'Quoted' words\n"
+                                  "## NARRATION SCRIPT\nScene 3: ''\nScene 4: ''\n");
+    CHECK(doc && doc->n_scenes == 5, "five scenes");
+    if (doc && doc->n_scenes == 5) {
+        size_t silent = 0;
+        for (size_t i = 0; i < 4; i++)
+            silent += doc->scenes[i].no_narration && !doc->scenes[i].narration;
+        CHECK(silent == 4, "'', ‘’ and a NARRATION SCRIPT entry '' are silent (%zu of 4)", silent);
+        CHECK(doc->n_warnings == 0,
+              "an entry '' for a NO NARRATION scene is no narration to warn about (got %zu)",
+              doc->n_warnings);
+        CHECK_STR(doc->scenes[4].narration, "'Quoted' words", "single quotes around words stay");
+    }
+    ex_document_free(doc);
+}
+
+/* A `**Scene n: Title**` script whose narration is all in its NARRATION SCRIPT section
+ * (review of main: refused with "no scene header" and nothing else). */
+static void test_headers_from_script(void)
+{
+    ex_document *doc = load(FIXTURE("headers_narration_script.txt"));
+    CHECK(doc && doc->n_scenes == 3 && doc->n_warnings == 0,
+          "headers whose numbers have NARRATION SCRIPT entries are scenes (got %zu, %zu warnings)",
+          doc ? doc->n_scenes : 0, doc ? doc->n_warnings : 0);
+    if (doc && doc->n_scenes == 3) {
+        CHECK(doc->scenes[0].line == 3 && doc->scenes[2].line == 10, "at their header lines");
+        CHECK_STR(doc->scenes[0].narration, "Heating a home burns fuel.", "scene 1 from its entry");
+        CHECK_STR(doc->scenes[1].narration, "It moves heat from outside to inside.",
+                  "scene 2 from its own '*Narration:*'");
+        CHECK_STR(doc->scenes[2].narration, "Move heat, don't make it.", "scene 3 from its entry");
+        CHECK_STR(ex_scene_field(&doc->scenes[0], "Visual"), "A snowy house, smoke from the chimney",
+                  "fields belong to their scene");
+    }
+    if (doc && doc->n_warnings)
+        print_warnings(doc);
+    ex_document_free(doc);
+
+    doc = parse_text("**Scene 1: Opening (6s)**\nVisual: a\n\n**Scene 2: End (6s)**\nVisual: b\n\n"
+                     "## NARRATION SCRIPT\nScene 7: \"for no header\"\n");
+    CHECK(doc && doc->n_scenes == 0 && doc->n_warnings == 2 &&
+              has_warning_at(doc, 1, 1, "scene-header", "the NARRATION SCRIPT has no entry for it") &&
+              has_warning_at(doc, 4, 1, "scene-header", "or with an entry in a NARRATION SCRIPT"),
+          "without entries for them, each header is a warning saying why");
+    ex_document_free(doc);
+
+    doc = parse_text("## SCENE 1: A\nNarration: \"a\"\n**Scene 2: Note (6s)**\nVisual: b\n"
+                     "## NARRATION SCRIPT\nScene 2: \"b\"\n");
+    CHECK(doc && doc->n_scenes == 1 && doc->n_warnings == 0,
+          "in a '## SCENE' script, an entry does not make a '**Scene 2**' line a scene");
+    ex_document_free(doc);
 }
 
 /* ------------------------------------------------------------------ file API */
@@ -1695,6 +1878,11 @@ int main(void)
     test_silent_narration();
     test_scene_like_lines();
     test_header_families();
+    test_quote_ends();
+    test_narration_never_holds_header();
+    test_italic_labels();
+    test_single_quote_silence();
+    test_headers_from_script();
     test_warnings();
     test_fields();
     test_hostile();
