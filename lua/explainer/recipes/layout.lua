@@ -543,10 +543,33 @@ local function upright(box, row)
   return { x = box.x, y = y, w = box.w, h = h }
 end
 
+-- The slots (0 at the top, fractions between) of a column's elements,
+-- sorted top to bottom, when the longest column has `rows`: those at the
+-- top from the top, those at the bottom from the bottom, the others centred
+-- between.
+local function column_slots(col, rows)
+  local first, last, middle = 0, 0, 0
+  for _, e in ipairs(col) do
+    local row = ROW[e.v.position and e.v.position.v or "center"]
+    if row == 0 then first = first + 1 elseif row == 2 then last = last + 1 else middle = middle + 1 end
+  end
+  local out = {}
+  for j = 1, #col do
+    if j <= first then
+      out[j] = j - 1
+    elseif j <= first + middle then
+      out[j] = first + (rows - first - last - middle) / 2 + (j - first - 1)
+    else
+      out[j] = rows - (#col - j) - 1
+    end
+  end
+  return out
+end
+
 -- The elements of a pattern with columns (a comparison), in `n` columns of
 -- the region: each on the side its words say (`left`, `right`), the others
--- where fewer are; in a column, top to bottom as their words say, centred
--- on the region's middle. Boxes by the elements' order.
+-- where fewer are; in a column, top to bottom as their words say
+-- (`column_slots`). Boxes by the elements' order.
 local function in_columns(region, visuals, n)
   local cols, rest = {}, {}
   for c = 1, n do cols[c] = {} end
@@ -573,10 +596,9 @@ local function in_columns(region, visuals, n)
   end
   local boxes, cw, ch = {}, region.w / n, region.h / rows
   for c = 1, n do
-    local top = region.y + (rows - #cols[c]) * ch / 2
-    for j, e in ipairs(cols[c]) do
-      boxes[e.i] = upright({ x = math.floor(region.x + (c - 1) * cw + 0.5), y = math.floor(top + (j - 1) * ch + 0.5),
-                             w = math.floor(cw + 0.5), h = math.floor(ch + 0.5) }, 1)
+    for j, slot in ipairs(column_slots(cols[c], rows)) do
+      boxes[cols[c][j].i] = upright({ x = math.floor(region.x + (c - 1) * cw + 0.5),
+        y = math.floor(region.y + slot * ch + 0.5), w = math.floor(cw + 0.5), h = math.floor(ch + 0.5) }, 1)
     end
   end
   return boxes
