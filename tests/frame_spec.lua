@@ -70,7 +70,8 @@ describe("the frame", function()
   after_each(function() util.rmtree(dir) end)
 
   it("sets each on-screen text where its layout says, as OCR reads it", function()
-    local scene = { scene_number = 1, title = "Places", layout = table.concat({
+    local scene = { scene_number = 1, title = "Places", narration = "Morning comes before the evening.",
+      layout = table.concat({
       "- Background: Soft teal gradient",
       '- Text: "Morning" - top-left corner, bold',
       '- Text: "Evening" - bottom-right corner, bold',
@@ -128,7 +129,8 @@ describe("the frame", function()
   it("composites crisp text over a supplied image that fills the frame", function()
     local picture = dir .. "/photo.png"
     command { "convert", "-size", "300x500", "-seed", "7", "plasma:tan-steelblue", picture }
-    local scene = { scene_number = 4, title = "Sky", layout = '- Text: "Hello there" - top third, centered, bold' }
+    local scene = { scene_number = 4, title = "Sky", narration = "Hello there.",
+                    layout = '- Text: "Hello there" - top third, centered, bold' }
     local path = dir .. "/c.png"
     assert(frame.draw(scene, path, W, H, { image_path = picture }))
     local words = ocr(path, { "Hello" })
@@ -147,6 +149,43 @@ describe("the frame", function()
     local d = differ(("%dx%d+%d+%d"):format(hello.w, hello.h, hello.x, hello.y))
     assert.is_true(d > 0.05, ("%s at %d,%d %dx%d differs by %g"):format(hello.text, hello.x, hello.y, hello.w,
       hello.h, d))
+  end)
+
+  -- The rows of a PNG with any ink (alpha) in them, as runs {first, last}.
+  local function ink_rows(path)
+    local _, h = util.png_size(path)
+    local out = command { "convert", path, "-alpha", "extract", "-scale", "1x" .. h .. "!", "-depth", "8", "txt:" }
+    local rows = {}
+    for y, v in out:gmatch("\n0,(%d+): %((%d+)") do rows[tonumber(y)] = tonumber(v) > 0 end
+    local runs = {}
+    for y = 0, h - 1 do
+      if rows[y] and not rows[y - 1] then runs[#runs + 1] = { y, y } end
+      if rows[y] then runs[#runs][2] = y end
+    end
+    return runs
+  end
+
+  it("sets a subtitle clear of a two-line headline, by a share of the headline's size", function()
+    local scene = { scene_number = 11, title = "t", narration = "Ask about a survey.", layout = table.concat({
+      '- Text: "Heat pumps: moving heat, not making it" - Large, left-aligned, top third (safe zone), bold',
+      '- Subtitle: "Ask an installer about a heat pump survey" - Left-aligned below the title',
+    }, "\n") }
+    local path = dir .. "/gap.png"
+    assert(frame.draw_text(frame.design(scene, W, H).text, path))
+    -- the headline's lines (tall), then the subtitle's (shorter): the space before the
+    -- subtitle is well over the space between the headline's own lines
+    local runs = ink_rows(path)
+    local tall = runs[1][2] - runs[1][1]
+    local first_sub
+    for i, r in ipairs(runs) do
+      if not first_sub and r[2] - r[1] < tall * 0.7 then first_sub = i end
+    end
+    assert.truthy(first_sub and first_sub >= 3, "a headline on two lines or more, then the subtitle")
+    local headline_gap = 0
+    for i = 2, first_sub - 1 do headline_gap = math.max(headline_gap, runs[i][1] - runs[i - 1][2] - 1) end
+    local gap = runs[first_sub][1] - runs[first_sub - 1][2] - 1
+    assert.is_true(gap >= 1.5 * headline_gap, ("%d px before the subtitle, %d between the headline's lines")
+      :format(gap, headline_gap))
   end)
 
   it("fits a long text into its box, and the same design is the same bytes", function()

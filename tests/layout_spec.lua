@@ -1,6 +1,8 @@
 -- explainer.recipes.layout: a scene's Layout Design read and placed (pure Lua, no drawing).
 local layout = require "explainer.recipes.layout"
 local colour = require "explainer.recipes.colour"
+local captions = require "explainer.recipes.captions"
+local frame = require "explainer.recipes.frame"
 
 local function pos(text, strict)
   local p = layout.position(text, strict)
@@ -195,6 +197,141 @@ describe("layout", function()
       local r = layout.resolve(spec, 1920, 1080)
       assert.is_true(r.groups[1].box.x + r.groups[1].box.w <= 960)
       assert.is_true(r.visuals[1].box.x >= 960)
+    end)
+  end)
+
+  describe("emoji", function()
+    it("goes by the words that matter: a phrase before the words in it, the thing before its surroundings", function()
+      local unit = layout.emoji_for("Outdoor heat pump unit",
+        "Outdoor heat pump unit with a spinning fan, bottom-left, frost on its fins")
+      assert.equal("⚙️", unit)
+      assert.equal("💧", layout.emoji_for("Warm liquid", "Warm liquid on the left, cold mist on the right of the valve"))
+      assert.equal("♨️", layout.emoji_for("Orange heat waves", "Orange heat waves flowing down from the unit"))
+      assert.equal("🔌", layout.emoji_for("Electric plug icon", "Electric plug icon feeding the compressor, bottom"))
+      assert.equal("📏", layout.emoji_for("Scale bar", "Scale bar from -273 °C to +20 °C, vertical on the left"))
+      assert.equal("🔁", layout.emoji_for("Miniature version of the full…",
+        "Miniature version of the full loop, bottom-right, with this step highlighted"))
+    end)
+
+    it("never picks what the words negate, nor a temperature they contradict: no icon rather than a wrong one",
+      function()
+        assert.equal("♨️", layout.emoji_for("Three to four orange…", "Three to four orange flame-free heat blocks"))
+        assert.is_nil(layout.emoji_for("Crossed-out gas flame icon"))
+        assert.is_nil(layout.emoji_for("A lawn with no snow"))
+        assert.is_nil(layout.emoji_for("Cold radiator"))
+        assert.is_nil(layout.emoji_for("Warm ice pack"))
+        assert.is_nil(layout.emoji_for("Cold and warm sides", "Cold and warm sides, split down the middle"))
+        assert.equal("❄️", layout.emoji_for("Snowy roof"))
+        assert.equal("🔥", layout.emoji_for("Campfire flame"))
+      end)
+
+    it("gives the bundled example's elements their icons, none of them the opposite temperature", function()
+      local explainer = require "explainer"
+      local doc = assert(explainer.parse((os.getenv("EXPLAINER_ROOT") or ".") .. "/examples/sample.txt"))
+      local seen = {}
+      for _, sc in ipairs(doc.scenes) do
+        for _, v in ipairs(layout.for_scene(sc).visuals) do seen[v.label] = v.emoji or false end
+      end
+      assert.equal("⚙️", seen["Outdoor heat pump unit"])
+      assert.equal("💧", seen["Warm liquid"])
+      assert.equal("🏠", seen["Small house silhouette"])
+      assert.equal("🌡️", seen["Thermometer reading -10 °C"])
+    end)
+  end)
+
+  describe("where elements go in a 9:16 frame", function()
+    local W, H = 1080, 1920
+    local function scene(narration)
+      return { scene_number = 0, title = "Opening", narration = narration, no_narration = not narration or nil,
+        layout = table.concat({
+          '- Text: "How a Heat Pump Works" - Large bold sans-serif, top third, left-aligned (safe zone)',
+          '- Subtitle: "Moving heat, not making it" - Medium weight, directly below the title',
+          "- Visual Elements:",
+          "  - Outdoor heat pump unit with a spinning fan, bottom-left, frost on its fins",
+          "  - Small house silhouette with a glowing window, bottom-right",
+        }, "\n") }
+    end
+    -- The top of the band burned-in captions use, at most three lines of them.
+    local st = captions.style(W, H)
+    local band_top = H - st.margin_v - st.max_lines * st.size * 1.25 - 2 * st.box
+
+    it("puts bottom-left and bottom-right elements in the lower part, just above the caption band", function()
+      local d = frame.design(scene("Heat pumps move heat."), W, H)
+      assert.equal(2, #d.plate.visuals)
+      for _, v in ipairs(d.plate.visuals) do
+        local bottom = v.box.y + v.box.h
+        assert.is_true(v.box.y + v.box.h / 2 > H / 2, v.label .. " above the middle")
+        assert.is_true(bottom <= band_top, v.label .. " in the caption band")
+        assert.is_true(bottom >= band_top - H * 0.05, ("%s ends at %d, the band starts at %d"):format(v.label, bottom,
+          band_top))
+      end
+    end)
+
+    it("puts them lower in a silent scene, which has no captions, but never where a phone's buttons are", function()
+      local d = frame.design(scene(nil), W, H)
+      for _, v in ipairs(d.plate.visuals) do
+        local bottom = v.box.y + v.box.h
+        assert.is_true(bottom >= H * 0.75, ("%s ends at %.0f%% of the frame"):format(v.label, 100 * bottom / H))
+        assert.is_true(v.box.y + v.box.h / 2 > H * 0.6, v.label)
+        assert.is_true(bottom <= H - st.margin_v, v.label .. " where a phone's buttons are")
+      end
+      local left, right = d.plate.visuals[1].box, d.plate.visuals[2].box
+      assert.is_true(left.x + left.w < W / 2 and right.x > W / 2)
+    end)
+  end)
+
+  describe("two-column patterns", function()
+    -- The distinct left edges of boxes: their columns.
+    local function columns(r)
+      local xs, n = {}, 0
+      for _, v in ipairs(r.visuals) do
+        if not xs[v.box.x] then n = n + 1 end
+        xs[v.box.x] = true
+      end
+      return n
+    end
+
+    it("draws a two-column contrast as two columns, cold on the left and warm on the right", function()
+      local spec = layout.for_scene { title = "The Puzzle", layout = table.concat({
+        '- Text: "Heat from cold air?" - Large, top-center (safe zone), bold',
+        "- Visual Elements:",
+        "  - Outdoor unit half-buried in snow, left side",
+        "  - Thermometer reading -10 °C, top-right corner",
+        "  - Cozy living room seen through a window, right side, warm orange light",
+        "  - Large question mark between the unit and the window",
+        "- Layout Pattern: Two-column contrast, cold left and warm right",
+      }, "\n") }
+      for _, size in ipairs { { 1080, 1920 }, { 1920, 1080 }, { 1080, 1080 } } do
+        local w, h = size[1], size[2]
+        local r = layout.resolve(spec, w, h, { reserve = frame.reserve(w, h) })
+        assert.equal(4, #r.visuals)
+        assert.equal(2, columns(r), ("%dx%d"):format(w, h))
+        local unit, thermometer, room = r.visuals[1].box, r.visuals[2].box, r.visuals[3].box
+        assert.is_true(unit.x + unit.w <= w / 2 and thermometer.x >= w / 2 and room.x >= w / 2)
+        assert.is_true(thermometer.y < room.y, "the top-right thermometer above the room")
+        for i, v in ipairs(r.visuals) do
+          assert.is_true(inside(v.box, r.safe))
+          assert.is_false(overlap(v.box, r.groups[1].box), v.label)
+          for j = i + 1, #r.visuals do assert.is_false(overlap(v.box, r.visuals[j].box)) end
+        end
+      end
+    end)
+
+    it("gives 'versus', 'comparison', 'before and after' and 'two-column' two columns too", function()
+      for _, words in ipairs { "Cold versus warm", "Comparison, cost per year", "Before and after" } do
+        local spec = layout.for_scene { title = "t", layout = '- Text: "A or B" - top\n- Visual Elements:\n'
+          .. "  - A gas furnace\n  - A heat pump\n  - A bill\n- Layout Pattern: " .. words }
+        assert.equal("Comparison", spec.pattern.name, words)
+        assert.equal(2, columns(layout.resolve(spec, 1080, 1920, { reserve = frame.reserve(1080, 1920) })), words)
+      end
+      -- a 50/50 split: the text one column, its elements the other; or two under a text at the top
+      local split = '- Text: "A or B"\n- Visual Elements:\n  - A gas furnace\n  - A heat pump\n'
+        .. "- Layout Pattern: Two-column"
+      local r = layout.resolve(layout.for_scene { title = "t", layout = split }, 1080, 1920)
+      assert.equal(1, columns(r))
+      assert.is_true(r.groups[1].box.x + r.groups[1].box.w <= r.visuals[1].box.x)
+      r = layout.resolve(layout.for_scene { title = "t", layout = split:gsub('"A or B"', '"A or B" - top') }, 1080, 1920)
+      assert.equal(2, columns(r))
     end)
   end)
 

@@ -23,23 +23,39 @@ local captions = require "explainer.recipes.captions"
 local M = {}
 
 --- The layers' recipe versions (in their keys): a new look remakes them.
-M.PLATE_VERSION = "plate/1"
-M.TEXT_VERSION = "text/1"
+M.PLATE_VERSION = "plate/2"
+M.TEXT_VERSION = "text/2"
 
 --- The faces: Inter Display for on-screen text, Inter for labels (Debian
 -- fonts-inter); Pango falls back to DejaVu Sans, and to Noto Color Emoji for emoji.
 M.TITLE_FAMILY = "Inter Display, Inter, DejaVu Sans"
 M.LABEL_FAMILY = "Inter, DejaVu Sans"
 
---- Pixels at the bottom of a frame that on-screen text keeps out of: the
--- band burned-in captions use (captions.style), and a little air above it.
+--- Does a scene speak? Only then can captions be burned over its frame.
+-- @tparam table scene
+-- @treturn boolean
+function M.speaks(scene)
+  return not scene.no_narration and type(scene.narration) == "string" and scene.narration:find("%S") ~= nil
+end
+
+--- Pixels at the bottom of a frame that nothing drawn goes into: the band
+-- burned-in captions use (captions.style) and a little air above it; in a
+-- silent scene, which never has captions, only the captions' own margin
+-- below it (where a phone's buttons are).
 -- @tparam number width
 -- @tparam number height
+-- @tparam[opt] boolean silent the scene has no narration
 -- @treturn number
-function M.reserve(width, height)
+function M.reserve(width, height, silent)
   local st = captions.style(width, height)
-  return math.ceil(st.margin_v + st.max_lines * st.size * 1.25 + 2 * st.box + height * 0.015)
+  local air = height * 0.015
+  if silent then return math.ceil(st.margin_v + air) end
+  return math.ceil(st.margin_v + st.max_lines * st.size * 1.25 + 2 * st.box + air)
 end
+
+--- The space between a text and the one below it in its box, as a share of
+-- the size of the one above (a subtitle stands clear of a two-line headline).
+M.GAP = 0.5
 
 -- The largest size of a text, by its role and its size word, as a share of
 -- the frame's shorter side.
@@ -100,12 +116,14 @@ end
 -- @tparam number height
 -- @tparam[opt] table opts `style` (the Style line), `image` ("bleed" or
 --   "region" when a generated image is drawn on the plate; nil offline)
--- @treturn table `{width=, height=, pattern=, plate={...}, text={...}}`
+-- @treturn table `{width=, height=, pattern=, animation=, speaks=, plate={...},
+--   text={...}}`
 function M.design(scene, width, height, opts)
   opts = opts or {}
   local spec = layout.for_scene(scene)
   local palette = colour.palette(opts.style)
-  local r = layout.resolve(spec, width, height, { reserve = M.reserve(width, height) })
+  local speaks = M.speaks(scene)
+  local r = layout.resolve(spec, width, height, { reserve = M.reserve(width, height, not speaks) })
   local bg = layout.background(spec.background, palette)
   local base = math.min(width, height)
   local mode = opts.image and (spec.pattern.image == "region" and "region" or "bleed") or nil
@@ -114,7 +132,7 @@ function M.design(scene, width, height, opts)
                   visuals = not mode and visual_design(r, bg, palette, base, width, height) or {},
                   frame = spec.pattern.frame or nil }
   return {
-    width = width, height = height, pattern = spec.pattern.name, animation = spec.animation,
+    width = width, height = height, pattern = spec.pattern.name, animation = spec.animation, speaks = speaks,
     plate = plate,
     text = { width = width, height = height,
              groups = text_design(r, bg, palette, base, mode == "bleed", width, height) },
@@ -155,6 +173,12 @@ local function candidates(max, floor)
     s = s * 0.88
   until s < floor or #out >= 12
   return out
+end
+
+-- The space above a group's text `ti` at scale `sc`.
+local function gap(g, ti, sc)
+  if ti < 2 then return 0 end
+  return g.texts[ti - 1].max * sc * M.GAP
 end
 
 -- Measure every group's texts in one run of convert: each text's widest
@@ -201,8 +225,8 @@ local function fit(groups, base)
     chosen[gi] = scales[#scales]
     for si, sc in ipairs(scales) do
       local total, widest = 0, 0
-      for ti, t in ipairs(g.texts) do
-        total = total + heights[ti][si] + (ti > 1 and t.max * sc * 0.3 or 0)
+      for ti in ipairs(g.texts) do
+        total = total + heights[ti][si] + gap(g, ti, sc)
         widest = math.max(widest, words[gi][ti] * sc)
       end
       if total <= g.box.h and widest <= g.box.w then
@@ -228,7 +252,7 @@ local function text_args(d)
     push(argv, "(")
     for ti, t in ipairs(g.texts) do
       local size = t.max * scales[gi]
-      if ti > 1 then push(argv, "-size", "1x" .. math.floor(size * 0.3 + 0.5), "xc:none") end
+      if ti > 1 then push(argv, "-size", "1x" .. math.floor(gap(g, ti, scales[gi]) + 0.5), "xc:none") end
       push(argv, "(")
       pango(argv, g.box.w, text_markup(t, size), g.align)
       push(argv, "-trim", "+repage", ")")

@@ -43,7 +43,7 @@ local settings = require "explainer.settings"
 local M = {}
 
 --- The frame's recipe version (in its key): the plate's and text's keys.
-M.FRAME_VERSION = "frame/1"
+M.FRAME_VERSION = "frame/2"
 --- The storyboard card's (`EXPLAINER_CARD=storyboard`), in its key.
 M.CARD_VERSION = card.CARD_VERSION
 --- The share of the frame at each edge that nothing written comes into:
@@ -439,10 +439,45 @@ function M.sources(scene, opts)
   return M.steps(scene, opts) or { { file = M.GENERATED, key = source_key(scene, opts, s) } }
 end
 
+-- A value as one part of a key, whatever its shape: the id of a key of it
+-- alone (explainer.key's canonical hash), so that no field name of it
+-- becomes a part's name.
+local function one(value)
+  return key.of("part", { value = value }).id
+end
+
+-- What a frame shows, as its script says it, each as one part named as a
+-- person would name it: what `status` says changed. The parsed words, not
+-- the places and colours worked out from them (those follow from these
+-- and the recipe: a new background colours the text too, a new size moves
+-- every box, and only `background` or `size` is what changed).
+local function frame_parts(scene, opts, d)
+  local spec = layout.for_scene(scene)
+  local texts, visuals = {}, {}
+  for i, t in ipairs(spec.texts) do texts[i] = { t.text, t.role, t.position or {} } end
+  for i, v in ipairs(spec.visuals) do visuals[i] = { v.label or "", v.emoji or "", v.position or {} } end
+  local palette = colour.palette(M.style_of(opts))
+  return {
+    text = one(texts), visuals = one(visuals), pattern = spec.pattern.name,
+    background = one(layout.background(spec.background, palette)),
+    style = one { palette.background, palette.accent },
+    size = d.width .. "x" .. d.height, captions = d.speaks,
+  }
+end
+
 --- A scene's frame in layers, as `generate` makes it: what is drawn
 -- (`frame.design`), the plate's and the text layer's files and keys, the
 -- service's image when there is one (`source`), and the frame's key (that
 -- of `final.png`). nil for the storyboard card, which is one image.
+--
+-- Each layer's key holds what it draws, in parts named as a person would
+-- (`background`, `visuals`, `text`, `size`, the service's `image`). The
+-- frame's holds what its script says (`frame_parts`: `text`, `background`,
+-- `style`, `visuals`, `pattern`, `size`, `captions`, `image`), and the two
+-- layers' keys as parts named `recipe` (`plate.png/recipe`,
+-- `text.png/recipe`): what is drawn follows from the named parts and the
+-- recipe, so `status` names the layers only when nothing named changed (a
+-- new recipe).
 -- @tparam table scene
 -- @tparam[opt] table opts as for `generate`
 -- @treturn table|nil `{design=, plate={file=, key=}, text={file=, key=},
@@ -454,12 +489,20 @@ function M.layers(scene, opts)
   local w, h = common.parse_size(s.frame)
   local d = frame.design(scene, w, h, { style = M.style_of(opts), image = s.backend ~= "local" })
   local source = s.backend ~= "local" and { file = M.GENERATED, key = source_key(scene, opts, s) } or nil
-  local plate = key.of(frame.PLATE_VERSION, { plate = d.plate, image = source and source.key or false })
-  local text = key.of(frame.TEXT_VERSION, { text = d.text })
+  local p, size = d.plate, w .. "x" .. h
+  local plate = key.of(frame.PLATE_VERSION, {
+    background = one(p.background), size = size, image = source and source.key or false,
+    visuals = one { p.visuals, p.frame or false, p.image or false, p.region or false },
+  })
+  local text = key.of(frame.TEXT_VERSION, { text = one(d.text.groups), size = size })
+  local parts = frame_parts(scene, opts, d)
+  parts.image = source and source.key or false
+  parts["plate.png"] = { recipe = plate.id }
+  parts["text.png"] = { recipe = text.id }
   return {
     design = d, source = source,
     plate = { file = "plate.png", key = plate }, text = { file = "text.png", key = text },
-    key = key.of(M.FRAME_VERSION, { plate = plate, text = text }),
+    key = key.of(M.FRAME_VERSION, parts),
   }
 end
 

@@ -12,6 +12,7 @@
 -- @module explainer.recipes.layout
 
 local colour = require "explainer.recipes.colour"
+local emoji = require "explainer.recipes.emoji"
 
 local M = {}
 
@@ -256,51 +257,11 @@ end
 
 -- ------------------------------------------------------------------ emoji
 
--- Words in a visual element's description, and the emoji that stands for it.
-local EMOJI = {
-  { "house", "🏠" }, { "home", "🏠" }, { "living room", "🛋️" }, { "sofa", "🛋️" }, { "window", "🪟" },
-  { "snow", "❄️" }, { "frost", "❄️" }, { "ice", "🧊" }, { "cold", "❄️" }, { "sun", "☀️" }, { "summer", "☀️" },
-  { "thermometer", "🌡️" }, { "thermostat", "🌡️" }, { "temperature", "🌡️" }, { "fan", "🌀" },
-  { "question", "❓" }, { "arrow", "➡️" }, { "family", "👪" }, { "people", "👥" }, { "person", "🧑" },
-  { "dog", "🐕" }, { "cat", "🐈" }, { "wind turbine", "🌬️" }, { "turbine", "🌬️" }, { "wind", "🌬️" },
-  { "solar", "🔆" }, { "cloud", "☁️" }, { "co2", "☁️" }, { "flame", "🔥" }, { "fire", "🔥" }, { "heat", "🔥" },
-  { "lightning", "⚡" }, { "electric", "⚡" }, { "power", "⚡" }, { "plug", "🔌" }, { "battery", "🔋" },
-  { "bulb", "💡" }, { "idea", "💡" }, { "virus", "🦠" }, { "germ", "🦠" }, { "bacteria", "🦠" },
-  { "cell", "🧫" }, { "dna", "🧬" }, { "pipe", "🔁" }, { "loop", "🔁" }, { "cycle", "🔁" }, { "valve", "🔧" },
-  { "compressor", "⚙️" }, { "piston", "⚙️" }, { "engine", "⚙️" }, { "gear", "⚙️" }, { "machine", "⚙️" },
-  { "gauge", "⏲️" }, { "meter", "⏲️" }, { "clock", "⏰" }, { "timer", "⏱️" }, { "coil", "🌀" },
-  { "scale", "📏" }, { "ruler", "📏" }, { "chart", "📊" }, { "graph", "📈" }, { "bar", "📊" },
-  { "money", "💰" }, { "coin", "🪙" }, { "dollar", "💵" }, { "phone", "📱" }, { "laptop", "💻" },
-  { "computer", "💻" }, { "code", "💻" }, { "book", "📚" }, { "brain", "🧠" }, { "heart", "❤️" },
-  { "car", "🚗" }, { "truck", "🚚" }, { "hand truck", "🛒" }, { "box", "📦" }, { "tree", "🌳" },
-  { "plant", "🌱" }, { "leaf", "🍃" }, { "water", "💧" }, { "droplet", "💧" }, { "rain", "🌧️" },
-  { "earth", "🌍" }, { "globe", "🌍" }, { "world", "🌍" }, { "map", "🗺️" }, { "magnif", "🔍" },
-  { "search", "🔍" }, { "check", "✅" }, { "warning", "⚠️" }, { "lock", "🔒" }, { "key", "🔑" },
-  { "star", "⭐" }, { "rocket", "🚀" }, { "target", "🎯" }, { "trophy", "🏆" }, { "calendar", "📅" },
-  { "mail", "✉️" }, { "message", "💬" }, { "speech", "💬" }, { "camera", "📷" }, { "music", "🎵" },
-  { "doctor", "🩺" }, { "pill", "💊" }, { "food", "🍽️" }, { "coffee", "☕" }, { "factory", "🏭" },
-  { "city", "🏙️" }, { "building", "🏢" }, { "school", "🏫" }, { "mountain", "⛰️" }, { "ocean", "🌊" },
-  { "wave", "🌊" }, { "moon", "🌙" }, { "night", "🌙" }, { "robot", "🤖" }, { "chip", "🔲" },
-  { "shield", "🛡️" }, { "tool", "🛠️" }, { "wrench", "🔧" }, { "flag", "🚩" }, { "light", "💡" },
-}
-
 --- The emoji that stands for a visual element, from the words of its
--- description (its label first); nil when none fits.
--- @tparam string label
--- @tparam[opt] string text the whole description
--- @treturn string|nil
-function M.emoji_for(label, text)
-  for _, s in ipairs { label or "", text or "" } do
-    local low = " " .. s:lower():gsub("[^%w%s]", " ") .. " "
-    local best, best_at
-    for _, e in ipairs(EMOJI) do
-      local at = low:find("%f[%w]" .. e[1])
-      if at and (not best_at or at < best_at) then best, best_at = e[2], at end
-    end
-    if best then return best end
-  end
-  return nil
-end
+-- label, else of its description's first clause; nil when none fits
+-- (explainer.recipes.emoji).
+-- @function emoji_for
+M.emoji_for = emoji.emoji_for
 
 -- ------------------------------------------------------------------ parse
 
@@ -572,25 +533,80 @@ local function below_text(box, text, safe, gutter)
   return { x = box.x, y = math.min(top, bottom - h), w = box.w, h = h }
 end
 
---- Place a spec in a frame.
--- @tparam table spec from `for_scene` (or `parse`)
--- @tparam number width
--- @tparam number height
--- @tparam[opt] table opts `reserve` (pixels at the bottom no text may use:
---   the caption band)
--- @treturn table `{shape=, safe=, text_area=, pattern=, groups={{box=, align=,
---   anchor=, texts={...}}}, visuals={{label=, emoji=, box=, round=}}, region=}`
-function M.resolve(spec, width, height, opts)
-  opts = opts or {}
-  local shape = M.shape(width, height)
-  local mx, my = math.ceil(width * M.SAFE), math.ceil(height * M.SAFE)
-  local safe = { x = mx, y = my, w = width - 2 * mx, h = height - 2 * my }
-  local bottom = math.min(safe.y + safe.h, height - (opts.reserve or 0))
-  local area = { x = safe.x, y = safe.y, w = safe.w, h = math.max(math.floor(safe.h * 0.3), bottom - safe.y) }
-  local pattern = spec.pattern or by_name("Centered")
-  local ptext, pvisual = pattern_boxes(pattern, shape)
-  local out = { shape = shape, safe = safe, text_area = area, pattern = pattern, groups = {}, visuals = {},
-                region = box_in(area, pvisual) }
+-- A placeholder no taller than it is wide by a quarter: in a tall cell, it
+-- keeps to the cell's top (row 0), middle (row 1) or bottom (row 2), so that
+-- what the words put at the bottom sits at the bottom.
+local function upright(box, row)
+  local h = math.min(box.h, math.floor(box.w * 1.25 + 0.5))
+  local y = box.y
+  if row == 1 then y = box.y + (box.h - h) // 2 elseif row == 2 then y = box.y + box.h - h end
+  return { x = box.x, y = y, w = box.w, h = h }
+end
+
+-- The slots (0 at the top, fractions between) of a column's elements,
+-- sorted top to bottom, when the longest column has `rows`: those at the
+-- top from the top, those at the bottom from the bottom, the others centred
+-- between.
+local function column_slots(col, rows)
+  local first, last, middle = 0, 0, 0
+  for _, e in ipairs(col) do
+    local row = ROW[e.v.position and e.v.position.v or "center"]
+    if row == 0 then first = first + 1 elseif row == 2 then last = last + 1 else middle = middle + 1 end
+  end
+  local out = {}
+  for j = 1, #col do
+    if j <= first then
+      out[j] = j - 1
+    elseif j <= first + middle then
+      out[j] = first + (rows - first - last - middle) / 2 + (j - first - 1)
+    else
+      out[j] = rows - (#col - j) - 1
+    end
+  end
+  return out
+end
+
+-- The elements of a pattern with columns (a comparison), in `n` columns of
+-- the region: each on the side its words say (`left`, `right`), the others
+-- where fewer are; in a column, top to bottom as their words say
+-- (`column_slots`). Boxes by the elements' order.
+local function in_columns(region, visuals, n)
+  local cols, rest = {}, {}
+  for c = 1, n do cols[c] = {} end
+  for i, v in ipairs(visuals) do
+    local h = (v.position or {}).h
+    local c = h == "left" and 1 or h == "right" and n or nil
+    if c then table.insert(cols[c], { i = i, v = v }) else rest[#rest + 1] = { i = i, v = v } end
+  end
+  for _, e in ipairs(rest) do
+    local fewest = 1
+    for c = 2, n do
+      if #cols[c] < #cols[fewest] then fewest = c end
+    end
+    table.insert(cols[fewest], e)
+  end
+  local rows = 1
+  for c = 1, n do
+    table.sort(cols[c], function(a, b)
+      local ra, rb = ROW[a.v.position and a.v.position.v or "center"], ROW[b.v.position and b.v.position.v or "center"]
+      if ra ~= rb then return ra < rb end
+      return a.i < b.i
+    end)
+    rows = math.max(rows, #cols[c])
+  end
+  local boxes, cw, ch = {}, region.w / n, region.h / rows
+  for c = 1, n do
+    for j, slot in ipairs(column_slots(cols[c], rows)) do
+      boxes[cols[c][j].i] = upright({ x = math.floor(region.x + (c - 1) * cw + 0.5),
+        y = math.floor(region.y + slot * ch + 0.5), w = math.floor(cw + 0.5), h = math.floor(ch + 0.5) }, 1)
+    end
+  end
+  return boxes
+end
+
+-- Each text in its group's box: where its words say, else where the
+-- pattern puts text; a text `below` the one before shares its box.
+local function place_texts(spec, out, area, shape, ptext)
   local by_key = {}
   for _, t in ipairs(spec.texts) do
     local p = t.position or {}
@@ -615,7 +631,30 @@ function M.resolve(spec, width, height, opts)
     end
     group.texts[#group.texts + 1] = { text = t.text, role = t.role, weight = p.weight or "bold", size = p.size }
   end
-  local gutter = math.floor(math.min(width, height) * 0.012)
+end
+
+-- Where a pattern with columns puts its elements, and in how many columns:
+-- its visual region (one column when it is the half beside the text, the
+-- text being the other); when the text's own words put it over that region,
+-- the whole width below the text. nil when the text leaves too little.
+local function column_region(out, area, gutter)
+  local region, under = out.region, false
+  for _, g in ipairs(out.groups) do
+    if covered(region, g.box) >= 0.1 then under = true end
+  end
+  if not under then return region, region.w >= area.w * 0.8 and out.pattern.columns or 1 end
+  local top = area.y
+  for _, g in ipairs(out.groups) do top = math.max(top, g.box.y + g.box.h + gutter) end
+  local h = area.y + area.h - top
+  if h < area.h * 0.3 then return nil end
+  return { x = area.x, y = top, w = area.w, h = h }, out.pattern.columns
+end
+
+-- Each visual element in its region: in a pattern with columns (a
+-- comparison, a 50/50 split), its column; where no element's words say where, a share of the pattern's
+-- visual region; else a cell of a 3x3 grid.
+local function place_visuals(spec, out, area, shape, gutter)
+  local pattern = out.pattern
   local placed, free = {}, {}
   for _, v in ipairs(spec.visuals) do
     local p = v.position or {}
@@ -624,11 +663,18 @@ function M.resolve(spec, width, height, opts)
   local function add(v, box, round)
     out.visuals[#out.visuals + 1] = { label = v.label, emoji = v.emoji, box = inset(box, gutter), round = round }
   end
+  local region, n
+  if pattern.columns and #spec.visuals > 0 then region, n = column_region(out, area, gutter) end
+  if region then
+    local boxes = in_columns(region, spec.visuals, n)
+    for i, v in ipairs(spec.visuals) do add(v, boxes[i]) end
+    return
+  end
   if #placed == 0 then
     -- Nothing says where: the pattern's visual region, shared.
     local grid = shape == "tall" and pattern.slots_tall or shape == "wide" and pattern.slots_wide or pattern.slots
     for i, b in ipairs(slots(out.region, #free, grid)) do add(free[i], b, pattern.round and #free == 1 or nil) end
-    return out
+    return
   end
   -- Elements whose words place them take their cells of a 3x3 grid (or the
   -- nearest free one: elements never cover each other or the text); the
@@ -638,14 +684,38 @@ function M.resolve(spec, width, height, opts)
   local cells = grid_cells(area, texts)
   for _, v in ipairs(placed) do
     local box = place_cell(cells, v.position)
-    add(v, box or below_text(visual_box(v.position, area), texts[1] or area, area, gutter))
+    add(v, box and (box.r and upright(box, box.r) or box)
+      or below_text(visual_box(v.position, area), texts[1] or area, area, gutter))
   end
   local rx = (out.region.x + out.region.w / 2 - area.x) / area.w
   local ry = (out.region.y + out.region.h / 2 - area.y) / area.h
   for _, v in ipairs(free) do
     local box = nearest_cell(cells, math.floor(ry * 3), math.floor(rx * 3))
-    add(v, box or out.region)
+    add(v, box and upright(box, box.r) or out.region)
   end
+end
+
+--- Place a spec in a frame.
+-- @tparam table spec from `for_scene` (or `parse`)
+-- @tparam number width
+-- @tparam number height
+-- @tparam[opt] table opts `reserve` (pixels at the bottom nothing may use:
+--   the caption band, or a phone's buttons)
+-- @treturn table `{shape=, safe=, text_area=, pattern=, groups={{box=, align=,
+--   anchor=, texts={...}}}, visuals={{label=, emoji=, box=, round=}}, region=}`
+function M.resolve(spec, width, height, opts)
+  opts = opts or {}
+  local shape = M.shape(width, height)
+  local mx, my = math.ceil(width * M.SAFE), math.ceil(height * M.SAFE)
+  local safe = { x = mx, y = my, w = width - 2 * mx, h = height - 2 * my }
+  local bottom = math.min(safe.y + safe.h, height - (opts.reserve or 0))
+  local area = { x = safe.x, y = safe.y, w = safe.w, h = math.max(math.floor(safe.h * 0.3), bottom - safe.y) }
+  local pattern = spec.pattern or by_name("Centered")
+  local ptext, pvisual = pattern_boxes(pattern, shape)
+  local out = { shape = shape, safe = safe, text_area = area, pattern = pattern, groups = {}, visuals = {},
+                region = box_in(area, pvisual) }
+  place_texts(spec, out, area, shape, ptext)
+  place_visuals(spec, out, area, shape, math.floor(math.min(width, height) * 0.012))
   return out
 end
 

@@ -10,7 +10,10 @@
 -- Boxes are {x, y, w, h} in fractions of the frame's safe zone, for a tall
 -- frame (9:16), a wide one (16:9) and, where it differs, a square one; the
 -- text's box carries its alignment. `slots` splits the visual region among
--- its elements ({columns, rows}; wide/tall variants). `image`: where a
+-- its elements ({columns, rows}; wide/tall variants); `columns` puts every
+-- element in that many columns, each on the side its words say (a
+-- comparison: cold left, warm right), the text being one of them when the
+-- region is the half beside it. `image`: where a
 -- generated image goes, "bleed" (the whole frame) or "region" (the visual
 -- region, beside the text).
 -- @module explainer.recipes.patterns
@@ -33,7 +36,7 @@ return {
     wide = { text = { 0.56, 0.1, 0.44, 0.8, "left" }, visual = { 0, 0, 0.5, 1 } } },
   { name = "Vertical 50/50", aliases = { "vertical 50 50", "50 50 vertical", "vertical split", "split screen",
                                          "two column", "two columns", "2 column", "side by side", "half and half" },
-    image = "region",
+    image = "region", columns = 2,
     tall = { text = { 0, 0.2, 0.47, 0.6, "left" }, visual = { 0.53, 0, 0.47, 1 } },
     wide = { text = { 0, 0, 0.47, 1, "left" }, visual = { 0.53, 0, 0.47, 1 } } },
   { name = "Horizontal 50/50", aliases = { "horizontal 50 50", "50 50 horizontal", "50 50", "horizontal split",
@@ -109,7 +112,7 @@ return {
     wide = { text = { 0, 0, 1, 0.26, "left" }, visual = { 0, 0.34, 1, 0.5 } } },
   { name = "Comparison", aliases = { "comparison", "compare", "contrast", "versus", "vs", "before and after",
                                      "before after", "pros and cons", "two column contrast", "split comparison" },
-    slots = { 2, 1 },
+    slots = { 2, 1 }, columns = 2,
     tall = { text = { 0, 0, 1, 0.24, "center" }, visual = { 0, 0.3, 1, 0.62 } },
     wide = { text = { 0.1, 0, 0.8, 0.24, "center" }, visual = { 0, 0.3, 1, 0.7 } } },
   { name = "Vertical Stack", aliases = { "vertical stack", "stacked", "stack", "top down", "top to bottom",
