@@ -62,9 +62,10 @@ static void call_stdout_hook(void *ctx, const char *data, size_t len)
         h->error = luaL_ref(h->L, LUA_REGISTRYINDEX);
 }
 
-static int l_exec(lua_State *L)
+/* exec's argument vector from the table at index 1, NULL-terminated; the
+   strings are kept alive by the table. */
+static const char **check_argv(lua_State *L)
 {
-    lua_settop(L, 2);
     luaL_checktype(L, 1, LUA_TTABLE);
     lua_Integer n = luaL_len(L, 1);
     luaL_argcheck(L, n > 0, 1, "empty argument vector");
@@ -72,76 +73,107 @@ static int l_exec(lua_State *L)
     for (lua_Integer i = 1; i <= n; i++) {
         size_t len;
         if (lua_geti(L, 1, i) != LUA_TSTRING)
-            return luaL_error(
-                L, "bad argument #1 to 'exec' (argv[%d]: string expected, got %s)",
-                (int)i, luaL_typename(L, -1));
+            luaL_error(L, "bad argument #1 to 'exec' (argv[%d]: string expected, got %s)",
+                       (int)i, luaL_typename(L, -1));
         argv[i - 1] = lua_tolstring(L, -1, &len); /* kept alive by the table */
         if (strlen(argv[i - 1]) != len)
-            return luaL_error(L, "bad argument #1 to 'exec' (argv[%d] holds a NUL byte)",
-                              (int)i);
+            luaL_error(L, "bad argument #1 to 'exec' (argv[%d] holds a NUL byte)", (int)i);
         lua_pop(L, 1);
     }
     argv[n] = NULL;
+    return argv;
+}
 
-    ex_exec_options opts = {.argv = argv};
-    if (!lua_isnoneornil(L, 2)) {
-        luaL_checktype(L, 2, LUA_TTABLE);
-        opts.stdin_data = ex_opt_string(L, 2, "stdin", NULL, &opts.stdin_len);
-        opts.timeout = ex_opt_number(L, 2, "timeout", 0);
-        opts.cwd = ex_opt_string(L, 2, "cwd", NULL, NULL);
-        int t = lua_getfield(L, 2, "env"); /* stays on the stack: keeps strings alive */
-        if (t == LUA_TTABLE) {
-            size_t count = 0;
-            lua_pushnil(L);
-            while (lua_next(L, -2)) {
-                count++;
-                lua_pop(L, 1);
-            }
-            int env_idx = lua_gettop(L);
-            const char **env = lua_newuserdatauv(L, sizeof *env * (count + 1), 0);
-            lua_createtable(L, (int)count, 0); /* keeps the "NAME=value" strings alive */
-            int keep_idx = lua_gettop(L);
-            size_t i = 0;
-            lua_pushnil(L);
-            while (lua_next(L, env_idx)) {
-                size_t len;
-                const char *name =
-                    lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
-                if (!name || len == 0 || strchr(name, '=') || strlen(name) != len)
-                    return luaL_error(
-                        L,
-                        "bad field 'env' (variable names must be strings without '=')");
-                if (lua_type(L, -1) == LUA_TSTRING) {
-                    env[i] = lua_pushfstring(L, "%s=%s", name, lua_tostring(L, -1));
-                    lua_rawseti(L, keep_idx, (lua_Integer)i + 1);
-                } else if (lua_toboolean(L, -1)) {
-                    return luaL_error(
-                        L, "bad field 'env' (string or false expected for '%s')", name);
-                } else {
-                    env[i] = name; /* unset; the key lives in the table */
-                }
-                i++;
-                lua_pop(L, 1);
-            }
-            env[i] = NULL;
-            opts.env = env;
-        } else if (t != LUA_TNIL) {
-            return luaL_error(L, "bad field 'env' (table expected, got %s)",
-                              luaL_typename(L, -1));
-        }
+/* The environment changes of the table on top of the stack ("NAME=value", or
+   "NAME" to unset), NULL-terminated; what keeps the strings alive stays on the
+   stack. */
+static const char **check_env(lua_State *L)
+{
+    int env_idx = lua_gettop(L);
+    size_t count = 0;
+    lua_pushnil(L);
+    while (lua_next(L, env_idx)) {
+        count++;
+        lua_pop(L, 1);
     }
+    const char **env = lua_newuserdatauv(L, sizeof *env * (count + 1), 0);
+    lua_createtable(L, (int)count, 0); /* keeps the "NAME=value" strings alive */
+    int keep_idx = lua_gettop(L);
+    size_t i = 0;
+    lua_pushnil(L);
+    while (lua_next(L, env_idx)) {
+        size_t len;
+        const char *name = lua_type(L, -2) == LUA_TSTRING ? lua_tolstring(L, -2, &len) : NULL;
+        if (!name || len == 0 || strchr(name, '=') || strlen(name) != len)
+            luaL_error(L, "bad field 'env' (variable names must be strings without '=')");
+        if (lua_type(L, -1) == LUA_TSTRING) {
+            env[i] = lua_pushfstring(L, "%s=%s", name, lua_tostring(L, -1));
+            lua_rawseti(L, keep_idx, (lua_Integer)i + 1);
+        } else if (lua_toboolean(L, -1)) {
+            luaL_error(L, "bad field 'env' (string or false expected for '%s')", name);
+        } else {
+            env[i] = name; /* unset; the key lives in the table */
+        }
+        i++;
+        lua_pop(L, 1);
+    }
+    env[i] = NULL;
+    return env;
+}
+
+/* exec's options table (index 2): stdin, timeout, cwd, env, on_stdout. What
+   keeps their strings alive stays on the stack. */
+static void check_exec_options(lua_State *L, ex_exec_options *opts, stdout_hook *hook)
+{
+    if (lua_isnoneornil(L, 2))
+        return;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    opts->stdin_data = ex_opt_string(L, 2, "stdin", NULL, &opts->stdin_len);
+    opts->timeout = ex_opt_number(L, 2, "timeout", 0);
+    opts->cwd = ex_opt_string(L, 2, "cwd", NULL, NULL);
+    int t = lua_getfield(L, 2, "env"); /* stays on the stack: keeps strings alive */
+    if (t == LUA_TTABLE)
+        opts->env = check_env(L);
+    else if (t != LUA_TNIL)
+        luaL_error(L, "bad field 'env' (table expected, got %s)", luaL_typename(L, -1));
+    t = lua_getfield(L, 2, "on_stdout"); /* stays on the stack */
+    if (t == LUA_TFUNCTION) {
+        hook->fn = lua_gettop(L);
+        opts->on_stdout = call_stdout_hook;
+        opts->on_stdout_ctx = hook;
+    } else if (t != LUA_TNIL) {
+        luaL_error(L, "bad field 'on_stdout' (function expected, got %s)",
+                   luaL_typename(L, -1));
+    }
+}
+
+static void push_exec_result(lua_State *L, const ex_exec_result *r)
+{
+    lua_createtable(L, 0, 7);
+    lua_pushboolean(L, r->status == 0 && !r->timed_out);
+    lua_setfield(L, -2, "ok");
+    lua_pushinteger(L, r->status);
+    lua_setfield(L, -2, "status");
+    if (r->signal) {
+        lua_pushinteger(L, r->signal);
+        lua_setfield(L, -2, "signal");
+    }
+    lua_pushboolean(L, r->timed_out);
+    lua_setfield(L, -2, "timed_out");
+    lua_pushnumber(L, r->seconds);
+    lua_setfield(L, -2, "seconds");
+    lua_pushlstring(L, r->out, r->out_len);
+    lua_setfield(L, -2, "stdout");
+    lua_pushlstring(L, r->err, r->err_len);
+    lua_setfield(L, -2, "stderr");
+}
+
+static int l_exec(lua_State *L)
+{
+    lua_settop(L, 2);
+    ex_exec_options opts = {.argv = check_argv(L)};
     stdout_hook hook = {L, 0, LUA_NOREF};
-    if (!lua_isnoneornil(L, 2)) {
-        int t = lua_getfield(L, 2, "on_stdout"); /* stays on the stack */
-        if (t == LUA_TFUNCTION) {
-            hook.fn = lua_gettop(L);
-            opts.on_stdout = call_stdout_hook;
-            opts.on_stdout_ctx = &hook;
-        } else if (t != LUA_TNIL) {
-            return luaL_error(L, "bad field 'on_stdout' (function expected, got %s)",
-                              luaL_typename(L, -1));
-        }
-    }
+    check_exec_options(L, &opts, &hook);
 
     ex_exec_result r;
     char *err = NULL;
@@ -156,23 +188,7 @@ static int l_exec(lua_State *L)
         luaL_unref(L, LUA_REGISTRYINDEX, hook.error);
         return lua_error(L);
     }
-    lua_createtable(L, 0, 7);
-    lua_pushboolean(L, r.status == 0 && !r.timed_out);
-    lua_setfield(L, -2, "ok");
-    lua_pushinteger(L, r.status);
-    lua_setfield(L, -2, "status");
-    if (r.signal) {
-        lua_pushinteger(L, r.signal);
-        lua_setfield(L, -2, "signal");
-    }
-    lua_pushboolean(L, r.timed_out);
-    lua_setfield(L, -2, "timed_out");
-    lua_pushnumber(L, r.seconds);
-    lua_setfield(L, -2, "seconds");
-    lua_pushlstring(L, r.out, r.out_len);
-    lua_setfield(L, -2, "stdout");
-    lua_pushlstring(L, r.err, r.err_len);
-    lua_setfield(L, -2, "stderr");
+    push_exec_result(L, &r);
     ex_exec_result_free(&r);
     return 1;
 }
