@@ -13,9 +13,12 @@ end
 
 --- "LUA_PATH=... LUA_CPATH=..." (shell-quoted) for a child lua5.4 to find what this
 -- one finds: a plain `busted` sets its paths inside the process, not in the
--- environment.
+-- environment. Under `make test-asan`, also the sanitizer runtime the instrumented
+-- module needs (tests/unpreload.lua took it out of this process's environment).
 function M.lua_env()
+  local preload = os.getenv("EXPLAINER_TEST_PRELOAD") or ""
   return "LUA_PATH=" .. M.shell_quote(package.path) .. " LUA_CPATH=" .. M.shell_quote(package.cpath)
+    .. (preload ~= "" and (" LD_PRELOAD=" .. M.shell_quote(preload)) or "")
 end
 
 function M.tmpdir()

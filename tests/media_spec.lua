@@ -196,8 +196,8 @@ describe("explainer.media", function()
       local lua = assert(io.popen("command -v lua5.4")):read("l")
       local code = ("local m = require 'explainer.media' print(m.check_whole(%q)) print(m.check_whole(%q))")
         :format(dir .. "/t.wav", dir .. "/t.mp3")
-      local cmd = ("env PATH=/nonexistent LUA_PATH=%s LUA_CPATH=%s %s -e %s 2>&1"):format(
-        h.shell_quote(package.path), h.shell_quote(package.cpath), h.shell_quote(lua), h.shell_quote(code))
+      local cmd = ("env PATH=/nonexistent %s %s -e %s 2>&1"):format(
+        h.lua_env(), h.shell_quote(lua), h.shell_quote(code))
       local p = assert(io.popen(cmd))
       local out = p:read("a")
       p:close()
