@@ -88,21 +88,42 @@ local function says(s, words)
   return false
 end
 
+-- Each form of each phrase (itself, "s", "es" plurals), padded with spaces as
+-- matched, filed under its first word: a description is looked up by its own
+-- words, not against every phrase of the table.
+local BY_FIRST = {}
+for i, e in ipairs(EMOJI) do
+  for f, form in ipairs { e[1], e[1] .. "s", e[1] .. "es" } do
+    local first = form:match("^%S+")
+    BY_FIRST[first] = BY_FIRST[first] or {}
+    table.insert(BY_FIRST[first], { padded = " " .. form .. " ", emoji = e[2], order = i * 3 + f })
+  end
+end
+
 -- Every phrase of the table in `s`, whole words (a plural too), not negated:
--- `{a=, b=, emoji=}`.
+-- `{a=, b=, emoji=}`, in the table's order.
 local function matches(s)
-  local found = {}
-  for _, e in ipairs(EMOJI) do
-    for _, form in ipairs { e[1], e[1] .. "s", e[1] .. "es" } do
-      local init = 1
-      while true do
-        local a, b = s:find(" " .. form .. " ", init, true)
-        if not a then break end
-        if not negated(s, a + 1, b - 1) then found[#found + 1] = { a = a + 1, b = b - 1, emoji = e[2] } end
-        init = b
+  local found, seen = {}, {}
+  for w in s:gmatch("%S+") do
+    if BY_FIRST[w] and not seen[w] then
+      seen[w] = true
+      for _, form in ipairs(BY_FIRST[w]) do
+        local init = 1
+        while true do
+          local a, b = s:find(form.padded, init, true)
+          if not a then break end
+          if not negated(s, a + 1, b - 1) then
+            found[#found + 1] = { a = a + 1, b = b - 1, emoji = form.emoji, order = form.order }
+          end
+          init = b
+        end
       end
     end
   end
+  table.sort(found, function(x, y)
+    if x.order ~= y.order then return x.order < y.order end
+    return x.a < y.a
+  end)
   return found
 end
 
