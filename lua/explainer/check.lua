@@ -5,7 +5,6 @@
 
 local explainer = require "explainer"
 local diagnostics = require "explainer.diagnostics"
-local layout = require "explainer.recipes.layout"
 
 local M = {}
 
@@ -281,6 +280,10 @@ local TEXT_LABELS = { text = true, title = true, headline = true, ["on-screen te
 -- layout pattern, or the same text position three times in a row; and a
 -- pattern the catalogue does not know.
 local function check_layout(report, doc, lines, ranges)
+  local any = false
+  for _, scene in ipairs(doc.scenes) do any = any or scene.layout ~= nil end
+  if not any then return end -- and a run of a script without layouts loads no layout module
+  local layout = require "explainer.recipes.layout"
   local prev_pattern, run = nil, {}
   for i, scene in ipairs(doc.scenes) do
     local spec = layout.parse(scene.layout)
