@@ -166,9 +166,12 @@ static void handle_line(parser *p, span line, long lineno)
     level = px_heading_level(line);
     if (level == 1 || level == 2) {
         end_block(p);
-        if (level == 1 && !p->seen_scene && !p->doc->title)
+        /* The document's title is its title, whatever it says ("# Narration
+         * Script Basics"): not the start of a NARRATION SCRIPT section. */
+        bool title = level == 1 && !p->seen_scene && !p->doc->title;
+        if (title)
             title_line(p, line, lineno);
-        if (px_is_narration_script_heading(px_heading_text(line))) {
+        if (!title && px_is_narration_script_heading(px_heading_text(line))) {
             p->region = IN_NARRATION_SCRIPT;
             px_candidate_end(p);
         } else {
@@ -183,6 +186,12 @@ static void handle_line(parser *p, span line, long lineno)
         px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
                 "'%s' looks like a scene header but is not a '## ' heading; it is not a "
                 "scene",
+                px_excerpt(p, line));
+    else if (p->region != IN_NARRATION_SCRIPT && !(p->field_open && quote_open(&p->field_quote)) &&
+             px_loose_script_heading(line))
+        px_warn(p, lineno, 1, EX_RULE_SCENE_HEADER,
+                "'%s' looks like a NARRATION SCRIPT heading but is not a '# ' or '## ' "
+                "heading; the entries under it are not read (write '## NARRATION SCRIPT')",
                 px_excerpt(p, line));
     /* `Scene 2: …` or `**Scene 2…`, or a line in the block of one (parse_family.c);
      * not a line inside a quote still open, which is that value's text. */

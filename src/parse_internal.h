@@ -380,6 +380,7 @@ void px_scene_line(parser *p, span line, long lineno);
 
 /* parse_script.c */
 bool px_is_narration_script_heading(span text);
+bool px_loose_script_heading(span line);
 void px_close_entry(parser *p);
 void px_script_line(parser *p, span line, long lineno);
 void px_script_sort(parser *p);

@@ -29,6 +29,22 @@ bool px_is_narration_script_heading(span text)
     return false;
 }
 
+/* A line that names a NARRATION SCRIPT section without being a `#` or `##`
+ * heading, and nothing else: `### Narration Script`, `**NARRATION SCRIPT:**`,
+ * `NARRATION SCRIPT:` (not a bullet such as `- [ ] Complete Narration Script`).
+ * Its entries are not read; the parser says so (parse.c). */
+bool px_loose_script_heading(span line)
+{
+    span t = trim(line);
+    while (t.n && t.p[0] == '#')
+        t = trim(skip(t, 1));
+    t = strip_bold(t);
+    while (t.n && (t.p[t.n - 1] == ':' || is_space(at(t, t.n - 1))))
+        t.n--;
+    t = strip_bold(t);
+    return t.n > 0 && t.n <= 40 && is_alpha(at(t, 0)) && px_is_narration_script_heading(t);
+}
+
 /*
  * The head of a NARRATION SCRIPT entry at t[i]: `Scene 3:`, `**Scene 3**:`,
  * `**Scene 3:**`, `Scene 3 (6s):`, `**Scene 3 (6s):**`. Sets *number and returns

@@ -1745,6 +1745,46 @@ static void test_headers_from_script(void)
     ex_document_free(doc);
 }
 
+/* The title is the title whatever it says; a NARRATION SCRIPT named by a line that
+ * is not a `#`/`##` heading is a warning, not entries silently lost. */
+static void test_script_heading_forms(void)
+{
+    ex_document *doc = parse_text("# Narration Script Basics - 2 SCENES\nStyle: Flat, teal\n"
+                                  "Format: 16:9\n\n## SCENE 1: A (6s)\nNarration: \"One.\"\n\n"
+                                  "## SCENE 2: B (6s)\nNarration: \"Two.\"\n");
+    CHECK(doc && doc->n_scenes == 2 && doc->n_warnings == 0 && doc->format &&
+              strcmp(doc->format, "16:9") == 0 && doc->style,
+          "a title that says 'Narration Script' keeps the header's Format and Style (format %s)",
+          doc && doc->format ? doc->format : "(none)");
+    ex_document_free(doc);
+
+    doc = parse_text("# Sun Narration Script\n\n**Scene 1: Rise (6s)**\nVisual: sun\n\n"
+                     "**Scene 2: Set (6s)**\nVisual: moon\n\n## NARRATION SCRIPT\n\n"
+                     "Scene 1: \"The sun rises.\"\nScene 2: \"The moon sets.\"\n");
+    CHECK(doc && doc->n_scenes == 2 && doc->scenes[0].narration &&
+              strcmp(doc->scenes[0].narration, "The sun rises.") == 0,
+          "with such a title, the section's entries still make the '**Scene n**' scenes");
+    ex_document_free(doc);
+
+    static const char *const loose[] = {"**NARRATION SCRIPT:**", "### Narration Script",
+                                        "NARRATION SCRIPT:", "**Voiceover Script**"};
+    for (size_t i = 0; i < sizeof loose / sizeof *loose; i++) {
+        char text[512];
+        snprintf(text, sizeof text,
+                 "## SCENE 1: Rise (6s)\nVisual: sun\n\n%s\n\nScene 1: \"The sun rises.\"\n",
+                 loose[i]);
+        doc = parse_text(text);
+        CHECK(doc && doc->n_scenes == 1 &&
+                  has_warning_at(doc, 4, 1, "scene-header", "the entries under it are not read"),
+              "'%s' is a warning naming its line", loose[i]);
+        ex_document_free(doc);
+    }
+    doc = parse_text("## SCENE 1: Rise (6s)\nNarration: \"Up.\"\n\n- [ ] Complete Narration Script\n");
+    CHECK(doc && doc->n_scenes == 1 && !has_warning_at(doc, 4, 1, "scene-header", ""),
+          "a checklist item naming the narration script is no heading");
+    ex_document_free(doc);
+}
+
 /* ------------------------------------------------------------------ file API */
 
 static void test_file_api(void)
@@ -1883,6 +1923,7 @@ int main(void)
     test_italic_labels();
     test_single_quote_silence();
     test_headers_from_script();
+    test_script_heading_forms();
     test_warnings();
     test_fields();
     test_hostile();
