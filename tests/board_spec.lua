@@ -222,6 +222,20 @@ describe("the storyboard page", function()
     end
     table.sort(rules)
     assert.same({ "2:pacing", "4:placeholder" }, rules)
+    -- The totals count them by severity, as `explainer check` says them.
+    local by = {}
+    for _, w in ipairs(data.warnings) do by[w.severity] = (by[w.severity] or 0) + 1 end
+    local check_row
+    for _, row in ipairs(data.totals) do if row[1] == "Check" then check_row = row[2] end end
+    assert.equal(data.problems .. ", below", check_row)
+    for sev, n in pairs(by) do
+      assert.truthy(check_row:find(("%d %s"):format(n, sev), 1, true), sev .. " in " .. check_row)
+    end
+    assert.equal("2 warnings, below", check_row)
+    -- and a list with an error and a note is not "5 warnings"
+    assert.equal("1 error, 3 warnings, 1 note", require("explainer.board").problems {
+      { severity = "warning" }, { severity = "error" }, { severity = "note" }, { severity = "warning" },
+      { severity = "warning" } })
     assert.equal(require("explainer.check").DEFAULT_PACE, require("explainer.board").PACE)
     assert.equal("too fast", data.scenes[2].pacing)
     assert.equal("too slow", data.scenes[1].pacing) -- one second of voice in four

@@ -253,6 +253,18 @@ end
 
 -- ------------------------------------------------------------------ warnings
 
+--- What a list of diagnostics holds, by severity as `explainer check` says
+-- them: "1 error, 3 warnings, 1 note".
+-- @tparam table list diagnostics
+-- @treturn string
+function M.problems(list)
+  local c, parts = require("explainer.check").counts(list), {}
+  for _, sev in ipairs { "error", "warning", "note" } do
+    if c[sev] > 0 then parts[#parts + 1] = ("%d %s%s"):format(c[sev], sev, c[sev] == 1 and "" or "s") end
+  end
+  return table.concat(parts, ", ")
+end
+
 -- A heading that ends a scene's block (as explainer.check reads them).
 local function is_block_heading(line)
   local hashes = line:match("^(#+)")
@@ -356,8 +368,7 @@ local function totals(ctx, entries, all)
     plural(measured + estimated, "narration"), estimated > 0 and (" (%d not spoken yet: from their words)")
       :format(estimated) or "") }
   if ctx.warnings then
-    local w = #ctx.warnings
-    rows[#rows + 1] = { "Warnings", w == 0 and "none" or ("%d, below"):format(w) }
+    rows[#rows + 1] = { "Check", #ctx.warnings == 0 and "no problems" or (M.problems(ctx.warnings) .. ", below") }
   end
   if ctx.last then rows[#rows + 1] = { ctx.running and "Running" or "Last run", ctx.last } end
   if ctx.cost then rows[#rows + 1] = { "Estimated cost", ctx.cost } end
@@ -400,6 +411,7 @@ function M.collect(ctx)
     subtitle = table.concat(sub, " · "), state = ctx.state, running = ctx.running == true,
     updated = os.date("%Y-%m-%d %H:%M:%S"), workflow = ctx.workflow,
     film = film(ctx, entries), totals = totals(ctx, entries, all), warnings = ctx.warnings or {},
+    problems = ctx.warnings and M.problems(ctx.warnings) or "",
     warnings_note = ctx.warnings_note, scenes = entries,
   }
   local last = ctx.shown[#ctx.shown]
