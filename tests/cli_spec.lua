@@ -161,6 +161,14 @@ describe("explainer command line", function()
     assert.equal("Narration of scene 1.", list[2].narration)
   end)
 
+  it("prints a narration's paragraphs as lines, under its scene; other control characters as \\xNN", function()
+    local f = h.write(dir .. "/paras.txt", '## SCENE 1: A (6s)\nNarration: "Para one.\n\nPara two."\n\n'
+      .. '## SCENE 2: B (6s)\nNarration: "Bell \a here."\n')
+    local out, _, code = h.run { "narration", f }
+    assert.equal(0, code)
+    assert.equal("Scene 1: Para one.\n\n  Para two.\nScene 2: Bell \\x07 here.\n", out)
+  end)
+
   it("exits 2 naming the file for a missing file and for a directory", function()
     local _, err, code = h.run { "parse", dir .. "/missing.txt" }
     assert.equal(2, code)

@@ -314,7 +314,9 @@ local function cmd_narration(args)
   end
   for _, s in ipairs(doc.scenes) do
     if s.narration then
-      io.stdout:write(("Scene %d: %s\n"):format(s.scene_number, shown(s.narration)))
+      -- a narration's own line breaks stay line breaks, indented under it
+      local text = shown(s.narration):gsub("\\x0d\\x0a", "\\x0a"):gsub("\\x0a", "\n  "):gsub(" +\n", "\n")
+      io.stdout:write(("Scene %d: %s\n"):format(s.scene_number, text))
     end
   end
   return 0
