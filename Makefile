@@ -73,7 +73,9 @@ $(BUILD)/tests/%: tests/c/%.c tests/c/check.h $(wildcard fuzz/*.h) $(CORE_LIB) |
 # (libmagickcore-6.q16-6-extra), the frame's in Inter (fonts-inter), emoji in colour from
 # fonts-noto-color-emoji. The default voice is flite's, through ffmpeg's flite source
 # (Debian's ffmpeg depends on libflite1: no package of its own); espeak-ng for its voices.
-# festival (slt-hts, 23 MB) is left to those who want it.
+# festival (slt-hts, 23 MB) is left to those who want it. fonts-noto-cjk (56 MB) sets
+# Chinese, Japanese and Korean on-screen text, which Inter lacks (pango falls back to it;
+# without it those characters are boxes with hex codes in them).
 deps:
 	@if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
 	$$SUDO apt-get update && \
@@ -81,7 +83,7 @@ deps:
 	  build-essential pkg-config lua5.4 liblua5.4-dev lua-filesystem lua-cjson lua-busted \
 	  libcurl4-openssl-dev libxxhash-dev ca-certificates python3 espeak-ng ffmpeg imagemagick \
 	  fonts-dejavu-core ghostscript scdoc fonts-noto-color-emoji libmagickcore-6.q16-6-extra \
-	  fonts-inter
+	  fonts-inter fonts-noto-cjk
 
 test: all $(CTEST_BIN)
 	@BUILD=$(BUILD) LUA=$(LUA) bash tests/run
