@@ -154,8 +154,8 @@ describe("script dialects", function()
     assert.equal(0, code, err)
     assert.equal(table.concat({
       "Scene 1: Heating a home burns fuel.",
-      "Scene 2: A heat pump moves heat.\\x0a\\x0aIt does not make it.",
-      'Scene 3: Engineers call it "the ultimate takeout," as\\x0aif heat were a meal to deliver.',
+      "Scene 2: A heat pump moves heat.", "", "  It does not make it.",
+      'Scene 3: Engineers call it "the ultimate takeout," as', "  if heat were a meal to deliver.",
       "Scene 4: Cold air still holds heat.",
       "Scene 6: Entries end with their quote too.", "" }, "\n"), out)
     assert.truthy(err:find(path .. ":6:1: warning: 'The host says the tagline \"Move heat, don't "
