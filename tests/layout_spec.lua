@@ -258,6 +258,37 @@ describe("layout", function()
         assert.equal("🔥", layout.emoji_for("Campfire flame"))
       end)
 
+    it("knows the thing a phrase names, which way an arrow points, and gives none rather than a wrong one", function()
+      local want = {
+        ["Fire extinguisher"] = "🧯", ["Arrow pointing up"] = "⬆️", ["Arrow pointing down"] = "⬇️",
+        ["Arrow pointing left"] = "⬅️", ["Arrow pointing right"] = "➡️", ["Up arrow"] = "⬆️",
+        ["A downward arrow"] = "⬇️", ["A broken heart"] = "💔", ["Snow globe"] = "❄️", ["Gas station pump"] = "⛽",
+        ["Lightbulb"] = "💡", ["A snowman"] = "☃️", ["A bicycle"] = "🚲", ["A big red apple"] = "🍎",
+        ["A heart"] = "❤️", ["A delivery truck"] = "🚚",
+      }
+      for label, e in pairs(want) do assert.equal(e, layout.emoji_for(label), label) end
+      assert.is_nil(layout.emoji_for("Hand-truck icon"))
+      assert.is_nil(layout.emoji_for("A hand truck", "A hand truck stacked with boxes"))
+    end)
+
+    it("draws only emoji the colour emoji font has", function()
+      local file = io.popen("fc-match -f '%{file}' 'Noto Color Emoji'"):read("a")
+      local charset = io.popen("fc-query -f '%{charset}' '" .. file .. "'"):read("a")
+      local function has(cp)
+        for a, b in charset:gmatch("(%x+)%-?(%x*)") do
+          if cp >= tonumber(a, 16) and cp <= tonumber(b ~= "" and b or a, 16) then return true end
+        end
+      end
+      for _, label in ipairs { "Fire extinguisher", "Arrow pointing up", "Arrow pointing down", "Arrow pointing left",
+                               "A broken heart", "Gas station pump", "Lightbulb", "A snowman", "A bicycle",
+                               "A big red apple", "Snow globe" } do
+        local e = assert(layout.emoji_for(label), label)
+        for _, cp in utf8.codes(e) do
+          if cp ~= 0xFE0F then assert.is_true(has(cp), ("%s: U+%X not in %s"):format(label, cp, file)) end
+        end
+      end
+    end)
+
     it("gives the bundled example's elements their icons, none of them the opposite temperature", function()
       local explainer = require "explainer"
       local doc = assert(explainer.parse((os.getenv("EXPLAINER_ROOT") or ".") .. "/examples/sample.txt"))
