@@ -204,6 +204,29 @@ describe("the frame", function()
     assert.equal(util.read(a), util.read(b))
   end)
 
+  it("shrinks a word wider than its box until all of it is in the box, none of it cut", function()
+    local FW, FH = 1080, 1920
+    for i, how in ipairs { "top third", "center, huge", "top-right corner" } do
+      local scene = { scene_number = 12, title = "t", narration = "A long word.",
+                      layout = '- Text: "Supercalifragilisticexpialidocious" - ' .. how }
+      local d = frame.design(scene, FW, FH)
+      local box = d.text.groups[1].box
+      local path, flat = ("%s/w%d.png"):format(dir, i), ("%s/w%d.flat.png"):format(dir, i)
+      assert(frame.draw_text(d.text, path))
+      local x, y, w, h = command({ "convert", path, "-trim", "-format", "%X %Y %w %h", "info:" })
+        :match("%+?(%d+) %+?(%d+) (%d+) (%d+)")
+      x, y, w, h = tonumber(x), tonumber(y), tonumber(w), tonumber(h)
+      assert.is_true(x >= box.x and y >= box.y and x + w <= box.x + box.w and y + h <= box.y + box.h,
+        ("%s: ink %d,%d %dx%d outside the box %d,%d %dx%d"):format(how, x, y, w, h, box.x, box.y, box.w, box.h))
+      assert.is_true(x >= FW * layout.SAFE and x + w <= FW * (1 - layout.SAFE), how .. ": ink in the margin")
+      -- every letter is there: a word whose first letter Pango cut reads "upercali..."
+      command { "convert", path, "-background", "white", "-flatten", flat }
+      local read = {}
+      for _, word in ipairs(tesseract(flat, { { 0, FH } })) do read[#read + 1] = word.text end
+      assert.equal("Supercalifragilisticexpialidocious", table.concat(read):gsub("%W", ""), how)
+    end
+  end)
+
   it("shows every scene of the bundled example with its text where its layout says, and no notes", function()
     local doc = assert(explainer.parse(util.root() .. "/examples/sample.txt"))
     -- Words of the script's production notes that none of its on-screen texts holds.

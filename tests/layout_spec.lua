@@ -191,6 +191,39 @@ describe("layout", function()
         end)
     end
 
+    -- More placed elements than the grid has free cells: they share cells, never overlap.
+    local crowded = {
+      { '- Text: "Title" - top third', "- Visual Elements:", "  - A dog, left", "  - A cat, left", "  - A car, left",
+        "  - A tree, left", "  - A book, left", "  - A phone, left", "  - A rocket, left" },
+      { '- Text: "Title" - top third', "- Visual Elements:", "  - A dog, top-left", "  - A cat, top-left",
+        "  - A car, top-left", "  - A rocket, center", "  - A tree, bottom-right", "  - A book, bottom-right",
+        "  - A phone, bottom" },
+      { '- Text: "Title" - center', '- Subtitle: "Sub" - bottom', "- Visual Elements:", "  - A dog, left",
+        "  - A cat, right", "  - A car", "  - A tree", "  - A book, top", "  - A phone, bottom",
+        "  - A rocket, along the top", "  - A lamp", "  - A moon, right", "  - A star, left", "  - A key" },
+    }
+    for ci, lines in ipairs(crowded) do
+      for _, size in ipairs { { 1080, 1920 }, { 1920, 1080 }, { 1080, 1080 } } do
+        it(("shares cells among more placed elements than there are free, never overlapping (%d, %dx%d)")
+          :format(ci, size[1], size[2]), function()
+          local sc = { title = "t", narration = "Words.", layout = table.concat(lines, "\n") }
+          local r = layout.resolve(layout.for_scene(sc), size[1], size[2],
+            { reserve = frame.reserve(size[1], size[2]) })
+          local n = 0
+          for _, l in ipairs(lines) do if l:find("^  %- ") then n = n + 1 end end
+          assert.equal(n, #r.visuals)
+          for i, v in ipairs(r.visuals) do
+            assert.is_true(inside(v.box, r.safe), v.label)
+            assert.is_true(v.box.w >= 8 and v.box.h >= 8, v.label)
+            for j = i + 1, #r.visuals do
+              assert.is_false(overlap(v.box, r.visuals[j].box), v.label .. " on " .. r.visuals[j].label)
+            end
+            for _, g in ipairs(r.groups) do assert.is_false(overlap(v.box, g.box), v.label .. " on the text") end
+          end
+        end)
+      end
+    end
+
     it("puts a pattern's text and visual where the catalogue says when the words say nothing", function()
       local spec = layout.for_scene { title = "t", layout = '- Text: "Words"\n- Visual Elements:\n  - A cat\n'
         .. "- Layout Pattern: Vertical 50/50" }
@@ -224,6 +257,37 @@ describe("layout", function()
         assert.equal("❄️", layout.emoji_for("Snowy roof"))
         assert.equal("🔥", layout.emoji_for("Campfire flame"))
       end)
+
+    it("knows the thing a phrase names, which way an arrow points, and gives none rather than a wrong one", function()
+      local want = {
+        ["Fire extinguisher"] = "🧯", ["Arrow pointing up"] = "⬆️", ["Arrow pointing down"] = "⬇️",
+        ["Arrow pointing left"] = "⬅️", ["Arrow pointing right"] = "➡️", ["Up arrow"] = "⬆️",
+        ["A downward arrow"] = "⬇️", ["A broken heart"] = "💔", ["Snow globe"] = "❄️", ["Gas station pump"] = "⛽",
+        ["Lightbulb"] = "💡", ["A snowman"] = "☃️", ["A bicycle"] = "🚲", ["A big red apple"] = "🍎",
+        ["A heart"] = "❤️", ["A delivery truck"] = "🚚",
+      }
+      for label, e in pairs(want) do assert.equal(e, layout.emoji_for(label), label) end
+      assert.is_nil(layout.emoji_for("Hand-truck icon"))
+      assert.is_nil(layout.emoji_for("A hand truck", "A hand truck stacked with boxes"))
+    end)
+
+    it("draws only emoji the colour emoji font has", function()
+      local file = io.popen("fc-match -f '%{file}' 'Noto Color Emoji'"):read("a")
+      local charset = io.popen("fc-query -f '%{charset}' '" .. file .. "'"):read("a")
+      local function has(cp)
+        for a, b in charset:gmatch("(%x+)%-?(%x*)") do
+          if cp >= tonumber(a, 16) and cp <= tonumber(b ~= "" and b or a, 16) then return true end
+        end
+      end
+      for _, label in ipairs { "Fire extinguisher", "Arrow pointing up", "Arrow pointing down", "Arrow pointing left",
+                               "A broken heart", "Gas station pump", "Lightbulb", "A snowman", "A bicycle",
+                               "A big red apple", "Snow globe" } do
+        local e = assert(layout.emoji_for(label), label)
+        for _, cp in utf8.codes(e) do
+          if cp ~= 0xFE0F then assert.is_true(has(cp), ("%s: U+%X not in %s"):format(label, cp, file)) end
+        end
+      end
+    end)
 
     it("gives the bundled example's elements their icons, none of them the opposite temperature", function()
       local explainer = require "explainer"

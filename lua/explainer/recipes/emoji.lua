@@ -15,38 +15,48 @@
 
 local M = {}
 
--- Words and phrases, and the emoji that stands for each. A word also
--- matches its plural ("houses", "boxes").
+-- Words and phrases, and the emoji that stands for each (false: none does,
+-- and the words inside the phrase must not speak for it: a hand truck is no
+-- lorry). A word also matches its plural ("houses", "boxes").
 local EMOJI = {
   { "house", "🏠" }, { "home", "🏠" }, { "living room", "🛋️" }, { "sofa", "🛋️" }, { "window", "🪟" },
-  { "snow", "❄️" }, { "snowy", "❄️" }, { "frost", "❄️" }, { "frosty", "❄️" }, { "ice", "🧊" }, { "icy", "🧊" },
+  { "snow", "❄️" }, { "snowman", "☃️" },
+  { "snowy", "❄️" }, { "frost", "❄️" }, { "frosty", "❄️" }, { "ice", "🧊" }, { "icy", "🧊" },
   { "cold", "❄️" }, { "sun", "☀️" }, { "summer", "☀️" },
   { "thermometer", "🌡️" }, { "thermostat", "🌡️" }, { "temperature", "🌡️" }, { "fan", "🌀" },
-  { "question", "❓" }, { "question mark", "❓" }, { "arrow", "➡️" }, { "double arrow", "🔄" },
+  { "question", "❓" }, { "question mark", "❓" }, { "arrow", "➡️" },
+  { "up arrow", "⬆️" }, { "upward arrow", "⬆️" }, { "arrow up", "⬆️" }, { "arrow pointing up", "⬆️" },
+  { "arrow pointing upward", "⬆️" }, { "down arrow", "⬇️" }, { "downward arrow", "⬇️" }, { "arrow down", "⬇️" },
+  { "arrow pointing down", "⬇️" }, { "arrow pointing downward", "⬇️" }, { "left arrow", "⬅️" },
+  { "arrow left", "⬅️" }, { "arrow pointing left", "⬅️" }, { "arrow pointing right", "➡️" }, { "double arrow", "🔄" },
   { "circular arrow", "🔄" }, { "family", "👪" }, { "people", "👥" }, { "person", "🧑" },
   { "dog", "🐕" }, { "cat", "🐈" }, { "wind turbine", "🌬️" }, { "turbine", "🌬️" }, { "wind", "🌬️" },
   { "solar", "🔆" }, { "cloud", "☁️" }, { "co2", "☁️" }, { "flame", "🔥" }, { "fire", "🔥" },
+  { "fire extinguisher", "🧯" }, { "extinguisher", "🧯" },
   { "heat", "♨️" }, { "heat wave", "♨️" }, { "steam", "♨️" },
   { "heat pump", "⚙️" }, { "outdoor unit", "⚙️" }, { "indoor unit", "⚙️" }, { "air conditioner", "⚙️" },
   { "boiler", "⚙️" }, { "furnace", "🔥" }, { "heater", "♨️" }, { "radiator", "♨️" },
   { "lightning", "⚡" }, { "electric", "⚡" }, { "electricity", "⚡" }, { "power", "⚡" }, { "plug", "🔌" },
-  { "battery", "🔋" }, { "bulb", "💡" }, { "idea", "💡" }, { "virus", "🦠" }, { "germ", "🦠" },
+  { "battery", "🔋" }, { "bulb", "💡" }, { "lightbulb", "💡" }, { "idea", "💡" }, { "virus", "🦠" }, { "germ", "🦠" },
   { "bacteria", "🦠" }, { "cell", "🧫" }, { "dna", "🧬" }, { "pipe", "🔁" }, { "loop", "🔁" }, { "cycle", "🔁" },
   { "valve", "🔧" }, { "compressor", "⚙️" }, { "piston", "⚙️" }, { "engine", "⚙️" }, { "gear", "⚙️" },
   { "machine", "⚙️" }, { "gauge", "⏲️" }, { "meter", "⏲️" }, { "clock", "⏰" }, { "timer", "⏱️" },
   { "coil", "🌀" }, { "scale", "📏" }, { "scale bar", "📏" }, { "ruler", "📏" }, { "marker", "📍" },
   { "pin", "📍" }, { "chart", "📊" }, { "graph", "📈" }, { "bar", "📊" }, { "bar chart", "📊" },
   { "money", "💰" }, { "coin", "🪙" }, { "dollar", "💵" }, { "phone", "📱" }, { "laptop", "💻" },
-  { "computer", "💻" }, { "code", "💻" }, { "book", "📚" }, { "brain", "🧠" }, { "heart", "❤️" },
-  { "car", "🚗" }, { "truck", "🚚" }, { "hand truck", "🛒" }, { "box", "📦" }, { "tree", "🌳" },
+  { "computer", "💻" }, { "code", "💻" }, { "book", "📚" }, { "brain", "🧠" }, { "heart", "❤️" }, { "broken heart", "💔" },
+  { "car", "🚗" }, { "bicycle", "🚲" }, { "bike", "🚲" },
+  { "truck", "🚚" }, { "hand truck", false }, { "box", "📦" }, { "tree", "🌳" },
   { "plant", "🌱" }, { "leaf", "🍃" }, { "leaves", "🍃" }, { "water", "💧" }, { "droplet", "💧" },
-  { "drop", "💧" }, { "liquid", "💧" }, { "rain", "🌧️" }, { "gas", "💨" }, { "air", "💨" }, { "mist", "🌫️" },
-  { "fog", "🌫️" }, { "earth", "🌍" }, { "globe", "🌍" }, { "world", "🌍" }, { "map", "🗺️" },
+  { "drop", "💧" }, { "liquid", "💧" }, { "rain", "🌧️" }, { "gas", "💨" },
+  { "gas station", "⛽" }, { "gas pump", "⛽" }, { "fuel pump", "⛽" },
+  { "petrol pump", "⛽" }, { "petrol station", "⛽" }, { "air", "💨" }, { "mist", "🌫️" },
+  { "fog", "🌫️" }, { "earth", "🌍" }, { "globe", "🌍" }, { "snow globe", "❄️" }, { "world", "🌍" }, { "map", "🗺️" },
   { "magnifying glass", "🔍" }, { "magnifier", "🔍" }, { "search", "🔍" }, { "check", "✅" },
   { "checkmark", "✅" }, { "warning", "⚠️" }, { "lock", "🔒" }, { "key", "🔑" },
   { "star", "⭐" }, { "rocket", "🚀" }, { "target", "🎯" }, { "trophy", "🏆" }, { "calendar", "📅" },
   { "mail", "✉️" }, { "message", "💬" }, { "speech", "💬" }, { "camera", "📷" }, { "music", "🎵" },
-  { "doctor", "🩺" }, { "pill", "💊" }, { "food", "🍽️" }, { "coffee", "☕" }, { "factory", "🏭" },
+  { "doctor", "🩺" }, { "pill", "💊" }, { "food", "🍽️" }, { "coffee", "☕" }, { "apple", "🍎" }, { "factory", "🏭" },
   { "city", "🏙️" }, { "building", "🏢" }, { "school", "🏫" }, { "mountain", "⛰️" }, { "ocean", "🌊" },
   { "sea", "🌊" }, { "wave", "🌊" }, { "moon", "🌙" }, { "night", "🌙" }, { "robot", "🤖" }, { "chip", "🔲" },
   { "shield", "🛡️" }, { "tool", "🛠️" }, { "wrench", "🔧" }, { "flag", "🚩" }, { "light", "💡" },
@@ -128,8 +138,9 @@ local function matches(s)
 end
 
 -- The emoji of a phrase's words: the last match that no longer one holds
--- (what the thing is); none when its temperature is the opposite of what
--- the words say (a "cold radiator" is not hot, nor merely cold).
+-- (what the thing is); none, and true (the words have spoken), when the
+-- table says no icon fits it or its temperature is the opposite of what the
+-- words say (a "cold radiator" is not hot, nor merely cold).
 local function pick(s)
   local found = matches(s)
   local best
@@ -141,6 +152,7 @@ local function pick(s)
     if not inner and (not best or m.b > best.b) then best = m end
   end
   if not best then return nil end
+  if not best.emoji then return nil, true end
   if (COLD_ICONS[best.emoji] and says(s, WARM_WORDS)) or (HOT_ICONS[best.emoji] and says(s, COLD_WORDS)) then
     return nil, true
   end
@@ -155,8 +167,8 @@ end
 -- @tparam[opt] string text its whole description
 -- @treturn string|nil
 function M.emoji_for(label, text)
-  local found, contradicted = pick(normalise(label))
-  if found or contradicted then return found end
+  local found, decided = pick(normalise(label))
+  if found or decided then return found end
   local clause = tostring(text or ""):match("^[^,;:%(]*")
   return (pick(normalise(clause)))
 end

@@ -157,7 +157,14 @@ local function pango(argv, width, markup, align)
   push(argv, "pango:" .. magick.text(markup))
 end
 
-local PANGO = { "-density", "90", "-background", "none", "-define", "pango:wrap=word" }
+-- A word wider than its line breaks between its letters (word-char) rather
+-- than running out of its image, where Pango's centring cuts its first letters.
+local PANGO = { "-density", "90", "-background", "none", "-define", "pango:wrap=word-char" }
+
+-- The share of an image's width (`-size`) ImageMagick's pango coder lays text
+-- out in (measured: a line as wide as 0.937 of it wraps): a word fits a box
+-- when it is no wider than this share of it, with a little air.
+local LINE_SHARE = 0.92
 
 local function text_markup(t, size, words_only)
   local s = magick.markup(magick.shorten(t.text, 200))
@@ -229,7 +236,7 @@ local function fit(groups, base)
         total = total + heights[ti][si] + gap(g, ti, sc)
         widest = math.max(widest, words[gi][ti] * sc)
       end
-      if total <= g.box.h and widest <= g.box.w then
+      if total <= g.box.h and widest <= g.box.w * LINE_SHARE then
         chosen[gi] = sc
         break
       end

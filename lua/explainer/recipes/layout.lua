@@ -426,17 +426,6 @@ local function text_box(p, shape, area)
   return box_in(area, { x, y, w, h }), p.align or p.h or "center", anchor
 end
 
--- A visual element's region from its position in the safe zone.
-local function visual_box(p, area)
-  local v = ({ top = 0, ["top third"] = 0, center = 1, ["lower third"] = 2, bottom = 2 })[p.v or "center"]
-  local hcol = ({ left = 0, center = 1, right = 2 })[p.h or "center"]
-  local w, h = (p.h == "center" or not p.h) and 0.6 or 0.46, 0.3
-  if p.span then w, h = p.h and p.h ~= "center" and 0.46 or 0.96, p.v and p.v ~= "center" and 0.3 or 0.5 end
-  local x = hcol == 0 and 0 or hcol == 2 and 1 - w or (1 - w) / 2
-  local y = v == 0 and 0 or v == 2 and 1 - h or (1 - h) / 2
-  return box_in(area, { x, y, w, h })
-end
-
 -- `n` slots in a region: the pattern's columns and rows, else a column of
 -- them in a tall region and a row in a wide one.
 local function slots(region, n, grid)
@@ -470,8 +459,28 @@ local function covered(a, b)
   return w * h / (a.w * a.h)
 end
 
+-- A cell cut to what a text box reaching into it from a side leaves of it.
+local function clear_of(cell, b)
+  if covered(cell, b) == 0 then return end
+  local across = b.x <= cell.x and b.x + b.w >= cell.x + cell.w
+  local down = b.y <= cell.y and b.y + b.h >= cell.y + cell.h
+  local right, bottom = cell.x + cell.w, cell.y + cell.h
+  if across and b.y <= cell.y then
+    cell.y = b.y + b.h
+  elseif across then
+    bottom = b.y
+  elseif down and b.x <= cell.x then
+    cell.x = b.x + b.w
+  elseif down then
+    right = b.x
+  else
+    return
+  end
+  cell.w, cell.h = math.max(1, right - cell.x), math.max(1, bottom - cell.y)
+end
+
 -- The safe zone as a 3x3 grid of cells, each marked taken where a text box
--- covers a fifth of it.
+-- covers a fifth of it, and cut clear of a text box that comes into it.
 local function grid_cells(safe, texts)
   local cells = {}
   for r = 0, 2 do
@@ -482,6 +491,9 @@ local function grid_cells(safe, texts)
       local used = 0
       for _, b in ipairs(texts) do used = used + covered(cell, b) end
       cell.taken = used >= 0.2
+      if not cell.taken then
+        for _, b in ipairs(texts) do clear_of(cell, b) end
+      end
       cells[#cells + 1] = cell
     end
   end
@@ -491,46 +503,59 @@ end
 local ROW = { top = 0, ["top third"] = 0, center = 1, ["lower third"] = 2, bottom = 2 }
 local COL = { left = 0, center = 1, right = 2 }
 
--- The free cell nearest a row and column (in cells; the same row preferred),
--- taken; nil when none is free.
-local function nearest_cell(cells, r, c)
-  local best, best_d
+-- The cell for an element asked for at a row and column (in cells; the same
+-- row preferred): the nearest with no element; when every cell has one, the
+-- nearest of those with fewest, which it then shares. nil when text covers
+-- every cell.
+local function claim_cell(cells, r, c)
+  local best, best_n, best_d
   for _, cell in ipairs(cells) do
     if not cell.taken then
-      local d = (cell.r - r) ^ 2 * 1.2 + (cell.c - c) ^ 2
-      if not best or d < best_d then best, best_d = cell, d end
+      local n, d = #cell.members, (cell.r - r) ^ 2 * 1.2 + (cell.c - c) ^ 2
+      if not best or n < best_n or (n == best_n and d < best_d) then best, best_n, best_d = cell, n, d end
     end
   end
-  if best then best.taken = true end
   return best
 end
 
 -- An element whose words place it: its cell, or its whole row ("along the
--- bottom", "filling the center") when the row is free; else the free cell
--- nearest. nil when every cell is taken.
+-- bottom", "filling the center") when no text nor element is in that row
+-- (the row's three cells become one); else `claim_cell`.
 local function place_cell(cells, p)
   local r, c = ROW[p.v or "center"], COL[p.h or "center"]
   if p.span and not (p.h and p.h ~= "center") then
     local row = {}
     for _, cell in ipairs(cells) do
-      if cell.r == r and not cell.taken then row[#row + 1] = cell end
+      if cell.r == r and not cell.span and not cell.taken and #cell.members == 0 then row[#row + 1] = cell end
     end
     if #row == 3 then
       for _, cell in ipairs(row) do cell.taken = true end
-      return { x = row[1].x, y = row[1].y, w = row[3].x + row[3].w - row[1].x, h = row[1].h }
+      local merged = { r = r, c = 1, span = true, members = {}, x = row[1].x, y = row[1].y,
+                       w = row[3].x + row[3].w - row[1].x, h = row[1].h }
+      cells[#cells + 1] = merged
+      return merged
     end
   end
-  return nearest_cell(cells, r, c)
+  return claim_cell(cells, r, c)
 end
 
--- An element's box moved out from under a text box it would hide: below
--- it (cut to what is left of the safe zone, at least half its height).
-local function below_text(box, text, safe, gutter)
-  if covered(box, text) < 0.1 then return box end
-  local top = text.y + text.h + gutter
-  local bottom = safe.y + safe.h
-  local h = math.max(math.min(box.h, bottom - top), math.floor(box.h / 2))
-  return { x = box.x, y = math.min(top, bottom - h), w = box.w, h = h }
+-- A cell's box split among `n` elements: the grid of columns and rows whose
+-- pieces are nearest square, filled row by row.
+local function split_cell(cell, n)
+  local cols, worst = 1, math.huge
+  for k = 1, n do
+    local bad = math.abs(math.log((cell.w / k) / (cell.h / math.ceil(n / k))))
+    if bad < worst then cols, worst = k, bad end
+  end
+  local rows = math.ceil(n / cols)
+  local cw, ch, out = cell.w / cols, cell.h / rows, {}
+  for i = 1, n do
+    local c, r = (i - 1) % cols, (i - 1) // cols
+    local x, y = math.floor(cell.x + c * cw + 0.5), math.floor(cell.y + r * ch + 0.5)
+    out[i] = { x = x, y = y, w = math.floor(cell.x + (c + 1) * cw + 0.5) - x,
+               h = math.floor(cell.y + (r + 1) * ch + 0.5) - y }
+  end
+  return out
 end
 
 -- A placeholder no taller than it is wide by a quarter: in a tall cell, it
@@ -650,6 +675,48 @@ local function column_region(out, area, gutter)
   return { x = area.x, y = top, w = area.w, h = h }, out.pattern.columns
 end
 
+-- Elements in a 3x3 grid of the area: those whose words place them in their
+-- cells (or their rows, or the nearest cells free), the others in the cells
+-- nearest the pattern's visual region. When elements outnumber the cells
+-- text leaves, they share cells, each cell split among its own: elements
+-- never cover each other or the text. Boxes in `placed`'s then `free`'s order.
+local function in_cells(out, area, placed, free)
+  local texts = {}
+  for _, g in ipairs(out.groups) do texts[#texts + 1] = g.box end
+  local cells = grid_cells(area, texts)
+  for _, cell in ipairs(cells) do cell.members = {} end
+  local order = {}
+  for _, v in ipairs(placed) do
+    local cell = place_cell(cells, v.position)
+    if cell then table.insert(cell.members, #order + 1) end
+    order[#order + 1] = cell or false
+  end
+  local rx = (out.region.x + out.region.w / 2 - area.x) / area.w
+  local ry = (out.region.y + out.region.h / 2 - area.y) / area.h
+  for _ = 1, #free do
+    local cell = claim_cell(cells, math.floor(ry * 3), math.floor(rx * 3))
+    if cell then table.insert(cell.members, #order + 1) end
+    order[#order + 1] = cell or false
+  end
+  local boxes = {}
+  for _, cell in ipairs(cells) do
+    if cell.members and #cell.members == 1 then
+      boxes[cell.members[1]] = cell.span and cell or upright(cell, cell.r)
+    elseif cell.members and #cell.members > 1 then
+      for i, piece in ipairs(split_cell(cell, #cell.members)) do
+        boxes[cell.members[i]] = cell.span and piece or upright(piece, 1)
+      end
+    end
+  end
+  -- Text over every cell: the pattern's visual region, shared.
+  local homeless = {}
+  for i, cell in ipairs(order) do
+    if not cell then homeless[#homeless + 1] = i end
+  end
+  for k, b in ipairs(slots(out.region, #homeless)) do boxes[homeless[k]] = b end
+  return boxes
+end
+
 -- Each visual element in its region: in a pattern with columns (a
 -- comparison, a 50/50 split), its column; where no element's words say where, a share of the pattern's
 -- visual region; else a cell of a 3x3 grid.
@@ -676,23 +743,9 @@ local function place_visuals(spec, out, area, shape, gutter)
     for i, b in ipairs(slots(out.region, #free, grid)) do add(free[i], b, pattern.round and #free == 1 or nil) end
     return
   end
-  -- Elements whose words place them take their cells of a 3x3 grid (or the
-  -- nearest free one: elements never cover each other or the text); the
-  -- others the free cells nearest the pattern's visual region.
-  local texts = {}
-  for _, g in ipairs(out.groups) do texts[#texts + 1] = g.box end
-  local cells = grid_cells(area, texts)
-  for _, v in ipairs(placed) do
-    local box = place_cell(cells, v.position)
-    add(v, box and (box.r and upright(box, box.r) or box)
-      or below_text(visual_box(v.position, area), texts[1] or area, area, gutter))
-  end
-  local rx = (out.region.x + out.region.w / 2 - area.x) / area.w
-  local ry = (out.region.y + out.region.h / 2 - area.y) / area.h
-  for _, v in ipairs(free) do
-    local box = nearest_cell(cells, math.floor(ry * 3), math.floor(rx * 3))
-    add(v, box and upright(box, box.r) or out.region)
-  end
+  local boxes = in_cells(out, area, placed, free)
+  for i, v in ipairs(placed) do add(v, boxes[i]) end
+  for i, v in ipairs(free) do add(v, boxes[#placed + i]) end
 end
 
 --- Place a spec in a frame.
