@@ -24,7 +24,7 @@ local M = {}
 
 --- The layers' recipe versions (in their keys): a new look remakes them.
 M.PLATE_VERSION = "plate/2"
-M.TEXT_VERSION = "text/2"
+M.TEXT_VERSION = "text/3" -- text/3: a word too wide for its box shrinks the text, never runs out of it
 
 --- The faces: Inter Display for on-screen text, Inter for labels (Debian
 -- fonts-inter); Pango falls back to DejaVu Sans, and to Noto Color Emoji for emoji.
