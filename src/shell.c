@@ -23,22 +23,7 @@
 
 /* The groups of the commands this scene started, ended or not: what one left
  * running in the background (`cmd &`) ends with the scene, as in a worker. */
-static pid_t *scene_groups;
-static size_t n_scene_groups, cap_scene_groups;
-
-static int remember(pid_t pgid)
-{
-    if (n_scene_groups == cap_scene_groups) {
-        size_t cap = cap_scene_groups ? cap_scene_groups * 2 : 8;
-        pid_t *grown = realloc(scene_groups, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        scene_groups = grown;
-        cap_scene_groups = cap;
-    }
-    scene_groups[n_scene_groups++] = pgid;
-    return 0;
-}
+static ex_pids scene_groups;
 
 /* In the child: its pipe end onto stdin or stdout, a terminal stdin off,
  * then the shell. Async-signal-safe calls only. */
@@ -74,7 +59,7 @@ pid_t ex_shell_start(const char *command, int mode, int *fd)
     if (pid == 0)
         become_shell(command, mode, p);
     int saved = errno;
-    if (pid > 0 && (remember(pid) != 0 || ex_signals_track_group(pid) != 0)) {
+    if (pid > 0 && (ex_pids_add(&scene_groups, pid) != 0 || ex_signals_track_group(pid) != 0)) {
         saved = errno;
         kill(-pid, SIGKILL);
         while (waitpid(pid, NULL, 0) < 0 && errno == EINTR) {
@@ -129,20 +114,20 @@ int ex_shell_wait(pid_t pid, int *status)
 
 void ex_shell_end_scene(void)
 {
-    if (n_scene_groups == 0)
+    if (scene_groups.n == 0)
         return;
     /* Only live processes of these groups are killed: a group whose every
      * member is gone may have had its number taken by another. */
     ex_proc *procs;
     size_t n = ex_proc_list(&procs);
     for (size_t i = 0; i < n; i++)
-        for (size_t g = 0; g < n_scene_groups; g++)
-            if (procs[i].pgrp == scene_groups[g] && procs[i].pid != getpid()) {
+        for (size_t g = 0; g < scene_groups.n; g++)
+            if (procs[i].pgrp == scene_groups.v[g] && procs[i].pid != getpid()) {
                 kill(procs[i].pid, SIGKILL);
                 break;
             }
     free(procs);
-    for (size_t g = 0; g < n_scene_groups; g++)
-        ex_signals_untrack_group(scene_groups[g]);
-    n_scene_groups = 0;
+    for (size_t g = 0; g < scene_groups.n; g++)
+        ex_signals_untrack_group(scene_groups.v[g]);
+    scene_groups.n = 0;
 }

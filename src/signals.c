@@ -10,6 +10,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "util.h"
+
 static volatile sig_atomic_t interrupted;
 static int signal_pipe[2] = {-1, -1};
 static int installed;
@@ -20,13 +22,12 @@ static struct sigaction saved_int, saved_term, saved_hup, saved_chld;
 
 /* The process groups of shell commands to end with the run (shell.c). The
  * handler reads them; they change only with the run's signals blocked. */
-static pid_t *groups;
-static size_t n_groups, cap_groups;
+static ex_pids groups;
 
 static void signal_groups(int sig)
 {
-    for (size_t i = 0; i < n_groups; i++)
-        kill(-groups[i], sig);
+    for (size_t i = 0; i < groups.n; i++)
+        kill(-groups.v[i], sig);
 }
 
 static void on_signal(int sig)
@@ -105,7 +106,7 @@ void ex_signals_forget(void)
     installed = 0;
     interrupted = 0;
     interrupt_hook = NULL;
-    n_groups = 0; /* the run's commands are not the worker's to end */
+    groups.n = 0; /* the run's commands are not the worker's to end */
 }
 
 /* Run fn(pid) with SIGINT, SIGTERM and SIGHUP blocked: the handler never sees the
@@ -123,25 +124,13 @@ static int with_signals_blocked(int (*fn)(pid_t), pid_t pid)
     return rc;
 }
 
-static int add_group(pid_t pid)
-{
-    if (n_groups == cap_groups) {
-        size_t cap = cap_groups ? cap_groups * 2 : 8;
-        pid_t *grown = realloc(groups, cap * sizeof *grown);
-        if (!grown)
-            return -1;
-        groups = grown;
-        cap_groups = cap;
-    }
-    groups[n_groups++] = pid;
-    return 0;
-}
+static int add_group(pid_t pid) { return ex_pids_add(&groups, pid); }
 
 static int remove_group(pid_t pid)
 {
-    for (size_t i = 0; i < n_groups; i++)
-        if (groups[i] == pid) {
-            groups[i] = groups[--n_groups];
+    for (size_t i = 0; i < groups.n; i++)
+        if (groups.v[i] == pid) {
+            groups.v[i] = groups.v[--groups.n];
             break;
         }
     return 0;

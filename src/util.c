@@ -158,3 +158,17 @@ double ex_now(void)
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+int ex_pids_add(ex_pids *list, pid_t pid)
+{
+    if (list->n == list->cap) {
+        size_t cap = list->cap ? list->cap * 2 : 8;
+        pid_t *grown = realloc(list->v, cap * sizeof *grown);
+        if (!grown)
+            return -1;
+        list->v = grown;
+        list->cap = cap;
+    }
+    list->v[list->n++] = pid;
+    return 0;
+}

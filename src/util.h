@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include <stdarg.h>
 
@@ -44,5 +45,14 @@ int ex_mkdir_p(const char *path);
 
 /* Monotonic seconds. */
 double ex_now(void);
+
+/* A growing list of process ids (the process groups a run or a scene ends). */
+typedef struct ex_pids {
+    pid_t *v;
+    size_t n, cap;
+} ex_pids;
+
+/* Appends pid; -1 when out of memory (the list is as it was). */
+int ex_pids_add(ex_pids *list, pid_t pid);
 
 #endif
